@@ -1,0 +1,175 @@
+"""The Ops contract: the small, closed array namespace a backend supplies.
+
+Everything in core that touches numbers (cells, BPTT, losses, optimizers, clipping) is written once
+against this class, so it runs unchanged on every backend. Names follow the Python Array API
+standard where it has them (``concat``, ``permute_dims``, ``matmul``, ``sum(axis=...)``).
+
+Arrays returned by an Ops are *backend arrays* (``numpy.ndarray`` for numpy, ``torch.Tensor`` for
+torch). Besides the methods below, core code relies only on what both support natively:
+the operators ``+ - * / ** @`` and unary ``-`` between arrays and Python scalars, basic
+indexing and slicing (``x[:, t]``, ``x[..., :H]``), slice assignment ``out[:, t] = y`` on arrays
+created by this Ops, ``.shape``, ``.ndim`` and ``.T`` on 2-D arrays.
+
+Shape letters used across seqframe: B batch, T time, D input features, H hidden, G gates,
+O outputs, V vocabulary.
+
+Random numbers never come from a backend: core draws them on the host with NumPy (initial weights,
+dropout masks, shuffling) and moves them with :meth:`Ops.asarray`. That is what makes two backends
+start from the same weights and a resumed run draw the same masks.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Sequence
+
+import numpy as np
+
+Array = Any  # a backend array; kept loose on purpose, each backend has its own type
+
+DTYPES = ("float32", "float64")
+
+
+class Ops(ABC):
+    """Array operations of one backend, bound to one device and one default float dtype.
+
+    Attributes:
+        name: the backend's registered name, e.g. ``"numpy"``.
+        dtype: ``"float32"`` or ``"float64"``; every float array this Ops creates has it.
+        device: where arrays live, e.g. ``"cpu"`` or ``"cuda:0"``.
+    """
+
+    name: str = "abstract"
+
+    def __init__(self, dtype: str = "float32", device: str = "cpu"):
+        if dtype not in DTYPES:
+            from .errors import ConfigError
+
+            raise ConfigError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}.")
+        self.dtype = dtype
+        self.device = device
+
+    # ---- creation and transfer ---------------------------------------------------------------
+    @abstractmethod
+    def asarray(self, x: Any, dtype: str | None = None) -> Array:
+        """Host data (NumPy array, list, scalar) or a backend array -> backend array on device.
+
+        ``dtype`` None means this Ops' float dtype for float input; ``"int64"`` and ``"bool"`` are
+        also accepted (class targets, masks).
+        """
+
+    @abstractmethod
+    def to_numpy(self, x: Array) -> np.ndarray:
+        """Backend array -> NumPy array on the host (a copy when the device is not the host)."""
+
+    @abstractmethod
+    def zeros(self, shape: Sequence[int], dtype: str | None = None) -> Array:
+        """A new array of zeros (float dtype of this Ops unless ``dtype`` is given)."""
+
+    def zeros_like(self, x: Array) -> Array:
+        """Zeros with the shape (and float dtype) of ``x``."""
+        return self.zeros(tuple(x.shape))
+
+    @abstractmethod
+    def copy(self, x: Array) -> Array:
+        """An independent copy of ``x``."""
+
+    # ---- elementwise -------------------------------------------------------------------------
+    @abstractmethod
+    def tanh(self, x: Array) -> Array: ...
+
+    @abstractmethod
+    def sigmoid(self, x: Array) -> Array:
+        """Logistic function, computed without overflow for large ``|x|``."""
+
+    @abstractmethod
+    def exp(self, x: Array) -> Array: ...
+
+    @abstractmethod
+    def log(self, x: Array) -> Array: ...
+
+    @abstractmethod
+    def sqrt(self, x: Array) -> Array: ...
+
+    @abstractmethod
+    def abs(self, x: Array) -> Array: ...
+
+    @abstractmethod
+    def sign(self, x: Array) -> Array: ...
+
+    @abstractmethod
+    def maximum(self, x: Array, y: Array | float) -> Array: ...
+
+    @abstractmethod
+    def minimum(self, x: Array, y: Array | float) -> Array: ...
+
+    @abstractmethod
+    def clip(self, x: Array, low: float, high: float) -> Array: ...
+
+    @abstractmethod
+    def where(self, cond: Array, x: Array | float, y: Array | float) -> Array: ...
+
+    @abstractmethod
+    def isfinite(self, x: Array) -> Array:
+        """Elementwise bool: neither NaN nor +-Inf."""
+
+    # ---- reductions --------------------------------------------------------------------------
+    @abstractmethod
+    def sum(self, x: Array, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Array: ...
+
+    @abstractmethod
+    def max(self, x: Array, axis: int | None = None, keepdims: bool = False) -> Array: ...
+
+    @abstractmethod
+    def argmax(self, x: Array, axis: int = -1) -> Array: ...
+
+    # ---- linear algebra and shape ------------------------------------------------------------
+    @abstractmethod
+    def matmul(self, a: Array, b: Array) -> Array: ...
+
+    @abstractmethod
+    def reshape(self, x: Array, shape: Sequence[int]) -> Array: ...
+
+    @abstractmethod
+    def permute_dims(self, x: Array, axes: Sequence[int]) -> Array: ...
+
+    @abstractmethod
+    def concat(self, xs: Sequence[Array], axis: int = 0) -> Array: ...
+
+    @abstractmethod
+    def stack(self, xs: Sequence[Array], axis: int = 0) -> Array: ...
+
+    @abstractmethod
+    def split(self, x: Array, sizes: Sequence[int], axis: int = -1) -> list[Array]:
+        """Split ``x`` into consecutive pieces of the given sizes along ``axis``."""
+
+    @abstractmethod
+    def take(self, x: Array, indices: Array, axis: int) -> Array:
+        """Select entries of ``x`` along ``axis`` by integer ``indices`` (like ``numpy.take``)."""
+
+    @abstractmethod
+    def take_along_axis(self, x: Array, indices: Array, axis: int) -> Array: ...
+
+    @abstractmethod
+    def one_hot(self, indices: Array, depth: int) -> Array:
+        """Integer array (...) -> float array (..., depth) with a 1 at each index."""
+
+    # ---- scalars -----------------------------------------------------------------------------
+    def item(self, x: Array) -> float:
+        """A 0-d or 1-element array -> Python float (a host sync on accelerators)."""
+        return float(self.to_numpy(x).reshape(()))
+
+    # ---- fused fast paths --------------------------------------------------------------------
+    def fused_window(self, model: Any) -> Any:
+        """A fused forward+backward for ``model``'s windows, or None to use the generic BPTT.
+
+        A backend that has native recurrent kernels (cuDNN, oneDNN) returns a callable with the
+        signature of :func:`seqframe.bptt.window_loss_and_grad` (minus ``model`` and ``ops``);
+        it must agree with the generic path within the tolerance its parity test states.
+        The default, no fast path, is always correct.
+        """
+        return None
+
+    def describe(self) -> str:
+        """One line for the run log, e.g. ``numpy float64 on cpu``."""
+        return f"{self.name} {self.dtype} on {self.device}"

@@ -1,0 +1,232 @@
+"""The Task contract: the data, the readout, and what success means.
+
+A task loads and prepares its data on the host, hands the trainer mini-batches as NumPy arrays,
+and judges the model's predictions with its own metrics and baselines. It never sees a backend
+array: the trainer gives it a :class:`Predictor` that takes and returns NumPy arrays.
+
+Shape letters: B batch, T time, D input features, O outputs (classes for ``cross_entropy``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol, Sequence
+
+import numpy as np
+
+from .errors import ConfigError, UsageError
+
+Readout = Literal["every_step", "last", "mean"]
+Loss = Literal["cross_entropy", "mse", "gaussian_nll"]
+Split = Literal["train", "val", "test"]
+
+
+@dataclass
+class Batch:
+    """One mini-batch, host arrays.
+
+    Attributes:
+        inputs: (B, T, D) float.
+        targets: readout ``every_step``: (B, T) int64 class ids or (B, T, O) float;
+            readout ``last``/``mean``: (B,) int64 class ids or (B, O) float.
+        mask: (B, T) bool, True on real steps; a False step leaves the state unchanged and
+            contributes no loss (padding of variable-length batches).
+        reset: (B,) bool, True where the row starts a new sequence (state zeroed before step 0);
+            False carries the state from the previous batch's row (stateful streams).
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    reset: np.ndarray
+
+    @property
+    def batch_size(self) -> int:
+        return self.inputs.shape[0]
+
+    @property
+    def length(self) -> int:
+        return self.inputs.shape[1]
+
+    def rows(self, start: int, stop: int) -> "Batch":
+        """Rows ``start:stop`` (a data-parallel rank's shard, or an accumulation micro-batch)."""
+        return Batch(*(a[start:stop] for a in (self.inputs, self.targets, self.mask, self.reset)))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the task needs from the model.
+
+    Attributes:
+        input_size: D.
+        output_size: O; the number of classes for ``cross_entropy``; for ``gaussian_nll`` the
+            number of target values (the model then outputs 2*O: mean and log-variance).
+        readout: ``every_step`` (an output per step), ``last`` (at the last valid step) or
+            ``mean`` (averaged over valid steps).
+        loss: ``cross_entropy`` (softmax over O), ``mse`` or ``gaussian_nll``.
+        stateful: carry the hidden state across consecutive training batches (text streams).
+    """
+
+    input_size: int
+    output_size: int
+    readout: Readout
+    loss: Loss
+    stateful: bool = False
+
+
+@dataclass(frozen=True)
+class TaskOption:
+    """One ``-o KEY=VALUE`` option of a task, listed by ``seqframe tasks NAME``."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple | None = None
+
+    def parse(self, task: str, raw: Any) -> Any:
+        """Convert a raw value (string from ``-o``, or a TOML value) to this option's type."""
+        value = raw
+        try:
+            if self.type is bool and isinstance(raw, str):
+                lowered = raw.strip().lower()
+                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                value = lowered in ("1", "true", "yes", "on")
+            elif raw is not None and not isinstance(raw, self.type):
+                value = self.type(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"task {task!r} option {self.name!r} expects {self.type.__name__}, got {raw!r}."
+            ) from None
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(
+                f"task {task!r} option {self.name!r} must be one of "
+                f"{', '.join(map(str, self.choices))}; got {value!r}."
+            )
+        return value
+
+
+class Predictor(Protocol):
+    """What the trainer hands a task for evaluation, artefacts, sampling and forecasting."""
+
+    def predict(
+        self, inputs: np.ndarray, mask: np.ndarray | None = None, state: Any = None
+    ) -> tuple[np.ndarray, Any]:
+        """Run the model in eval mode (no dropout).
+
+        Args:
+            inputs: (B, T, D) host array.
+            mask: (B, T) bool or None (all steps valid).
+            state: the state returned by a previous call, or None to start from zeros.
+
+        Returns:
+            Host outputs, (B, T, O') for ``every_step`` or (B, O') otherwise, where O' is O
+            (2*O for ``gaussian_nll``); raw scores (logits), not probabilities. And the final
+            state, opaque, to pass back in for the next chunk of the same rows.
+        """
+        ...
+
+
+class Task(ABC):
+    """Base class of every task plugin.
+
+    Class attributes:
+        name: registered name.
+        description: one line for ``seqframe tasks``.
+        options: the task's ``-o`` options.
+        run_defaults: run-config values this task prefers over the global defaults
+            (e.g. ``{"bptt": 100, "epochs": 10}``); the config file and flags override them.
+        metric: the validation metric early stopping and the best checkpoint watch.
+        metric_mode: ``"min"`` when lower is better, ``"max"`` otherwise.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    options: ClassVar[tuple[TaskOption, ...]] = ()
+    run_defaults: ClassVar[dict[str, Any]] = {}
+    metric: ClassVar[str] = "loss"
+    metric_mode: ClassVar[str] = "min"
+
+    def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
+        self.data = data
+        self.opts = self.parse_options(options or {})
+
+    @classmethod
+    def parse_options(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        """Validate ``-o`` options: unknown keys are an error listing the valid ones."""
+        known = {opt.name: opt for opt in cls.options}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            valid = ", ".join(sorted(known)) or "(this task has no options)"
+            raise ConfigError(
+                f"unknown option {unknown[0]!r} for task {cls.name!r}. Valid options: {valid}. "
+                f"See `seqframe tasks {cls.name}`."
+            )
+        return {
+            name: opt.parse(cls.name, raw[name]) if name in raw else opt.default
+            for name, opt in known.items()
+        }
+
+    @abstractmethod
+    def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec:
+        """Load the data and fit what is fitted on training data (vocabulary, scaler).
+
+        Args:
+            state: a ``state_dict()`` from a checkpoint; when given, use it instead of fitting, so
+                a resumed or evaluated run sees exactly the training-time vocabulary/scaler.
+        """
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable fitted state (vocabulary, scaler, class labels) for checkpoints."""
+
+    @abstractmethod
+    def train_batches(self, epoch: int, batch_size: int, seed: int) -> Sequence[Batch]:
+        """The training batches of one epoch, in order; indexable and sized.
+
+        Deterministic in ``(epoch, batch_size, seed)``: a resumed run asks again for the same
+        epoch and skips to its cursor. Stateful tasks return consecutive chunks of B streams.
+        """
+
+    @abstractmethod
+    def evaluate(self, predictor: Predictor, split: Split) -> dict[str, float]:
+        """The task's metrics on ``val`` or ``test`` (names carry units: ``bits_per_char``...)."""
+
+    def splits(self) -> tuple[str, ...]:
+        """The evaluation splits this task has (``val`` always; ``test`` when held out)."""
+        return ("val", "test")
+
+    def baselines(self, split: Split) -> dict[str, dict[str, float]]:
+        """Simple reference models scored with the same metrics on ``split``."""
+        return {}
+
+    def write_artefacts(self, predictor: Predictor, run_dir: Path) -> list[Path]:
+        """Write generated text, forecast plots, confusion matrices...; return the paths."""
+        return []
+
+    # ---- task-specific commands: `seqframe sample | forecast | predict` ----------------------
+    # A task supports a command by overriding its method; the default says it does not.
+
+    def sample(self, predictor: Predictor, *, prime: str, length: int, temperature: float,
+               top_k: int | None, seed: int, greedy: bool) -> str:
+        """Generate ``length`` items after ``prime`` (`seqframe sample`)."""
+        raise self._unsupported("sample")
+
+    def forecast(self, predictor: Predictor, *, horizon: int, data: str | None,
+                 out_dir: Path) -> list[Path]:
+        """Predict ``horizon`` steps past the end of the data (`seqframe forecast`)."""
+        raise self._unsupported("forecast")
+
+    def predict_file(self, predictor: Predictor, *, data: str, out_dir: Path) -> list[Path]:
+        """Label every sequence of a file (`seqframe predict`)."""
+        raise self._unsupported("predict")
+
+    def _unsupported(self, command: str) -> UsageError:
+        return UsageError(
+            f"`seqframe {command}` does not apply to this run: it was trained on task "
+            f"{self.name!r}, which does not support {command}. Use a run of a task that does "
+            f"(`seqframe tasks` lists them)."
+        )
