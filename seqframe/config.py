@@ -1,0 +1,167 @@
+"""The run configuration: defaults < the task's preferences < ``--config FILE.toml`` < flags.
+
+One flat :class:`RunConfig` holds everything a run needs; task options live in its ``options``
+table (``-o KEY=VALUE`` on the command line, ``[options]`` in TOML). The resolved config is
+written to the run directory as ``config.toml`` and is all ``--resume`` needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+@dataclass
+class RunConfig:
+    """Everything one training run needs. Field names are the CLI flags with ``_`` for ``-``."""
+
+    # what to run
+    backend: str = "numpy"
+    task: str = "timeseries"
+    data: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    # the model
+    cell: str = "lstm"
+    hidden: int = 64
+    layers: int = 1
+    dropout: float = 0.0
+    bidirectional: bool = False
+    # batching and truncated BPTT
+    batch_size: int = 32
+    bptt: int = 0  # k1: steps per window (weights updated every k1 steps); 0 = whole sequence
+    bptt_back: int = 0  # k2: steps backpropagated per update, >= k1; 0 = same as k1
+    accumulate: int = 1  # micro-batches whose gradients are summed before one optimizer step
+    # gradient clipping, once per optimizer step after accumulation; 0 disables
+    clip_norm: float = 5.0
+    clip_value: float = 0.0
+    # optimizer and learning-rate schedule
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    schedule: str = "constant"  # constant | step | exponential | cosine
+    warmup_steps: int = 0
+    decay_every: int = 1000  # step schedule: multiply by decay_rate every decay_every steps
+    decay_rate: float = 0.5  # step/exponential schedules
+    min_lr: float = 0.0  # cosine floor
+    # how long, how often
+    epochs: int | None = None
+    steps: int | None = None
+    eval_every: int = 0  # optimizer steps between validations; 0 = once per epoch
+    patience: int = 0  # validations without improvement before stopping; 0 = never stop early
+    checkpoint_every: int = 0  # optimizer steps between checkpoints; 0 = at every validation
+    time_budget: float = 0.0  # seconds of training wall time; 0 = no budget
+    nonfinite: str = "stop"  # stop | skip | rollback
+    # numerics and placement
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    amp: str = "off"  # off | bf16 | fp16: autocast on CUDA (torch backend)
+    nproc: int = 1  # data-parallel processes launched locally (torch backend, torchrun)
+    # output
+    out: str | None = None
+    quiet: bool = False
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+
+FIELD_TYPES = {f.name: f.type for f in fields(RunConfig)}
+_ALIASES = {"batch-size": "batch_size"}  # dashes are accepted everywhere; listed for clarity
+
+
+def _normalise_key(key: str) -> str:
+    return _ALIASES.get(key, key.replace("-", "_"))
+
+
+def _check_value(key: str, value: Any) -> Any:
+    default = getattr(RunConfig(), key)
+    if key == "options":
+        if not isinstance(value, dict):
+            raise ConfigError(f"`options` must be a table of task options, got {value!r}.")
+        return dict(value)
+    if default is None or value is None:
+        return value
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"config key {key!r} expects {expected.__name__}, got {value!r} "
+            f"({type(value).__name__})."
+        )
+    return value
+
+
+def merge(base: RunConfig, overrides: dict[str, Any], source: str) -> RunConfig:
+    """Apply ``overrides`` (from a file, a task, or flags) on top of ``base``.
+
+    ``options`` tables are merged key by key, so a flag ``-o horizon=24`` keeps the file's
+    other task options.
+
+    Raises:
+        ConfigError: an unknown key (listing the valid ones) or a value of the wrong type.
+    """
+    changes: dict[str, Any] = {}
+    for raw_key, value in overrides.items():
+        key = _normalise_key(raw_key)
+        if key not in FIELD_TYPES:
+            from .errors import closest
+
+            guess = closest(key, FIELD_TYPES)
+            hint = f" Did you mean {guess!r}?" if guess else ""
+            raise ConfigError(
+                f"unknown config key {raw_key!r} in {source}.{hint} "
+                f"Valid keys: {', '.join(sorted(FIELD_TYPES))}."
+            )
+        value = _check_value(key, value)
+        if key == "options":
+            value = {**base.options, **changes.get("options", {}), **value}
+        changes[key] = value
+    return base.replace(**changes)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a run file (``--config``), with errors that name the file and the problem."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}.") from None
+
+
+def to_dict(config: RunConfig) -> dict[str, Any]:
+    """The config as plain data, ``None`` values left out (TOML has no null)."""
+    return {k: v for k, v in dataclasses.asdict(config).items() if v is not None}
+
+
+def write_toml(config: RunConfig, path: str | Path) -> None:
+    """Write the resolved config (what ``--resume`` and ``eval`` read back)."""
+    data = to_dict(config)
+    options = data.pop("options", {})
+    text = tomli_w.dumps({**data, "options": options})
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def read_resolved(path: str | Path) -> RunConfig:
+    """Read back a ``config.toml`` written by :func:`write_toml`."""
+    return merge(RunConfig(), load_toml(path), source=str(path))
