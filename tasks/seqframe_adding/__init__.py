@@ -1,0 +1,1 @@
+"""The adding problem: a synthetic long-range-memory benchmark for recurrent cells."""
