@@ -181,3 +181,9 @@ def test_plugin_registers_the_task_lazily():
     calls = []
     plugin.seqframe_register_tasks(lambda *args: calls.append(args))
     assert [c[:2] for c in calls] == [("adding", "seqframe_adding.task:AddingTask")]
+
+
+def test_task_is_found_through_the_registry():
+    from seqframe.plugins import get_registry
+
+    assert get_registry().load("task", "adding") is AddingTask
