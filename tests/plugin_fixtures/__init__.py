@@ -1,0 +1,1 @@
+"""Small plugin modules, good and broken, for the plugin-manager tests."""

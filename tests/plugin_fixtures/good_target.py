@@ -1,0 +1,5 @@
+"""The lazily imported target of ``good.py``."""
+
+
+class GoodTask:
+    name = "good-task"
