@@ -1,0 +1,292 @@
+"""TorchOps: the Ops contract on torch tensors (CPU, CUDA, MPS), plus the fused fast path.
+
+Everything core does on a backend goes through these methods, so a run keeps its tensors on the
+device from the first ``asarray`` of a batch to the optimizer update; the only host round trips
+are the ones core asks for (:meth:`TorchOps.item` when the trainer logs, ``to_numpy`` for
+checkpoints and predictions).
+
+Two knobs beyond ``dtype``/``device``:
+
+* ``amp``: ``off`` | ``bf16`` | ``fp16`` -- matrix products run under CUDA autocast (the fused
+  kernels and the readout in the fast path, ``matmul`` in the generic path); parameters,
+  gradients and states stay float32.
+* ``fused``: use torch's native recurrent kernels for the built-in cells (see
+  :mod:`seqframe_torch.fused`). ``None`` reads the environment variable ``SEQFRAME_TORCH_FUSED``
+  (``0`` forces the generic hand-written BPTT, e.g. for exact parity checks); default on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+import torch  # without torch this raises ModuleNotFoundError, which the registry turns into exit 3
+
+from seqframe.errors import ConfigError
+from seqframe.ops import Array, Ops
+
+from .device import resolve_amp, resolve_device
+
+_TORCH_DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int64": torch.int64,
+    "bool": torch.bool,
+}
+FUSED_ENV = "SEQFRAME_TORCH_FUSED"
+
+
+def fused_from_env(value: bool | None) -> bool:
+    """The ``fused`` switch: an explicit bool wins, else ``SEQFRAME_TORCH_FUSED`` (default on)."""
+    if value is not None:
+        return bool(value)
+    raw = os.environ.get(FUSED_ENV, "1").strip().lower()
+    if raw in ("1", "true", "yes", "on", ""):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(
+        f"{FUSED_ENV}={raw!r} is not understood; use 1 (fused kernels) or 0 (generic)."
+    )
+
+
+class TorchOps(Ops):
+    """Ops on torch tensors bound to one device and float dtype.
+
+    Args:
+        dtype: ``float32`` (default) or ``float64``.
+        device: ``auto`` (CUDA, else MPS, else CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        amp: ``off``, ``bf16`` or ``fp16``; autocast on CUDA only.
+        fused: True/False to force the fast path on/off; None reads ``SEQFRAME_TORCH_FUSED``.
+
+    Attributes:
+        torch_device: the resolved :class:`torch.device`.
+        float_dtype: the :class:`torch.dtype` of every float tensor this Ops creates.
+        amp_dtype: the autocast dtype, or None.
+        fused: whether :meth:`fused_window` offers the fast path.
+        path_counts: how many windows each path ran (``fused:lstm``, ``generic``...), for the
+            run log; see :meth:`describe`.
+
+    Raises:
+        ConfigError: an unknown or unavailable device, or an amp mode the device cannot run.
+    """
+
+    name = "torch"
+
+    def __init__(
+        self,
+        dtype: str = "float32",
+        device: str = "auto",
+        amp: str = "off",
+        fused: bool | None = None,
+    ):
+        super().__init__(dtype=dtype, device=device)
+        self.torch_device = resolve_device(device, dtype)
+        self.device = str(self.torch_device)
+        self.float_dtype = _TORCH_DTYPES[dtype]
+        self.amp_dtype = resolve_amp(amp, self.torch_device, dtype)
+        self.amp = amp or "off"
+        self.fused = fused_from_env(fused)
+        self.path_counts: dict[str, int] = {}
+
+    # ---- helpers -----------------------------------------------------------------------------
+    def _dtype(self, dtype: str | None) -> torch.dtype:
+        if dtype is None:
+            return self.float_dtype
+        try:
+            return _TORCH_DTYPES[dtype]
+        except KeyError:
+            raise ConfigError(
+                f"unknown array dtype {dtype!r}; expected one of {', '.join(_TORCH_DTYPES)}."
+            ) from None
+
+    def _tensor(self, x: Any) -> torch.Tensor:
+        """Scalars and host data met inside an operation -> a tensor of this Ops' float dtype."""
+        if isinstance(x, torch.Tensor):
+            return x
+        return torch.as_tensor(x, dtype=self.float_dtype, device=self.torch_device)
+
+    def autocast(self):
+        """The autocast context of this Ops (a no-op unless ``amp`` is on)."""
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.torch_device.type, dtype=self.amp_dtype)
+
+    def count_path(self, path: str) -> None:
+        """Record that one window ran through ``path`` (shown by :meth:`describe`)."""
+        self.path_counts[path] = self.path_counts.get(path, 0) + 1
+
+    # ---- creation and transfer ---------------------------------------------------------------
+    def asarray(self, x: Any, dtype: str | None = None) -> Array:
+        """Host data or a tensor -> a tensor on this device.
+
+        ``dtype`` None gives this Ops' float dtype; ``"int64"``/``"bool"`` keep class ids and
+        masks integral. Host arrays are always copied (never aliased), so later in-place updates
+        of a parameter cannot write into the caller's NumPy array and read-only buffers (memory
+        maps, safetensors) are fine.
+        """
+        target = self._dtype(dtype)
+        if isinstance(x, torch.Tensor):
+            return x.to(device=self.torch_device, dtype=target)
+        host = np.asarray(x)
+        if host.dtype == object:
+            raise ConfigError(f"cannot turn {type(x).__name__} into a tensor: not numeric data.")
+        return torch.tensor(host, dtype=target, device=self.torch_device)
+
+    def to_numpy(self, x: Array) -> np.ndarray:
+        if not isinstance(x, torch.Tensor):
+            return np.asarray(x)
+        x = x.detach()
+        if x.dtype in (torch.bfloat16, torch.float16):
+            x = x.float()  # NumPy has no bfloat16
+        return x.to("cpu", copy=True).numpy()
+
+    def zeros(self, shape: Sequence[int], dtype: str | None = None) -> Array:
+        return torch.zeros(tuple(shape), dtype=self._dtype(dtype), device=self.torch_device)
+
+    def zeros_like(self, x: Array) -> Array:
+        return torch.zeros(tuple(x.shape), dtype=self.float_dtype, device=self.torch_device)
+
+    def copy(self, x: Array) -> Array:
+        return x.clone()
+
+    # ---- elementwise -------------------------------------------------------------------------
+    def tanh(self, x: Array) -> Array:
+        return torch.tanh(x)
+
+    def sigmoid(self, x: Array) -> Array:
+        return torch.sigmoid(x)  # torch's kernel is already overflow-safe for large |x|
+
+    def exp(self, x: Array) -> Array:
+        return torch.exp(x)
+
+    def log(self, x: Array) -> Array:
+        return torch.log(x)
+
+    def sqrt(self, x: Array) -> Array:
+        return torch.sqrt(x)
+
+    def abs(self, x: Array) -> Array:
+        return torch.abs(x)
+
+    def sign(self, x: Array) -> Array:
+        return torch.sign(x)
+
+    def maximum(self, x: Array, y: Array | float) -> Array:
+        if isinstance(y, torch.Tensor):
+            return torch.maximum(self._tensor(x), y)
+        return torch.clamp(self._tensor(x), min=y)
+
+    def minimum(self, x: Array, y: Array | float) -> Array:
+        if isinstance(y, torch.Tensor):
+            return torch.minimum(self._tensor(x), y)
+        return torch.clamp(self._tensor(x), max=y)
+
+    def clip(self, x: Array, low: float, high: float) -> Array:
+        return torch.clamp(x, min=low, max=high)
+
+    def where(self, cond: Array, x: Array | float, y: Array | float) -> Array:
+        cond = self._tensor(cond)
+        if cond.dtype != torch.bool:
+            cond = cond != 0  # NumPy's rule: any nonzero value is true
+        if not isinstance(x, torch.Tensor) and not isinstance(y, torch.Tensor):
+            x = self._tensor(x)  # two Python scalars would otherwise give torch's default dtype
+        return torch.where(cond, x, y)
+
+    def isfinite(self, x: Array) -> Array:
+        return torch.isfinite(x)
+
+    # ---- reductions --------------------------------------------------------------------------
+    def sum(
+        self, x: Array, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+    ) -> Array:
+        dims = tuple(range(x.ndim)) if axis is None else axis
+        if dims == ():
+            return x.clone()
+        return torch.sum(x, dim=dims, keepdim=keepdims)
+
+    def max(self, x: Array, axis: int | None = None, keepdims: bool = False) -> Array:
+        dims = tuple(range(x.ndim)) if axis is None else axis
+        if dims == ():
+            return x.clone()
+        return torch.amax(x, dim=dims, keepdim=keepdims)
+
+    def argmax(self, x: Array, axis: int = -1) -> Array:
+        return torch.argmax(x, dim=axis)
+
+    # ---- linear algebra and shape ------------------------------------------------------------
+    def matmul(self, a: Array, b: Array) -> Array:
+        if self.amp_dtype is None:
+            return torch.matmul(a, b)
+        with self.autocast():
+            out = torch.matmul(a, b)
+        return out.to(self.float_dtype)  # keep everything outside the GEMM in float32
+
+    def reshape(self, x: Array, shape: Sequence[int]) -> Array:
+        return x.reshape(tuple(shape))
+
+    def permute_dims(self, x: Array, axes: Sequence[int]) -> Array:
+        return x.permute(tuple(axes))
+
+    def concat(self, xs: Sequence[Array], axis: int = 0) -> Array:
+        return torch.cat(list(xs), dim=axis)
+
+    def stack(self, xs: Sequence[Array], axis: int = 0) -> Array:
+        return torch.stack(list(xs), dim=axis)
+
+    def split(self, x: Array, sizes: Sequence[int], axis: int = -1) -> list[Array]:
+        return list(torch.split(x, [int(s) for s in sizes], dim=axis))
+
+    def _indices(self, indices: Any) -> torch.Tensor:
+        if isinstance(indices, torch.Tensor):
+            return indices.to(device=self.torch_device, dtype=torch.int64)
+        return torch.as_tensor(np.asarray(indices), dtype=torch.int64, device=self.torch_device)
+
+    def take(self, x: Array, indices: Array, axis: int) -> Array:
+        idx = self._indices(indices)
+        axis = axis % x.ndim
+        picked = torch.index_select(x, axis, idx.reshape(-1))
+        # NumPy's take puts the indices' own shape where the axis was
+        return picked.reshape(x.shape[:axis] + idx.shape + x.shape[axis + 1 :])
+
+    def take_along_axis(self, x: Array, indices: Array, axis: int) -> Array:
+        return torch.take_along_dim(x, self._indices(indices), dim=axis)
+
+    def one_hot(self, indices: Array, depth: int) -> Array:
+        idx = self._indices(indices)
+        out = torch.zeros((*idx.shape, depth), dtype=self.float_dtype, device=self.torch_device)
+        return out.scatter_(-1, idx.unsqueeze(-1), 1.0)
+
+    # ---- scalars -----------------------------------------------------------------------------
+    def item(self, x: Array) -> float:
+        if isinstance(x, torch.Tensor):
+            return float(x.detach().reshape(()).item())
+        return float(x)
+
+    # ---- fused fast paths and the run log ----------------------------------------------------
+    def fused_window(self, model: Any) -> Any:
+        """torch's native recurrent kernels for the built-in cells, or None (generic BPTT).
+
+        See :mod:`seqframe_torch.fused` for what is supported and how it falls back per window.
+        """
+        if not self.fused:
+            return None
+        from .fused import make_fused_window
+
+        return make_fused_window(self, model)
+
+    def describe(self) -> str:
+        """E.g. ``torch float32 on cpu (torch 2.3.1, 8 threads, fused kernels on, amp off)``."""
+        where = f"{torch.get_num_threads()} threads" if self.torch_device.type == "cpu" else ""
+        if self.torch_device.type == "cuda":
+            where = torch.cuda.get_device_name(self.torch_device)
+        fused = "fused kernels on" if self.fused else "fused kernels off (generic BPTT)"
+        parts = [f"torch {torch.__version__}", where, fused, f"amp {self.amp}"]
+        text = f"{self.name} {self.dtype} on {self.device} ({', '.join(p for p in parts if p)})"
+        if self.path_counts:
+            ran = ", ".join(f"{k} x{v}" for k, v in sorted(self.path_counts.items()))
+            text += f"; windows ran: {ran}"
+        return text
