@@ -1,4 +1,4 @@
-"""Without PyTorch, seqframe still lists plugins and runs numpy; choosing torch says how to install it.
+"""Without PyTorch, seqframe lists plugins and runs numpy; choosing torch says how to install it.
 
 Unlike the other modules here this one does not skip without torch: the numpy-only environment
 is exactly where it matters. Each check runs in a fresh interpreter where ``import torch`` fails
