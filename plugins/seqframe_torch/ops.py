@@ -123,18 +123,31 @@ class TorchOps(Ops):
     def asarray(self, x: Any, dtype: str | None = None) -> Array:
         """Host data or a tensor -> a tensor on this device.
 
-        ``dtype`` None gives this Ops' float dtype; ``"int64"``/``"bool"`` keep class ids and
-        masks integral. Host arrays are always copied (never aliased), so later in-place updates
-        of a parameter cannot write into the caller's NumPy array and read-only buffers (memory
-        maps, safetensors) are fine.
+        With ``dtype=None`` float input becomes this Ops' float dtype, integer input ``int64`` and
+        boolean input ``bool``, as in the numpy backend. Host arrays are always copied (never
+        aliased), so an in-place update of a parameter cannot write into the caller's NumPy array,
+        and read-only buffers (memory maps, safetensors) are fine.
         """
-        target = self._dtype(dtype)
         if isinstance(x, torch.Tensor):
+            target = self._dtype(dtype) if dtype is not None else self._kind_dtype(x.dtype)
             return x.to(device=self.torch_device, dtype=target)
         host = np.asarray(x)
         if host.dtype == object:
             raise ConfigError(f"cannot turn {type(x).__name__} into a tensor: not numeric data.")
+        if dtype is not None:
+            target = self._dtype(dtype)
+        elif host.dtype == np.bool_:
+            target = torch.bool
+        elif np.issubdtype(host.dtype, np.integer):
+            target = torch.int64
+        else:
+            target = self.float_dtype
         return torch.tensor(host, dtype=target, device=self.torch_device)
+
+    def _kind_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        if dtype == torch.bool:
+            return dtype
+        return self.float_dtype if dtype.is_floating_point else torch.int64
 
     def to_numpy(self, x: Array) -> np.ndarray:
         if not isinstance(x, torch.Tensor):

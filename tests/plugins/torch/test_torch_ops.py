@@ -142,7 +142,11 @@ def test_slice_assignment_and_scalar_operators(ops):
 
 
 def test_asarray_dtypes_and_devices(ops):
-    assert ops.asarray([1, 2]).dtype == ops.float_dtype
+    # dtype None keeps the kind, like the numpy backend: floats, int64 class ids, bool masks
+    assert ops.asarray([1.0, 2]).dtype == ops.float_dtype
+    assert ops.asarray([1, 2]).dtype == torch.int64
+    assert ops.asarray(np.array([True])).dtype == torch.bool
+    assert ops.asarray(torch.tensor([1, 2], dtype=torch.int32)).dtype == torch.int64
     assert ops.asarray(np.array([1, 2]), dtype="int64").dtype == torch.int64
     assert ops.asarray(np.array([True, False]), dtype="bool").dtype == torch.bool
     t = ops.asarray(torch.ones(2, dtype=torch.float16))
