@@ -100,11 +100,11 @@ def _run_options(func):
 def run(options: tuple[str, ...], config_file: str | None, resume: str | None,
         **flags: Any) -> None:
     """Train a model on a task and write a run directory."""
-    from . import runs
-
     overrides = {key: value for key, value in flags.items() if value is not None}
     if options:
         overrides["options"] = _parse_options(options)
+    from . import runs
+
     quiet = bool(overrides.get("quiet"))
     log = (lambda _msg: None) if quiet else _echo_err
     if resume:

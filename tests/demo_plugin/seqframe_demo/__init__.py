@@ -1,0 +1,1 @@
+"""A third-party seqframe plugin: one task and one command."""
