@@ -1,0 +1,1 @@
+"""Gesture, speech and sensor-sequence classification on UCR/UEA ``.ts`` data."""

@@ -1,0 +1,100 @@
+"""Preparing variable-length series: padding removal, missing values, downsampling, scaling.
+
+Conventions (every reported number names the ones it used):
+
+* **Trailing padding.** UCR files store unequal-length series NaN-padded to a common length.
+  Trailing steps where every channel is missing are padding: they are cut off, and become masked
+  steps of a batch. Nothing is resampled.
+* **Missing values inside a series** (``-o missing=``): ``interpolate`` (default) fills each
+  channel linearly between its neighbours and holds the first/last value at the edges;
+  ``zero`` fills with 0 after normalisation, i.e. with the training mean (``channel``) or the
+  series mean (``series``); ``error`` refuses them.
+* **Normalisation** (``-o normalize=``): ``channel`` standardises each channel with a mean and
+  standard deviation fitted on the training split only; ``series`` z-normalises every series
+  channel by channel on its own (the UCR archive convention); ``none`` leaves values as they are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqframe.errors import DataError
+
+MISSING_POLICIES = ("interpolate", "zero", "error")
+NORMALIZATIONS = ("channel", "series", "none")
+_EPS = 1e-8  # a constant channel keeps its values instead of dividing by zero
+
+
+def trim_padding(series: np.ndarray, where: str) -> np.ndarray:
+    """Cut trailing all-NaN steps of a ``(T, D)`` series (UCR unequal-length padding)."""
+    valid = ~np.all(np.isnan(series), axis=1)  # (T,)
+    if not valid.any():
+        raise DataError(f"{where} has no values (every step is missing); remove it from the file.")
+    return series[: np.flatnonzero(valid)[-1] + 1]
+
+
+def _interpolate(series: np.ndarray, where: str) -> np.ndarray:
+    out = series.copy()
+    steps = np.arange(len(series))
+    for d in range(series.shape[1]):
+        known = ~np.isnan(series[:, d])
+        if not known.any():
+            raise DataError(
+                f"{where}, channel {d} has no values; cannot interpolate. "
+                "Use -o missing=zero or remove the series."
+            )
+        out[:, d] = np.interp(steps, steps[known], series[known, d])
+    return out
+
+
+def fill_missing(series: np.ndarray, policy: str, where: str) -> np.ndarray:
+    """Apply the missing-value policy before normalisation (``zero`` acts later, see module)."""
+    if not np.isnan(series).any():
+        return series
+    if policy == "error":
+        t, d = np.argwhere(np.isnan(series))[0]
+        raise DataError(
+            f"{where} has a missing value at step {t}, channel {d} (-o missing=error); "
+            "use -o missing=interpolate or -o missing=zero to fill missing values."
+        )
+    if policy == "interpolate":
+        return _interpolate(series, where)
+    return series
+
+
+def downsample(series: np.ndarray, factor: int) -> np.ndarray:
+    """Average consecutive blocks of ``factor`` steps (the last block may be shorter)."""
+    if factor <= 1:
+        return series
+    T, D = series.shape
+    blocks = -(-T // factor)
+    padded = np.full((blocks * factor, D), np.nan)  # (T', D); NaN tail so the last block is fair
+    padded[:T] = series
+    known = ~np.isnan(padded).reshape(blocks, factor, D)
+    sums = np.nan_to_num(padded).reshape(blocks, factor, D).sum(axis=1)  # (T'/factor, D)
+    counts = known.sum(axis=1)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def fit_channel_scaler(series: list[np.ndarray]) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation over every step of the training series."""
+    stacked = np.concatenate(series, axis=0)  # (sum T, D)
+    mean = np.nanmean(stacked, axis=0)
+    std = np.nanstd(stacked, axis=0)
+    return mean.tolist(), np.where(std < _EPS, 1.0, std).tolist()
+
+
+def normalise(series: np.ndarray, mode: str, scaler: dict | None) -> np.ndarray:
+    """Apply ``channel`` (with the fitted ``scaler``), ``series`` or ``none`` normalisation."""
+    if mode == "none":
+        return series
+    if mode == "channel":
+        return (series - np.asarray(scaler["mean"])) / np.asarray(scaler["std"])
+    mean = np.nanmean(series, axis=0)
+    std = np.nanstd(series, axis=0)
+    return (series - mean) / np.where(std < _EPS, 1.0, std)
+
+
+def finish(series: np.ndarray) -> np.ndarray:
+    """Fill what is still missing (policy ``zero``) with 0 after normalisation."""
+    return np.nan_to_num(series, nan=0.0)

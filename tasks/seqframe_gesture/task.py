@@ -1,0 +1,235 @@
+"""The ``gesture`` task: classify whole (variable-length, multichannel) sequences.
+
+Data: UCR/UEA ``.ts`` train/test pairs (see :mod:`.sources`), default the built-in
+PickupGestureWiimoteZ. Variable lengths are kept: each batch is padded to its longest series and
+masked, nothing is resampled. A stratified validation split (``-o val_fraction``, seeded by
+``-o split_seed``) is carved from the training file for early stopping; the test file is only
+scored for the final report. Normalisation (``-o normalize``) and the missing-value policy
+(``-o missing``) are described in :mod:`.prep`; scalers are fitted on the training part only.
+
+Readout ``mean`` (default) or ``last`` (``-o readout``), loss ``cross_entropy`` over the classes;
+metrics ``accuracy``, ``macro_f1`` and ``loss`` (mean cross-entropy per series, nats), which early
+stopping watches because on a few dozen validation series accuracy moves in coarse steps.
+Baselines: ``majority_class``, ``1nn_euclidean``, ``1nn_dtw`` on the same inputs the model sees.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqframe.errors import DataError
+from seqframe.task import Batch, ModelSpec, Predictor, Split, Task, TaskOption
+
+from . import baselines as nn
+from . import metrics, plots, prep, sources
+from .batching import EpochBatches, pad_batch, stratified_split
+from .tsformat import TsData, read_ts
+
+EVAL_ROWS = 256  # series per predictor call during evaluation
+
+
+class GestureTask(Task):
+    """Sequence classification on UCR/UEA ``.ts`` data (gestures, speech, sensors)."""
+
+    name = "gesture"
+    description = "classify variable-length sensor sequences (UCR/UEA .ts; Pickup gestures)"
+    options = (
+        TaskOption("readout", str, "mean", "how a sequence becomes one output: the mean over "
+                   "valid steps or the last valid step", ("mean", "last")),
+        TaskOption("normalize", str, "channel", "channel: per-channel z-score fitted on the "
+                   "training part; series: z-normalise each series (UCR convention); none",
+                   prep.NORMALIZATIONS),
+        TaskOption("missing", str, "interpolate", "missing values inside a series: interpolate "
+                   "linearly, zero (mean after normalising) or error", prep.MISSING_POLICIES),
+        TaskOption("val_fraction", float, 0.2, "share of each class of the training file held "
+                   "out for validation / early stopping"),
+        TaskOption("split_seed", int, 0, "seed of the stratified validation split"),
+        TaskOption("downsample", int, 1, "average blocks of this many steps (1 = keep all)"),
+        TaskOption("test", str, None, "test .ts file (default: X_TEST.ts beside X_TRAIN.ts)"),
+        TaskOption("baselines", bool, True, "score the 1-NN Euclidean / DTW baselines"),
+        TaskOption("hf_series", str, "series", "hf: column(s) holding the series, comma-separated"),
+        TaskOption("hf_label", str, "label", "hf: column holding the class label"),
+        TaskOption("hf_layout", str, "channels_first", "hf: a list of lists is channels x time "
+                   "or time x channels", ("channels_first", "time_first")),
+        TaskOption("hf_train_split", str, "train", "hf: training split name"),
+        TaskOption("hf_test_split", str, "test", "hf: test split name"),
+    )
+    run_defaults = {"cell": "gru", "hidden": 32, "epochs": 150, "batch_size": 16,
+                    "patience": 30, "lr": 3e-3}
+    metric = "loss"
+    metric_mode = "min"
+
+    # ---- data --------------------------------------------------------------------------------
+
+    def _load(self) -> tuple[TsData, TsData]:
+        from seqframe.hfdata import is_hf_spec
+
+        if is_hf_spec(self.data):
+            return sources.load_hf_pair(self.data, self.opts)
+        name = sources.builtin_name(self.data)
+        if name is not None and self.opts["test"] is None:
+            return sources.load_builtin(name)
+        return sources.load_files(self.data or "", self.opts["test"])
+
+    def _clean(self, data: TsData) -> list[np.ndarray]:
+        out = []
+        for i, series in enumerate(data.series):
+            where = f"{data.path}, series {i}"
+            series = prep.fill_missing(prep.trim_padding(series, where), self.opts["missing"],
+                                       where)
+            out.append(prep.downsample(series, self.opts["downsample"]))
+        return out
+
+    def _scale(self, series: list[np.ndarray]) -> list[np.ndarray]:
+        mode = self.opts["normalize"]
+        return [prep.finish(prep.normalise(s, mode, self.scaler)) for s in series]
+
+    def _encode(self, data: TsData, role: str) -> np.ndarray:
+        if data.labels is None:
+            raise DataError(
+                f"the {role} file {data.path!r} has no class labels (@classLabel false); the "
+                f"{role} set needs them. Use `seqframe predict` to label unlabelled series."
+            )
+        index = {c: i for i, c in enumerate(self.classes)}
+        unseen = sorted(set(data.labels) - set(index))
+        if unseen:
+            raise DataError(
+                f"the {role} file {data.path!r} has class label(s) {', '.join(unseen)} that the "
+                f"training file never uses (it has {', '.join(self.classes)}); a classifier "
+                "cannot predict them. Use a test file whose classes occur in training."
+            )
+        return np.array([index[label] for label in data.labels], dtype=np.int64)
+
+    def _check_channels(self, data: TsData, what: str) -> None:
+        if data.n_channels != self.input_size:
+            raise DataError(
+                f"the {what} {data.path!r} has {data.n_channels} channel(s) per series but the "
+                f"training data has {self.input_size}; both must come from the same problem."
+            )
+
+    def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec:
+        train, test = self._load()
+        self.problem = train.header.problem_name or Path(train.path).stem
+        if train.labels is None:
+            self._encode(train, "training")
+        declared = train.header.class_labels
+        present = set(train.labels)
+        self.classes = tuple(state["classes"]) if state else (
+            tuple(c for c in declared if c in present) if declared
+            else sources.label_order(train.labels))
+        self.input_size = train.n_channels
+        self._check_channels(test, "test file")
+        y_train, y_test = self._encode(train, "training"), self._encode(test, "test")
+        fit, val = stratified_split(y_train, self.opts["val_fraction"], self.opts["split_seed"])
+        raw_train, raw_test = self._clean(train), self._clean(test)
+        self.scaler = state.get("scaler") if state else None
+        if state is None and self.opts["normalize"] == "channel":
+            mean, std = prep.fit_channel_scaler([raw_train[i] for i in fit])
+            self.scaler = {"mean": mean, "std": std}
+        x_train, x_test = self._scale(raw_train), self._scale(raw_test)
+        self.sets = {
+            "train": ([x_train[i] for i in fit], y_train[fit]),
+            "val": ([x_train[i] for i in val], y_train[val]),
+            "test": (x_test, y_test),
+            "train_full": (x_train, y_train),
+        }
+        self._baseline_cache: dict[str, dict] = {}
+        return ModelSpec(input_size=self.input_size, output_size=len(self.classes),
+                         readout=self.opts["readout"], loss="cross_entropy", stateful=False)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"classes": list(self.classes), "scaler": self.scaler,
+                "input_size": self.input_size, "problem": self.problem}
+
+    def train_batches(self, epoch: int, batch_size: int, seed: int) -> EpochBatches:
+        series, y = self.sets["train"]
+        order = np.random.default_rng([seed, epoch, 0x6E57]).permutation(len(series))
+        return EpochBatches(series, y, order, batch_size)
+
+    # ---- evaluation --------------------------------------------------------------------------
+
+    def logits(self, predictor: Predictor, series: list[np.ndarray]) -> np.ndarray:
+        """Raw scores ``(N, O)``; series are grouped by length so batches carry little padding."""
+        order = np.argsort([len(s) for s in series], kind="stable")
+        out = np.empty((len(series), len(self.classes)))  # (N, O)
+        for start in range(0, len(order), EVAL_ROWS):
+            rows = order[start : start + EVAL_ROWS]
+            batch: Batch = pad_batch([series[r] for r in rows], np.zeros(len(rows)))
+            scores, _ = predictor.predict(batch.inputs, batch.mask)
+            out[rows] = np.asarray(scores, dtype=np.float64)
+        return out
+
+    def _split(self, split: str) -> tuple[list[np.ndarray], np.ndarray]:
+        if split not in ("val", "test"):
+            raise DataError(f"the gesture task has splits val and test, not {split!r}.")
+        return self.sets[split]
+
+    def evaluate(self, predictor: Predictor, split: Split) -> dict[str, float]:
+        series, y = self._split(split)
+        scores = self.logits(predictor, series)
+        log_probs = scores - scores.max(1, keepdims=True)
+        log_probs -= np.log(np.exp(log_probs).sum(1, keepdims=True))
+        pred = scores.argmax(1)
+        return {"accuracy": metrics.accuracy(y, pred), "macro_f1": metrics.macro_f1(y, pred),
+                "loss": float(-log_probs[np.arange(len(y)), y].mean())}
+
+    def baselines(self, split: Split) -> dict[str, dict[str, float]]:
+        """1-NN baselines; references: the training part (``val``) or the whole file (``test``)."""
+        if not self.opts["baselines"]:
+            return {}
+        if split not in self._baseline_cache:
+            queries, y = self._split(split)
+            refs, y_ref = self.sets["train" if split == "val" else "train_full"]
+            majority = np.full(len(y), np.bincount(y_ref).argmax())
+            preds = {"majority_class": majority,
+                     "1nn_euclidean": nn.one_nn(nn.euclidean_distances(queries, refs), y_ref),
+                     "1nn_dtw": nn.one_nn(nn.dtw_distances(queries, refs), y_ref)}
+            self._baseline_cache[split] = {
+                name: {"accuracy": metrics.accuracy(y, p), "macro_f1": metrics.macro_f1(y, p)}
+                for name, p in preds.items()}
+        return self._baseline_cache[split]
+
+    def _conventions(self) -> str:
+        o = self.opts
+        return (f"{self.problem}; normalize={o['normalize']}, missing={o['missing']}, "
+                f"downsample={o['downsample']}, readout={o['readout']}")
+
+    def write_artefacts(self, predictor: Predictor, run_dir: Path) -> list[Path]:
+        """Test-set confusion matrix as ``confusion.txt`` and ``confusion.png``."""
+        series, y = self.sets["test"]
+        pred = self.logits(predictor, series).argmax(1)
+        counts = metrics.confusion_matrix(y, pred, len(self.classes))
+        title = f"test confusion (rows true, columns predicted) -- {self._conventions()}"
+        run_dir = Path(run_dir)
+        text = run_dir / "confusion.txt"
+        text.write_text(metrics.confusion_text(counts, self.classes, title), encoding="utf-8")
+        png = plots.confusion_png(counts, self.classes, run_dir / "confusion.png", title)
+        return [text, png]
+
+    # ---- `seqframe predict` ------------------------------------------------------------------
+
+    def predict_file(self, predictor: Predictor, *, data: str, out_dir: Path) -> list[Path]:
+        """Write ``predictions.csv``: predicted label and softmax probability of every class."""
+        cases = read_ts(data)
+        self._check_channels(cases, "file")
+        series = self._scale(self._clean(cases))
+        scores = self.logits(predictor, series)
+        probs = np.exp(scores - scores.max(1, keepdims=True))
+        probs /= probs.sum(1, keepdims=True)
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "predictions.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            has_labels = cases.labels is not None
+            writer.writerow(["index", "length", "predicted", *(["label"] if has_labels else []),
+                             *(f"p_{c}" for c in self.classes)])
+            for i, (s, p) in enumerate(zip(series, probs, strict=True)):
+                row = [i, len(s), self.classes[int(p.argmax())]]
+                row += [cases.labels[i]] if has_labels else []
+                writer.writerow(row + [f"{v:.6f}" for v in p])
+        return [path]
