@@ -1,0 +1,1 @@
+"""seqframe task plugin: character-level language modelling (``--task charlm``)."""

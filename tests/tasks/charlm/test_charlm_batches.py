@@ -1,0 +1,153 @@
+"""The charlm batch contract: stateful streams of one-hot characters and next-character targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from seqframe_charlm.streams import StreamBatches, epoch_offset, eval_layout, one_hot
+from seqframe_charlm.task import CharLMTask
+
+# Random letters: no repeated stretches, so a slice identifies where it came from.
+TEXT = "".join(np.random.default_rng(0).choice(list("abcdefghijklmnopqrstuvwxyz "), 3000)) + "\n"
+
+
+def test_model_spec_is_stateful_one_hot_cross_entropy(make_task):
+    task = make_task(TEXT)
+    spec = task.prepare()
+    v = len(set(TEXT[:2700])) + 1  # training characters + <unk>
+    assert (spec.input_size, spec.output_size) == (v, v)
+    assert (spec.readout, spec.loss, spec.stateful) == ("every_step", "cross_entropy", True)
+
+
+def test_shapes_dtypes_one_hot_and_shifted_targets(make_task):
+    task = make_task(TEXT, seq_len=20)
+    batches = task.train_batches(epoch=0, batch_size=4, seed=0)
+    batch = batches[0]
+    v = task.vocab.size
+    assert batch.inputs.shape == (4, 20, v) and batch.inputs.dtype == np.float32
+    assert batch.targets.shape == (4, 20) and batch.targets.dtype == np.int64
+    assert batch.mask.shape == (4, 20) and batch.mask.dtype == bool and batch.mask.all()
+    assert batch.reset.shape == (4,) and batch.reset.dtype == bool
+    assert np.all(batch.inputs.sum(-1) == 1.0)
+    ids = batch.inputs.argmax(-1)
+    assert np.array_equal(batch.targets[:, :-1], ids[:, 1:])  # target t = input t + 1
+
+
+def test_streams_are_contiguous_training_text_and_reset_only_first(make_task):
+    task = make_task(TEXT, seq_len=16)
+    batches = task.train_batches(epoch=3, batch_size=5, seed=7)
+    train = task._ids["train"]
+    rows = [[] for _ in range(5)]
+    for k, batch in enumerate(batches):
+        assert batch.reset.all() == (k == 0) and batch.reset.any() == (k == 0)
+        if k:
+            prev = batches[k - 1]
+            assert np.array_equal(batch.inputs.argmax(-1)[:, 0], prev.targets[:, -1])
+        for r in range(5):
+            rows[r].extend(batch.inputs[r].argmax(-1))
+    starts = []
+    for r in range(5):
+        row = np.array(rows[r])
+        hits = [s for s in range(len(train) - len(row) + 1)
+                if np.array_equal(train[s : s + len(row)], row)]
+        assert hits, f"row {r} is not a contiguous slice of the training text"
+        starts.append(hits[0])
+    stream_len = (len(train) - 1 - starts[0]) // 5  # equal, non-overlapping streams
+    assert starts[0] < 16 and np.all(np.diff(starts) == stream_len)  # offset below seq_len
+    assert len(batches) == stream_len // 16
+
+
+def test_deterministic_in_epoch_batch_size_and_seed(make_task):
+    task = make_task(TEXT, seq_len=10)
+    a, b = task.train_batches(2, 4, 1), task.train_batches(2, 4, 1)
+    assert len(a) == len(b)
+    for k in (0, len(a) // 2, len(a) - 1):
+        assert np.array_equal(a[k].inputs, b[k].inputs)
+        assert np.array_equal(a[k].targets, b[k].targets)
+    offsets = {epoch_offset(2700, 4, 10, e, 1) for e in range(20)}
+    assert len(offsets) > 3 and offsets <= set(range(10))  # boundaries move between epochs
+    assert epoch_offset(2700, 4, 10, 5, 1) == epoch_offset(2700, 4, 10, 5, 1)
+
+
+def test_sequence_protocol():
+    ids = np.arange(101) % 7
+    batches = StreamBatches(ids, 7, batch_size=2, seq_len=10)
+    assert len(batches) == 5 and len(list(batches)) == 5
+    assert np.array_equal(batches[-1].targets, batches[4].targets)
+    # Stream 1 starts at 50: its first window is ids 50..59, targets 51..60.
+    assert np.array_equal(batches[0].targets[1], ids[51:61])
+    with pytest.raises(IndexError):
+        batches[5]
+
+
+def test_offset_never_leaves_less_than_one_batch():
+    # 41 characters: exactly one batch of 4 x 10 fits, so the offset must be 0 every epoch.
+    assert {epoch_offset(41, 4, 10, e, 0) for e in range(10)} == {0}
+    assert len(StreamBatches(np.zeros(41, np.int64), 2, 4, 10, offset=0)) == 1
+
+
+def test_one_hot_and_eval_layout():
+    out = one_hot(np.array([[2, 0]]), 3)
+    assert np.array_equal(out, [[[0, 0, 1], [1, 0, 0]]]) and out.dtype == np.float32
+    starts, lengths = eval_layout(10, 3)
+    assert starts.tolist() == [0, 4, 7] and lengths.tolist() == [4, 3, 3]
+    assert eval_layout(2, 5)[1].tolist() == [1, 1]
+
+
+def test_default_data_is_the_builtin_tinyshakespeare():
+    task = CharLMTask()
+    spec = task.prepare()
+    assert spec.input_size == 66  # 65 characters + <unk>
+    assert task.source == "built-in tinyshakespeare"
+    assert len(task._ids["train"]) + len(task._ids["val"]) == 1_115_394
+    assert task.splits() == ("val",)
+    assert task.vocab.decode(task._ids["train"][:14]) == "First Citizen:"
+
+
+def test_state_dict_round_trip_keeps_the_vocabulary(make_task, tmp_path):
+    task = make_task("abcabc" * 50 + "xyz")
+    state = task.state_dict()
+    other = tmp_path / "other.txt"
+    other.write_text("zzzz" + "abc" * 100, encoding="utf-8")
+    again = CharLMTask(data=str(other))
+    again.prepare(state)
+    assert again.vocab.chars == task.vocab.chars
+    # 'z' was not a training character of the first text: it maps to <unk>.
+    assert again._ids["train"][0] == again.vocab.unk_id == len(task.vocab.chars)
+
+
+def test_unseen_validation_characters_map_to_unk(make_task):
+    task = make_task("ab" * 500 + "Q")  # 'Q' only in the last 10%
+    assert "Q" not in task.vocab.chars
+    assert task._ids["val"][-1] == task.vocab.unk_id == 2
+
+
+def test_test_split_follows_validation_split(make_task):
+    task = make_task(TEXT, val_fraction=0.2, test_fraction=0.1)
+    assert task.splits() == ("val", "test")
+    sizes = [len(task._ids[s]) for s in ("train", "val", "test")]
+    assert sizes == [2101, 600, 300]
+    assert task.vocab.decode(task._ids["test"]) == TEXT[-300:-1] + "<unk>"  # final newline unseen
+
+
+def test_max_chars_truncates_the_corpus(make_task):
+    task = make_task(TEXT, max_chars=1000)
+    assert len(task._ids["train"]) + len(task._ids["val"]) == 1000
+
+
+def test_options_are_listed_with_types_defaults_and_help():
+    opts = {o.name: o for o in CharLMTask.options}
+    assert opts["seq_len"].default == 100 and opts["seq_len"].type is int
+    assert opts["val_fraction"].default == 0.1 and opts["test_fraction"].default == 0.0
+    assert opts["text_column"].default == "text"
+    assert all(o.help for o in CharLMTask.options)
+    assert CharLMTask.run_defaults["bptt"] == opts["seq_len"].default
+    assert CharLMTask.metric == "loss" and CharLMTask.metric_mode == "min"
+
+
+def test_registered_lazily_as_charlm():
+    from seqframe_charlm import plugin
+
+    seen = []
+    plugin.seqframe_register_tasks(lambda *args: seen.append(args))
+    assert seen[0][:2] == ("charlm", "seqframe_charlm.task:CharLMTask")
