@@ -1,0 +1,59 @@
+"""``curves.png``: the training loss and the validation metric against the optimizer step.
+
+Drawn from the records of ``metrics.jsonl`` alone, so a resumed run draws the same picture as an
+uninterrupted one. Uses matplotlib's object API with the Agg canvas: no GUI, no global pyplot
+state, safe in worker threads and on headless machines.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def plot_curves(records: list[dict[str, Any]], path: str | Path, metric: str) -> Path | None:
+    """Draw ``records`` (metrics.jsonl) to ``path``.
+
+    Args:
+        records: dicts with ``step``, ``train_loss`` and ``val`` (a dict of metrics).
+        path: the PNG to write (atomically).
+        metric: the validation metric to plot (the task's ``metric``).
+
+    Returns:
+        ``path``, or None when there is nothing to draw.
+    """
+    if not records:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    steps = [r["step"] for r in records]
+    fig = Figure(figsize=(10, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    train = [r.get("train_loss") for r in records]
+    left.plot(steps, [float("nan") if v is None else v for v in train], marker="o", label="train")
+    val_loss = [r.get("val", {}).get("loss") for r in records]
+    if any(v is not None for v in val_loss):
+        left.plot(steps, [float("nan") if v is None else v for v in val_loss], marker="s",
+                  label="val")
+    left.set(xlabel="optimizer step", ylabel="loss", title="loss")
+    left.legend()
+    values = [r.get("val", {}).get(metric) for r in records]
+    right.plot(steps, [float("nan") if v is None else v for v in values], marker="o",
+               color="tab:orange")
+    right.set(xlabel="optimizer step", ylabel=metric, title=f"validation {metric}")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(buffer.getvalue())
+    os.replace(tmp, path)
+    return path

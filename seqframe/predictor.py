@@ -1,0 +1,104 @@
+"""The model as a task sees it: NumPy in, NumPy out, eval mode.
+
+A task never touches a backend array. :class:`ModelPredictor` implements the
+:class:`seqframe.task.Predictor` protocol: it moves host inputs to the backend, runs
+:func:`seqframe.bptt.forward` (no dropout, no cache for backward), and hands back host outputs and
+an opaque state the task may pass in again to continue the same rows (sampling, forecasting).
+Large inputs are run in row chunks so evaluating a whole split does not need a whole-split
+activation buffer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import ShapeError
+from .ops import Array, Ops
+
+
+def map_state(state: Any, fn) -> Any:
+    """Apply ``fn`` to every array of a nested tuple state (None stays None)."""
+    if state is None:
+        return None
+    if isinstance(state, (tuple, list)):
+        return tuple(map_state(s, fn) for s in state)
+    return fn(state)
+
+
+def state_rows(state: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of every (B, H) array of ``state``."""
+    return map_state(state, lambda a: a[start:stop])
+
+
+def concat_states(ops: Ops, states: list[Any]) -> Any:
+    """Stack per-chunk states back along the batch axis (the inverse of :func:`state_rows`)."""
+    first = states[0]
+    if first is None:
+        return None
+    if isinstance(first, (tuple, list)):
+        return tuple(concat_states(ops, [s[i] for s in states]) for i in range(len(first)))
+    return ops.concat(list(states), axis=0)
+
+
+def state_batch_size(state: Any) -> int | None:
+    """B of a state (None for no state)."""
+    if state is None:
+        return None
+    if isinstance(state, (tuple, list)):
+        return state_batch_size(state[0]) if state else None
+    return int(state.shape[0])
+
+
+class ModelPredictor:
+    """Eval-mode predictions of ``model`` with ``params`` on ``ops``.
+
+    Args:
+        model: a :class:`seqframe.model.Model`.
+        ops: the backend.
+        params: parameter dict of backend arrays.
+        max_rows: rows per forward call; larger inputs are split into chunks of this many rows.
+    """
+
+    def __init__(self, model: Any, ops: Ops, params: dict[str, Array], max_rows: int = 1024):
+        self.model, self.ops, self.params, self.max_rows = model, ops, params, max_rows
+
+    def predict(self, inputs: np.ndarray, mask: np.ndarray | None = None,
+                state: Any = None) -> tuple[np.ndarray, Any]:
+        """See :meth:`seqframe.task.Predictor.predict`."""
+        inputs = np.asarray(inputs)
+        if inputs.ndim != 3 or inputs.shape[2] != self.model.config.input_size:
+            raise ShapeError(
+                f"predict expects inputs shaped (B, T, {self.model.config.input_size}); "
+                f"got {inputs.shape}."
+            )
+        rows, steps = inputs.shape[:2]
+        mask = np.ones((rows, steps), dtype=bool) if mask is None else np.asarray(mask, bool)
+        if mask.shape != (rows, steps):
+            raise ShapeError(f"predict expects mask shaped {(rows, steps)}; got {mask.shape}.")
+        if state is not None and state_batch_size(state) != rows:
+            raise ShapeError(
+                f"the state passed to predict has {state_batch_size(state)} rows but the inputs "
+                f"have {rows}; pass the state returned for the same rows."
+            )
+        outputs, states = [], []
+        for start in range(0, max(rows, 1), self.max_rows):
+            stop = min(rows, start + self.max_rows)
+            chunk_state = state_rows(state, start, stop) if state is not None else None
+            out, final = self._forward(inputs[start:stop], mask[start:stop], chunk_state)
+            outputs.append(out)
+            states.append(final)
+        final_state = states[0] if len(states) == 1 else concat_states(self.ops, states)
+        return np.concatenate(outputs, axis=0), final_state
+
+    def _forward(self, inputs: np.ndarray, mask: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        from .bptt import forward
+
+        ops = self.ops
+        if state is None:
+            state = self.model.zero_state(ops, inputs.shape[0])
+        x = ops.asarray(inputs)  # (B, T, D)
+        m = ops.asarray(mask.astype(np.float64))  # (B, T) 0/1
+        outputs, final = forward(self.model, ops, self.params, x, m, state)
+        return ops.to_numpy(outputs), final

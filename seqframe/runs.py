@@ -1,0 +1,259 @@
+"""Runs: build everything a config names, train, resume, and reopen a finished run.
+
+This is the library behind ``seqframe run``, ``run --resume``, ``eval``, ``sample``,
+``forecast`` and ``predict``; the CLI parses, calls one of these, and renders what comes back.
+
+A run directory holds ``config.toml`` (resolved), ``metrics.jsonl``, ``summary.json``,
+``checkpoints/{latest,best}/``, ``curves.png`` and the task's artefacts. ``run`` raises
+:class:`seqframe.trainer.Interrupted` (exit code 130) after writing a checkpoint on Ctrl-C and
+:class:`seqframe.errors.NonFiniteError` (exit code 1) when the loss diverges.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import atomic_write_text, load_checkpoint, load_params
+from .config import RunConfig, load_toml, merge, read_resolved, write_toml
+from .curves import plot_curves
+from .errors import ConfigError, UsageError
+from .predictor import ModelPredictor
+from .trainer import Interrupted, Trainer, seed_streams, task_metrics
+
+__all__ = ["run", "resume", "evaluate", "open_run", "resolve_config", "format_summary",
+           "Interrupted"]
+
+CONFIG_FILE = "config.toml"
+
+
+def load_plugin(kind: str, name: str) -> Any:
+    """The class registered as ``name`` of ``kind`` (backend, cell, task)."""
+    from .plugins import get_registry
+
+    return get_registry().load(kind, name)
+
+
+# ---- configuration ---------------------------------------------------------------------------
+
+
+def resolve_config(overrides: dict[str, Any], config_file: str | None = None) -> RunConfig:
+    """Defaults < the task's ``run_defaults`` < ``--config FILE.toml`` < flags.
+
+    ``--epochs`` and ``--steps`` are one choice: a layer that sets one of them clears the other
+    from the layers below it (a task preferring ``epochs = 10`` does not cap ``--steps 500``).
+
+    Args:
+        overrides: only the values the user gave explicitly (flags), by config key.
+        config_file: the ``--config`` path, if any.
+
+    Raises:
+        ConfigError: unknown keys, wrong types, or ``epochs`` and ``steps`` in one layer.
+        UnknownNameError: the task is not registered.
+    """
+    from_file = load_toml(config_file) if config_file else {}
+    task_name = overrides.get("task") or from_file.get("task") or RunConfig().task
+    task_cls = load_plugin("task", task_name)
+    config = RunConfig()
+    layers = [(dict(task_cls.run_defaults), f"task {task_name!r} run defaults"),
+              (from_file, str(config_file)), (overrides, "the command line")]
+    for values, source in layers:
+        keys = {key.replace("-", "_") for key in values}
+        if {"epochs", "steps"} <= keys and None not in (values.get("epochs"), values.get("steps")):
+            raise ConfigError(f"{source} sets both epochs and steps; give one of them.")
+        config = merge(config, values, source)
+        if "steps" in keys and "epochs" not in keys:
+            config = config.replace(epochs=None)
+        elif "epochs" in keys and "steps" not in keys:
+            config = config.replace(steps=None)
+    return config
+
+
+# ---- building --------------------------------------------------------------------------------
+
+
+def build(config: RunConfig, task_state: dict | None = None):
+    """Backend, task (prepared), spec and model for ``config``.
+
+    Returns:
+        ``(ops, task, spec, model)``.
+    """
+    from .model import Model, ModelConfig
+
+    ops_cls = load_plugin("backend", config.backend)
+    cell_cls = load_plugin("cell", config.cell)
+    task_cls = load_plugin("task", config.task)
+    ops = ops_cls(dtype=config.dtype, device=config.device)
+    task = task_cls(config.options, config.data)
+    spec = task.prepare(task_state)
+    if config.bidirectional and config.bptt:
+        raise ConfigError("a bidirectional model reads each sequence whole; use --bptt 0 with "
+                          "--bidirectional (or drop --bidirectional for truncated BPTT).")
+    model = Model(ModelConfig(
+        cell=config.cell, input_size=spec.input_size, hidden_size=config.hidden,
+        output_size=spec.output_size, layers=config.layers, readout=spec.readout, loss=spec.loss,
+        dropout=config.dropout, bidirectional=config.bidirectional), cell_cls())
+    return ops, task, spec, model
+
+
+def _new_run_dir(config: RunConfig) -> Path:
+    if config.out:
+        path = Path(config.out)
+        if (path / CONFIG_FILE).exists() or (path / "checkpoints").exists():
+            raise ConfigError(f"--out {str(path)!r} already holds a run; continue it with "
+                              f"`seqframe run --resume {path}` or choose another --out.")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    stem = Path("runs") / f"{config.task}-{config.cell}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = stem, 1
+    while path.exists():
+        n += 1
+        path = stem.with_name(f"{stem.name}-{n}")
+    path.mkdir(parents=True)
+    return path
+
+
+# ---- training --------------------------------------------------------------------------------
+
+
+def run(config: RunConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train a new run described by a resolved ``config``; return its summary.
+
+    Raises:
+        Interrupted: Ctrl-C; a checkpoint was written (CLI exit code 130).
+        NonFiniteError: the loss or gradients became NaN/Inf (exit code 1).
+        SeqframeError: anything wrong with the configuration, data or plugins.
+    """
+    log = _quiet_aware(config, log)
+    ops, task, spec, model = build(config)
+    run_dir = _new_run_dir(config)
+    config = config.replace(out=str(run_dir))
+    write_toml(config, run_dir / CONFIG_FILE)
+    host = model.init_params(seed_streams(config.seed)["init"])  # float64, same on every backend
+    params = {name: ops.asarray(value) for name, value in host.items()}
+    log(f"run {run_dir}: task {task.name}, {config.cell} x{config.layers} "
+        f"(H={config.hidden}), {sum(v.size for v in host.values())} parameters")
+    trainer = Trainer(config, task, spec, model, ops, params, run_dir, log=log)
+    trainer.fit()
+    return finish(trainer)
+
+
+def resume(run_dir: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Continue the run in ``run_dir`` exactly where its latest checkpoint left it.
+
+    A run that had already finished is not trained further; its summary is written again.
+    """
+    run_dir = Path(run_dir)
+    config = _read_config(run_dir)
+    log = _quiet_aware(config, log)
+    _, meta = load_checkpoint(run_dir / "checkpoints" / "latest")
+    ops, task, spec, model = build(config, meta["task_state"])
+    params = load_params(run_dir, ops, "latest")[0]
+    trainer = Trainer(config, task, spec, model, ops, params, run_dir, log=log)
+    trainer.restore("latest")
+    log(f"resuming {run_dir} at step {trainer.state.step} (epoch {trainer.state.cursor.epoch})")
+    if not trainer.state.finished:
+        trainer.fit()
+    return finish(trainer)
+
+
+def finish(trainer: Trainer) -> dict[str, Any]:
+    """Test from the best checkpoint, baselines, artefacts, curves; write ``summary.json``."""
+    task, st, run_dir = trainer.task, trainer.state, Path(trainer.run_dir)
+    params = trainer.params
+    if (run_dir / "checkpoints" / "best").exists():
+        params = load_params(run_dir, trainer.ops, "best")[0]
+    predictor = ModelPredictor(trainer.model, trainer.ops, params)
+    splits = task.splits()
+    metrics = {"val": st.best_val or task_metrics(task, predictor, "val")}
+    if "test" in splits:
+        metrics["test"] = task_metrics(task, predictor, "test")
+    baseline_split = "test" if "test" in splits else "val"
+    baselines = {name: {k: float(v) for k, v in values.items()}
+                 for name, values in task.baselines(baseline_split).items()}
+    artefacts = [str(p) for p in task.write_artefacts(predictor, run_dir)]
+    plot_curves(trainer.metrics.read(), run_dir / "curves.png", task.metric)
+    summary = {
+        "task": task.name, "backend": trainer.ops.name, "cell": trainer.config.cell,
+        "steps": st.step, "wall_seconds": round(trainer.elapsed(), 3),
+        "metrics": metrics, "baselines": baselines, "baseline_split": baseline_split,
+        "metric": task.metric, "best_step": st.best_step, "stop_reason": st.stop_reason,
+        "epochs": st.cursor.epoch, "path": trainer.path,
+        "clipping": trainer.clipper.stats.summary(),
+        "nonfinite": {"skipped": st.skipped, "rollbacks": st.rollbacks},
+        "artefacts": artefacts, "run_dir": str(run_dir),
+    }
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+# ---- using a finished run --------------------------------------------------------------------
+
+
+def open_run(run_dir: str | Path, backend: str | None = None):
+    """Load a run's best checkpoint (else its latest) into ``backend`` (default: the run's own).
+
+    Returns:
+        ``(task, predictor, config)``: the prepared task with its training-time fitted state, a
+        :class:`seqframe.predictor.ModelPredictor`, and the run's resolved config.
+    """
+    run_dir = Path(run_dir)
+    config = _read_config(run_dir)
+    if backend is not None and backend != config.backend:
+        config = config.replace(backend=backend, device="auto")
+    ops_cls = load_plugin("backend", config.backend)
+    ops = ops_cls(dtype=config.dtype, device=config.device)
+    params, meta = load_params(run_dir, ops, "best")
+    _, task, _, model = build(config, meta["task_state"])
+    return task, ModelPredictor(model, ops, params), config
+
+
+def evaluate(run_dir: str | Path, split: str = "test", backend: str | None = None) -> dict:
+    """The task's metrics on ``split`` from the run's best checkpoint."""
+    task, predictor, _ = open_run(run_dir, backend)
+    if split not in task.splits():
+        raise UsageError(f"task {task.name!r} has no {split!r} split; it has "
+                         f"{', '.join(task.splits())}.")
+    return task_metrics(task, predictor, split)
+
+
+def _read_config(run_dir: Path) -> RunConfig:
+    if not (run_dir / CONFIG_FILE).exists():
+        raise UsageError(f"{str(run_dir)!r} is not a run directory (no {CONFIG_FILE}); give the "
+                         f"directory a `seqframe run` wrote (its --out).")
+    return read_resolved(run_dir / CONFIG_FILE)
+
+
+def _quiet_aware(config: RunConfig, log: Callable[[str], None]) -> Callable[[str], None]:
+    return (lambda _line: None) if config.quiet else log
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The short final table: every metric on val and test, and each baseline beside them."""
+    metrics = summary["metrics"]
+    names = list(dict.fromkeys(k for split in metrics.values() for k in split))
+    baselines = summary.get("baselines", {})
+    header = ["metric", *metrics, *(f"{b} ({summary.get('baseline_split', 'test')})"
+                                    for b in baselines)]
+    rows = [[name, *(_fmt(metrics[s].get(name)) for s in metrics),
+             *(_fmt(baselines[b].get(name)) for b in baselines)] for name in names]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [f"{summary['task']} / {summary['cell']} on {summary['backend']}: "
+             f"{summary['steps']} steps in {summary['wall_seconds']:.1f} s, "
+             f"run {summary.get('run_dir', '')}"]
+    for row in [header, *rows]:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    clip = summary.get("clipping", {})
+    if clip:
+        lines.append(f"gradient norm mean {clip['grad_norm_mean']:.3g}, max "
+                     f"{clip['grad_norm_max']:.3g}; clipped {100 * clip['clipped_fraction']:.0f}% "
+                     f"of steps")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.6g}"
+

@@ -1,0 +1,452 @@
+"""The training loop, one for every backend and task; arrays are touched only through Ops.
+
+One optimizer step is one BPTT *window* of one mini-batch::
+
+    batch (B, T) --split in time--> windows of k1 steps --split in rows--> micro-batches
+    for each window: for each micro-batch: loss_sum, count, grads = BPTT(window, carried state)
+                     grads = sum(grads) / sum(count)   -> accumulation == one larger batch
+                     clip (once, after accumulation)  -> optimizer step with the scheduled rate
+
+Truncated BPTT: the hidden state is carried from window to window (and, for stateful tasks, from
+batch to batch) as a value, so no gradient flows into the previous window: that is what the
+truncation cuts. With ``k2 = bptt_back > k1`` each window is re-run from ``k2 - k1`` steps
+earlier with ``loss_from`` set, so gradients reach k2 steps back while weights still update every
+k1 steps; the look-back does not cross batch boundaries. Last/mean readouts and bidirectional
+models need the whole sequence, so their window is always the whole batch.
+
+Everything that decides what happens next -- the data cursor, RNG state, carried state, optimizer
+slots, clipping statistics, best metric, training-loss accumulators -- is in the checkpoint, so a
+resumed run continues bit for bit (see :mod:`seqframe.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import windows as win
+from .checkpoint import load_training, save_training
+from .clipping import Clipper
+from .errors import ConfigError, NonFiniteError, PluginError, SeqframeError
+from .optim import build_optimizer, build_schedule
+from .predictor import ModelPredictor, concat_states, state_batch_size, state_rows
+from .progress import MetricsLog, ProgressBar
+
+NONFINITE_POLICIES = ("stop", "skip", "rollback")
+MAX_CONSECUTIVE_SKIPS = 10
+MAX_ROLLBACKS = 10
+
+
+class Interrupted(SeqframeError):
+    """The user pressed Ctrl-C: a checkpoint was written and the run can be resumed.
+
+    ``exit_code`` is 130 (128 + SIGINT), the shell's convention for a run stopped by Ctrl-C.
+    """
+
+    exit_code = 130
+
+    def __init__(self, run_dir: str, step: int, saved: bool):
+        self.run_dir, self.step, self.saved = run_dir, step, saved
+        where = "a checkpoint was written" if saved else "the last checkpoint was kept"
+        super().__init__(
+            f"interrupted at step {step}; {where}. Continue with `seqframe run --resume {run_dir}`."
+        )
+
+
+@dataclass
+class Cursor:
+    """Where the data stream stands: the next window to train on."""
+
+    epoch: int = 0
+    batch: int = 0
+    window: int = 0
+
+
+@dataclass
+class LoopState:
+    """The loop's host-side counters; all of it goes into the checkpoint as JSON."""
+
+    step: int = 0
+    cursor: Cursor = field(default_factory=Cursor)
+    best: float | None = None
+    best_step: int | None = None
+    best_val: dict | None = None
+    evals_since_best: int = 0
+    last_eval_step: int = -1
+    lr_scale: float = 1.0  # halved by every non-finite rollback
+    loss_sum: float = 0.0  # training loss since the last evaluation (for metrics.jsonl)
+    loss_count: float = 0.0
+    timesteps: float = 0.0  # valid time steps trained on since the last evaluation
+    skipped: int = 0
+    consecutive_skips: int = 0
+    rollbacks: int = 0
+    elapsed: float = 0.0  # seconds this run has been going, over every process
+    metrics_size: int = 0
+    finished: bool = False
+    stop_reason: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoopState:
+        return cls(**{**data, "cursor": Cursor(**data["cursor"])})
+
+
+class Trainer:
+    """Trains ``params`` of ``model`` on ``task`` with ``ops``; see the module docstring.
+
+    Args:
+        config: the resolved :class:`seqframe.config.RunConfig`.
+        task: the prepared task; ``spec`` what its ``prepare`` returned.
+        model: the :class:`seqframe.model.Model`; ``params`` its backend arrays (updated in place).
+        ops: the backend.
+        run_dir: where metrics.jsonl and checkpoints go.
+        log: one-line messages (``print`` by default; a no-op when quiet).
+    """
+
+    def __init__(self, config, task, spec, model, ops, params, run_dir, log: Callable = print):
+        check_config(config)
+        self.config, self.task, self.spec, self.model, self.ops = config, task, spec, model, ops
+        self.params, self.run_dir, self.log = params, run_dir, log
+        self.optimizer = build_optimizer(config, ops)
+        self.clipper = Clipper(ops, config.clip_norm, config.clip_value)
+        streams = seed_streams(config.seed)
+        self.rngs = {"dropout": streams["dropout"]}
+        self.data_seed = data_seed(config.seed)
+        self.state = LoopState()
+        self.carried: Any = None  # hidden state at the start of the next window, no grad link
+        self.metrics = MetricsLog(run_dir / "metrics.jsonl")
+        self.whole = spec.readout != "every_step" or model.config.bidirectional
+        self.fused = ops.fused_window(model)
+        self.path = "fused" if self.fused is not None else "generic"
+        self.total_steps = win.total_steps(config, task, self.data_seed, self.whole)
+        self.schedule = build_schedule(config, self.total_steps)
+        self.interrupt = InterruptFlag(log)
+        self.bar: ProgressBar | None = None
+        self._start = time.perf_counter()
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def snapshot(self, name: str = "latest") -> None:
+        """Write checkpoint ``name`` of everything needed to continue exactly from here."""
+        self.state.metrics_size = self.metrics.size()
+        self.state.elapsed = self.elapsed()
+        save_training(self, name)
+
+    def restore(self, name: str = "latest", keep_lr_scale: bool = False) -> None:
+        """Load checkpoint ``name`` into this trainer (resume, or a non-finite rollback)."""
+        lr_scale = self.state.lr_scale
+        load_training(self, name)
+        if keep_lr_scale:
+            self.state.lr_scale = lr_scale
+        self.metrics.truncate(self.state.metrics_size)
+        self._start = time.perf_counter() - self.state.elapsed
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def fit(self) -> LoopState:
+        """Train until the step/epoch limit, early stopping, or the time budget.
+
+        Returns:
+            The final loop state (``stop_reason`` says why it stopped).
+
+        Raises:
+            NonFiniteError: a NaN/Inf loss or gradient under ``nonfinite="stop"`` (or when
+                skipping/rolling back did not help).
+            Interrupted: Ctrl-C; a checkpoint was written first.
+        """
+        cfg = self.config
+        self.log(f"training on {self.ops.describe()}: {self.path} BPTT path, "
+                 f"{self.total_steps or '?'} optimizer steps planned")
+        if cfg.nonfinite == "rollback" and self.state.step == 0:
+            self.snapshot()  # something to roll back to before the first update
+        self.bar = ProgressBar(self.total_steps, self.state.step, quiet=cfg.quiet)
+        try:
+            with self.interrupt:
+                while not self.state.finished:
+                    self._train_one_batch()
+                    self._check_stop()
+        except KeyboardInterrupt:
+            # A second Ctrl-C (or one outside the main thread) landed mid-step: the parameters
+            # may be half-updated, so keep the last checkpoint instead of writing this state.
+            raise Interrupted(str(self.run_dir), self.state.step, saved=False) from None
+        finally:
+            self.bar.close()
+        return self.state
+
+    def _check_stop(self) -> None:
+        state, cfg = self.state, self.config
+        reason = ""
+        if cfg.steps is not None and state.step >= cfg.steps:
+            reason = "steps"
+        elif cfg.steps is None and state.cursor.epoch >= (cfg.epochs or 1):
+            reason = "epochs"
+        elif cfg.patience > 0 and state.evals_since_best >= cfg.patience:
+            reason = "early_stop"
+        elif cfg.time_budget > 0 and self.elapsed() >= cfg.time_budget:
+            reason = "time_budget"
+        if reason:
+            if state.last_eval_step != state.step:
+                self.evaluate()
+            state.finished, state.stop_reason = True, reason
+            self.snapshot()
+            self.log(f"stopped after {state.step} steps ({reason})")
+        elif self.interrupt.set:
+            self.snapshot()
+            raise Interrupted(str(self.run_dir), state.step, saved=True)
+
+    def _train_one_batch(self) -> None:
+        """Train the windows of the batch under the cursor, stopping early at a stop condition."""
+        cur = self.state.cursor
+        batches = self.task.train_batches(cur.epoch, self.config.batch_size, self.data_seed)
+        batch = batches[cur.batch]
+        spans = win.plan_windows(batch.length, self.k1(batch), self.k2(batch))
+        if cur.window == 0 and (not self.spec.stateful or self.whole
+                                or state_batch_size(self.carried) != batch.batch_size):
+            self.carried = self.model.zero_state(self.ops, batch.batch_size)
+        while cur.window < len(spans):
+            finite = self._step(batch, spans[cur.window], first=cur.window == 0)
+            cur.window += 1
+            if not finite:
+                if self._on_nonfinite():
+                    return  # rolled back: the cursor now points at the checkpoint's window
+                cur.window = len(spans)  # skip the rest of this batch
+            if cur.window == len(spans):
+                cur.batch, cur.window = cur.batch + 1, 0
+                if cur.batch == len(batches):
+                    cur.epoch, cur.batch = cur.epoch + 1, 0
+                    if self.config.eval_every == 0:
+                        self.evaluate()
+            if finite:
+                self._after_step()
+            if self._should_stop() or self.interrupt.set:
+                return
+
+    def k1(self, batch) -> int:
+        return batch.length if self.whole or self.config.bptt == 0 else self.config.bptt
+
+    def k2(self, batch) -> int:
+        return max(self.k1(batch), 0 if self.whole else self.config.bptt_back)
+
+    def _should_stop(self) -> bool:
+        cfg, state = self.config, self.state
+        return ((cfg.steps is not None and state.step >= cfg.steps)
+                or (cfg.patience > 0 and state.evals_since_best >= cfg.patience)
+                or (cfg.time_budget > 0 and self.elapsed() >= cfg.time_budget))
+
+    def _step(self, batch, span: win.Span, first: bool) -> bool:
+        """One optimizer step on one window; False when the loss or gradients are not finite."""
+        tick = time.perf_counter()
+        loss_sum, count, grads, next_state, timesteps = self._accumulate(batch, span)
+        if count == 0:  # an all-padding window: nothing to learn, but the state moves on
+            self.carried = next_state
+            return True
+        loss = loss_sum / count
+        grads = {k: g / count for k, g in grads.items()}
+        grads, norm, _ = self.clipper(grads)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            self._nonfinite_info = (loss, norm)
+            return False
+        lr = self.schedule(self.state.step) * self.state.lr_scale
+        self.optimizer.step(self.params, grads, lr)
+        self.carried = next_state
+        st = self.state
+        st.step += 1
+        st.consecutive_skips = 0
+        st.loss_sum, st.loss_count = st.loss_sum + loss_sum, st.loss_count + count
+        st.timesteps += timesteps
+        self._last = {"loss": loss, "lr": lr, "grad_norm": norm}
+        self.bar.update(st.step, loss, timesteps / max(time.perf_counter() - tick, 1e-9))
+        return True
+
+    def _accumulate(self, batch, span: win.Span):
+        """Sum loss, count and gradients of one window over the micro-batches of ``batch``."""
+        ops = self.ops
+        window_batch = win.time_slice(batch, span, self.whole)
+        rows = win.micro_batches(batch.batch_size, self.config.accumulate)
+        loss_sum, count, grads, states = 0.0, 0.0, None, []
+        for start, stop in rows:
+            micro = window_batch.rows(start, stop) if len(rows) > 1 else window_batch
+            state_in = state_rows(self.carried, start, stop) if len(rows) > 1 else self.carried
+            window = win.to_window(ops, micro, span.loss_from)
+            # carry_at 0: the next window re-runs from this one's start, so it needs state_in.
+            result = self._run_window(window, state_in, span.carry_at or None)
+            loss_sum += ops.item(result.loss_sum)
+            count += win.as_float(ops, result.count)
+            grads = dict(result.grads) if grads is None else {
+                k: grads[k] + g for k, g in result.grads.items()}
+            states.append(state_in if span.carry_at == 0 else result.state)
+        next_state = states[0] if len(states) == 1 else concat_states(ops, states)
+        timesteps = float(batch.mask[:, span.start:span.stop].sum())
+        return loss_sum, count, grads, next_state, timesteps
+
+    def _run_window(self, window, state, carry_at):
+        """BPTT over one window: the backend's fused kernel when it has one, else the reference."""
+        if self.fused is not None:
+            return self.fused(self.params, window, state, dropout_rng=self.rngs["dropout"],
+                              carry_at=carry_at)
+        from .bptt import window_loss_and_grad
+
+        return window_loss_and_grad(self.model, self.ops, self.params, window, state,
+                                    dropout_rng=self.rngs["dropout"], carry_at=carry_at)
+
+    # ---- the non-finite guard ---------------------------------------------------------------
+    def _on_nonfinite(self) -> bool:
+        """Apply ``config.nonfinite``; True when the trainer rolled back to a checkpoint."""
+        cfg, st = self.config, self.state
+        loss, norm = self._nonfinite_info
+        last = self.clipper.stats.last_norm
+        what = "loss" if not math.isfinite(loss) else "gradient norm"
+        message = (
+            f"non-finite {what} at step {st.step + 1} (loss {loss}, gradient norm {norm}; last "
+            f"finite gradient norm {last:.4g}). The last good checkpoint is kept in "
+            f"{self.run_dir / 'checkpoints'}. Try a lower --lr (now {cfg.lr:g}) and "
+            f"--clip-norm 1.0, or --nonfinite skip|rollback."
+        )
+        if cfg.nonfinite == "skip" and st.consecutive_skips < MAX_CONSECUTIVE_SKIPS:
+            st.skipped += 1
+            st.consecutive_skips += 1
+            self.carried = None  # the state may be poisoned too; the next batch starts fresh
+            self.log(f"warning: {message.split('.')[0]}; skipping the batch")
+            return False
+        if cfg.nonfinite == "rollback" and st.rollbacks < MAX_ROLLBACKS:
+            rollbacks = st.rollbacks + 1
+            self.restore("latest", keep_lr_scale=True)
+            st = self.state
+            st.rollbacks, st.lr_scale = rollbacks, st.lr_scale * 0.5
+            self.log(f"warning: {message.split('.')[0]}; rolled back to step {st.step}, "
+                     f"learning rate x{st.lr_scale:g}")
+            return True
+        if cfg.nonfinite != "stop":
+            message += f" ({cfg.nonfinite} did not help: gave up after repeated failures.)"
+        raise NonFiniteError(message)
+
+    # ---- evaluation, early stopping, checkpoints --------------------------------------------
+    def _after_step(self) -> None:
+        cfg, st = self.config, self.state
+        if cfg.eval_every > 0 and st.step % cfg.eval_every == 0 and st.last_eval_step != st.step:
+            self.evaluate()
+        if cfg.checkpoint_every > 0 and st.step % cfg.checkpoint_every == 0:
+            self.snapshot()
+
+    def predictor(self) -> ModelPredictor:
+        return ModelPredictor(self.model, self.ops, self.params)
+
+    def evaluate(self) -> dict[str, float]:
+        """Validate, log a metrics.jsonl record, track the best model and the patience."""
+        st, task = self.state, self.task
+        metrics = task_metrics(task, self.predictor(), "val")
+        value = metrics[task.metric]
+        better = st.best is None or (value < st.best if task.metric_mode == "min"
+                                     else value > st.best)
+        improved = math.isfinite(value) and better
+        last = getattr(self, "_last", {})
+        record = {
+            "step": st.step, "epoch": st.cursor.epoch, "batch": st.cursor.batch,
+            "train_loss": st.loss_sum / st.loss_count if st.loss_count else None,
+            "lr": last.get("lr"), "grad_norm": last.get("grad_norm"),
+            "timesteps": st.timesteps, "val": metrics, "best": improved,
+        }
+        self.metrics.append(record)
+        st.loss_sum = st.loss_count = st.timesteps = 0.0
+        st.last_eval_step = st.step
+        if self.bar is not None:
+            self.bar.show_metric(task.metric, value)
+        if improved:
+            st.best, st.best_step, st.best_val, st.evals_since_best = value, st.step, metrics, 0
+        else:
+            st.evals_since_best += 1
+        if self.config.checkpoint_every == 0 or improved:
+            self.snapshot()
+        if improved:
+            self.snapshot("best")
+        return metrics
+
+
+def check_config(config) -> None:
+    """Reject trainer settings that cannot work, with what to change."""
+    if config.nonfinite not in NONFINITE_POLICIES:
+        raise ConfigError(f"--nonfinite must be one of {', '.join(NONFINITE_POLICIES)}; "
+                          f"got {config.nonfinite!r}.")
+    for key in ("batch_size", "accumulate"):
+        if getattr(config, key) < 1:
+            raise ConfigError(f"{key} must be at least 1; got {getattr(config, key)}.")
+    for key in ("bptt", "bptt_back", "eval_every", "patience", "checkpoint_every"):
+        if getattr(config, key) < 0:
+            raise ConfigError(f"{key} must be >= 0 (0 = default); got {getattr(config, key)}.")
+    if config.bptt_back and config.bptt_back < config.bptt:
+        raise ConfigError(f"bptt_back (k2={config.bptt_back}) must be >= bptt "
+                          f"(k1={config.bptt}): each update backpropagates at least its window.")
+    if config.bptt_back and not config.bptt:
+        raise ConfigError("bptt_back needs bptt > 0: with bptt 0 a window is the whole batch.")
+    for key in ("steps", "epochs"):
+        value = getattr(config, key)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{key} must be at least 1; got {value}.")
+
+
+
+
+# ---- seeding, Ctrl-C, evaluation helpers ------------------------------------------------------
+
+
+def seed_streams(seed: int) -> dict[str, np.random.Generator]:
+    """Independent host RNG streams from one seed: ``init`` (weights), ``dropout``, ``data``.
+
+    Separate streams keep, e.g., a change of dropout rate from reshuffling the data. Every
+    backend draws from these host generators, so two backends with one seed see one stream.
+    """
+    init, dropout, data = np.random.SeedSequence(seed).spawn(3)
+    return {"init": np.random.default_rng(init), "dropout": np.random.default_rng(dropout),
+            "data": np.random.default_rng(data)}
+
+
+def data_seed(seed: int) -> int:
+    """The integer seed handed to ``task.train_batches`` (drawn from the ``data`` stream)."""
+    return int(seed_streams(seed)["data"].integers(0, 2**31 - 1))
+
+
+class InterruptFlag:
+    """Turn the first Ctrl-C into a flag the loop checks between optimizer steps.
+
+    The loop then writes a checkpoint of a consistent state and raises :class:`Interrupted`. A
+    second Ctrl-C gets Python's default behaviour (KeyboardInterrupt at once). Outside the main
+    thread signal handlers cannot be installed and Ctrl-C is a plain KeyboardInterrupt.
+    """
+
+    def __init__(self, log: Callable = print):
+        self.set = False
+        self.log = log
+        self._previous = None
+
+    def _handler(self, signum, frame) -> None:
+        self.set = True
+        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+        self.log("interrupt: finishing this step and writing a checkpoint (Ctrl-C again to abort)")
+
+    def __enter__(self) -> InterruptFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+def task_metrics(task, predictor, split: str) -> dict[str, float]:
+    """``task.evaluate`` as plain floats, checking it reports the metric the trainer watches."""
+    metrics = {k: float(v) for k, v in task.evaluate(predictor, split).items()}
+    if task.metric not in metrics:
+        raise PluginError(
+            f"task {task.name!r} reported {sorted(metrics)} on {split!r} but not its own "
+            f"metric {task.metric!r}; its evaluate() must return it (a bug in the task plugin)."
+        )
+    return metrics
