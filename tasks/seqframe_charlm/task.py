@@ -60,6 +60,7 @@ class CharLMTask(Task):
         self.source = ""
         self._ids: dict[str, np.ndarray] = {}
         self._ngram: KneserNeyLM | None = None
+        self._epoch_cache: tuple[tuple[int, int, int], StreamBatches] | None = None
 
     def _check_options(self) -> None:
         o = self.opts
@@ -100,7 +101,7 @@ class CharLMTask(Task):
         if self.opts["sample_prime"]:
             self.vocab.encode_strict(self.opts["sample_prime"], what="sample_prime option")
         self._ids = {k: self.vocab.encode(v) for k, v in pieces.items()}
-        self._ngram = None
+        self._ngram, self._epoch_cache = None, None
         v = self.vocab.size
         return ModelSpec(input_size=v, output_size=v, readout="every_step",
                          loss="cross_entropy", stateful=True)
@@ -126,10 +127,15 @@ class CharLMTask(Task):
 
     def train_batches(self, epoch: int, batch_size: int, seed: int) -> StreamBatches:
         vocab = self._require_prepared()
+        key = (epoch, batch_size, seed)
+        if self._epoch_cache is not None and self._epoch_cache[0] == key:
+            return self._epoch_cache[1]  # the trainer asks again before every batch
         ids, seq_len = self._ids["train"], self.opts["seq_len"]
         check_fits(len(ids), batch_size, seq_len)
         offset = epoch_offset(len(ids), batch_size, seq_len, epoch, seed)
-        return StreamBatches(ids, vocab.size, batch_size, seq_len, offset)
+        batches = StreamBatches(ids, vocab.size, batch_size, seq_len, offset)
+        self._epoch_cache = (key, batches)
+        return batches
 
     # ---- judging -------------------------------------------------------------------------
 

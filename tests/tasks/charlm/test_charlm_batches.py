@@ -64,6 +64,8 @@ def test_deterministic_in_epoch_batch_size_and_seed(make_task):
     for k in (0, len(a) // 2, len(a) - 1):
         assert np.array_equal(a[k].inputs, b[k].inputs)
         assert np.array_equal(a[k].targets, b[k].targets)
+    assert task.train_batches(2, 4, 1) is b  # cached: the trainer asks before every batch
+    assert not np.array_equal(task.train_batches(2, 4, 2)[0].inputs, b[0].inputs)
     offsets = {epoch_offset(2700, 4, 10, e, 1) for e in range(20)}
     assert len(offsets) > 3 and offsets <= set(range(10))  # boundaries move between epochs
     assert epoch_offset(2700, 4, 10, 5, 1) == epoch_offset(2700, 4, 10, 5, 1)
