@@ -76,12 +76,21 @@ def downsample(series: np.ndarray, factor: int) -> np.ndarray:
     return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
+def _stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std of ``(T, D)`` values ignoring NaN; an empty channel gets (0, 1)."""
+    known = ~np.isnan(values)
+    count = np.maximum(known.sum(axis=0), 1)
+    filled = np.where(known, values, 0.0)
+    mean = filled.sum(axis=0) / count
+    var = (np.where(known, values - mean, 0.0) ** 2).sum(axis=0) / count
+    std = np.sqrt(var)
+    return mean, np.where(std < _EPS, 1.0, std)
+
+
 def fit_channel_scaler(series: list[np.ndarray]) -> tuple[list[float], list[float]]:
     """Per-channel mean and standard deviation over every step of the training series."""
-    stacked = np.concatenate(series, axis=0)  # (sum T, D)
-    mean = np.nanmean(stacked, axis=0)
-    std = np.nanstd(stacked, axis=0)
-    return mean.tolist(), np.where(std < _EPS, 1.0, std).tolist()
+    mean, std = _stats(np.concatenate(series, axis=0))  # over (sum T, D)
+    return mean.tolist(), std.tolist()
 
 
 def normalise(series: np.ndarray, mode: str, scaler: dict | None) -> np.ndarray:
@@ -90,9 +99,8 @@ def normalise(series: np.ndarray, mode: str, scaler: dict | None) -> np.ndarray:
         return series
     if mode == "channel":
         return (series - np.asarray(scaler["mean"])) / np.asarray(scaler["std"])
-    mean = np.nanmean(series, axis=0)
-    std = np.nanstd(series, axis=0)
-    return (series - mean) / np.where(std < _EPS, 1.0, std)
+    mean, std = _stats(series)
+    return (series - mean) / std
 
 
 def finish(series: np.ndarray) -> np.ndarray:
