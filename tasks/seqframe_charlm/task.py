@@ -159,7 +159,8 @@ class CharLMTask(Task):
     def _split_ids(self, split: str) -> np.ndarray:
         self._require_prepared()
         if split not in self.splits():
-            hint = " Set -o test_fraction=0.1 to hold one out." if split == "test" else ""
+            hint = (" Use --split val, or train with -o test_fraction=0.1 to hold out a test "
+                    "split." if split == "test" else "")
             raise UsageError(
                 f"task 'charlm' has no {split!r} split here; it has {', '.join(self.splits())}."
                 f"{hint}"

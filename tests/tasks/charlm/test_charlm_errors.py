@@ -109,8 +109,8 @@ def test_bad_options(options, match):
 
 def test_test_split_absent_unless_asked_for(make_task, fakes):
     task = make_task(TEXT)
-    with pytest.raises(UsageError, match=r"no 'test' split here; it has val. Set -o "
-                                         r"test_fraction=0.1"):
+    with pytest.raises(UsageError, match=r"no 'test' split here; it has val. Use --split val, "
+                                         r"or train with -o test_fraction=0.1"):
         task.evaluate(fakes.Uniform(task.vocab.size), "test")
     with pytest.raises(UsageError, match="no 'test' split"):
         task.baselines("test")
