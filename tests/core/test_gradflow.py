@@ -82,3 +82,154 @@ def test_bad_sizes_are_config_errors(kwargs, message):
 def test_ops_required_without_a_run():
     with pytest.raises(ConfigError, match="needs a backend"):
         gradient_flow(None, "rnn")
+
+
+# ---- against oracles (need the numpy backend and the BPTT code) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def ops():
+    from seqframe.plugins import get_registry
+
+    return get_registry().load("backend", "numpy")(dtype="float64")
+
+
+def elman(hidden, rng, scale=0.5):
+    """Small random Elman weights (PyTorch names) for a 2-input, 1-output last-step model."""
+    return {
+        "weight_ih_l0": rng.normal(0, scale, (hidden, 2)),
+        "weight_hh_l0": rng.normal(0, scale, (hidden, hidden)),
+        "bias_ih_l0": rng.normal(0, scale, hidden),
+        "bias_hh_l0": rng.normal(0, scale, hidden),
+        "readout.weight": rng.normal(0, scale, (1, hidden)),
+        "readout.bias": rng.normal(0, scale, 1),
+    }
+
+
+def elman_loss_from(p, batch, t, h_t):
+    """Our own forward: the summed squared error of the last step, starting from h_t at step t."""
+    h = h_t
+    for s in range(t + 1, batch.length):
+        x = batch.inputs[:, s]
+        h = np.tanh(
+            x @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T + p["bias_hh_l0"]
+        )
+    y = h @ p["readout.weight"].T + p["readout.bias"]  # (B, 1)
+    return ((y - batch.targets) ** 2).sum(axis=1)  # (B,) per row: rows are independent
+
+
+def elman_states(p, batch):
+    h, states = np.zeros((batch.batch_size, p["weight_hh_l0"].shape[0])), []
+    for s in range(batch.length):
+        x = batch.inputs[:, s]
+        h = np.tanh(
+            x @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T + p["bias_hh_l0"]
+        )
+        states.append(h)
+    return states
+
+
+def test_elman_norms_match_central_differences_through_the_hidden_state(ops):
+    hidden, steps = 4, 7
+    p = elman(hidden, np.random.default_rng(3))
+    flow = gradient_flow(ops, "rnn", length=steps, hidden=hidden, batch_size=5, seed=11, params=p)
+    batch = adding_like_batch(5, steps, np.random.default_rng([11, 1]))
+    states, eps = elman_states(p, batch), 1e-6
+    expected = []
+    for t in range(steps):
+        grad = np.zeros((5, hidden))
+        for j in range(hidden):
+            bump = np.zeros(hidden)
+            bump[j] = eps
+            up = elman_loss_from(p, batch, t, states[t] + bump)
+            down = elman_loss_from(p, batch, t, states[t] - bump)
+            grad[:, j] = (up - down) / (2 * eps)
+        expected.append(np.linalg.norm(grad, axis=1).mean())
+    np.testing.assert_allclose(flow.norms["rnn"], expected[::-1], rtol=1e-6)
+
+
+def test_identity_recurrence_decays_and_grows_exactly_geometrically(ops):
+    # W_ih = 0 and zero biases keep h at 0, where tanh' = 1, so with W_hh = a*I the Jacobian
+    # dh_t/dh_{t-1} is exactly a*I: each step back multiplies the gradient by a.
+    hidden, steps = 3, 12
+    for a in (0.7, 1.3):
+        p = {
+            "weight_ih_l0": np.zeros((hidden, 2)),
+            "weight_hh_l0": a * np.eye(hidden),
+            "bias_ih_l0": np.zeros(hidden),
+            "bias_hh_l0": np.zeros(hidden),
+            "readout.weight": np.ones((1, hidden)),
+            "readout.bias": np.array([0.5]),
+        }
+        flow = gradient_flow(ops, "rnn", length=steps, hidden=hidden, batch_size=4, params=p)
+        curve = flow.norms["rnn"]
+        np.testing.assert_allclose(curve / curve[0], a ** np.arange(steps), rtol=1e-12)
+        assert flow.step_factor("rnn") == pytest.approx(a)
+
+
+def test_small_weight_elman_gradient_shrinks_at_least_by_the_spectral_norm(ops):
+    # ||dE/dh_{t-1}|| = ||W_hh^T diag(1 - h_t^2) dE/dh_t|| <= ||W_hh||_2 ||dE/dh_t|| per row.
+    hidden, steps, sigma = 8, 30, 0.8
+    p = elman(hidden, np.random.default_rng(5), scale=0.7)
+    w = p["weight_hh_l0"]
+    p["weight_hh_l0"] = w * (sigma / np.linalg.norm(w, 2))
+    curve = gradient_flow(ops, "rnn", length=steps, hidden=hidden, batch_size=16, params=p).norms[
+        "rnn"
+    ]
+    assert np.all(np.diff(curve) < 0)
+    assert np.all(curve <= curve[0] * sigma ** np.arange(steps) * (1 + 1e-12))
+    assert curve[-1] < 1e-2 * curve[0]
+
+
+def test_fresh_weights_give_one_curve_per_cell_and_layer(ops):
+    flow = gradient_flow(ops, length=6, hidden=5, batch_size=3)
+    assert list(flow.norms) == ["rnn", "lstm", "gru"]
+    assert all(curve.shape == (6,) and np.all(curve > 0) for curve in flow.norms.values())
+    stacked = gradient_flow(ops, "gru", length=6, hidden=5, layers=2, batch_size=3)
+    assert list(stacked.norms) == ["gru layer 0", "gru layer 1"]
+    assert "fresh weights (seed 0)" in flow.source and "numpy float64" in flow.source
+
+
+def test_recurrent_scale_makes_an_elman_network_explode(ops):
+    calm = gradient_flow(ops, "rnn", length=40, hidden=32, batch_size=8)
+    wild = gradient_flow(ops, "rnn", length=40, hidden=32, batch_size=8, recurrent_scale=3.0)
+    assert calm.step_factor("rnn") < 0.8 and wild.step_factor("rnn") > 1.0
+    assert "W_hh x 3" in wild.source
+
+
+def test_params_need_a_single_cell(ops):
+    with pytest.raises(ConfigError, match="explicit params fit one cell, but 2 cells"):
+        gradient_flow(ops, ["rnn", "lstm"], params={})
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_norms_match_torch_autograd(ops, cell):
+    torch = pytest.importorskip("torch")
+    from seqframe.gradflow import _fresh_model, _resolve_cell
+
+    hidden, steps, rows = 6, 9, 4
+    model = _fresh_model(_resolve_cell(cell), hidden, 1)
+    p = model.init_params(np.random.default_rng(7))
+    flow = gradient_flow(ops, cell, length=steps, hidden=hidden, batch_size=rows, seed=2, params=p)
+    batch = adding_like_batch(rows, steps, np.random.default_rng([2, 1]))
+    kind = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[cell]
+    module = kind(2, hidden).double()
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(module, name).copy_(torch.from_numpy(p[f"{name}_l0"]))
+    x = torch.from_numpy(batch.inputs)
+    h = torch.zeros(rows, hidden, dtype=torch.float64)
+    c = torch.zeros_like(h)
+    states = []
+    for t in range(steps):
+        if cell == "lstm":
+            h, c = module(x[:, t], (h, c))
+        else:
+            h = module(x[:, t], h)
+        h.retain_grad()
+        states.append(h)
+    y = h @ torch.from_numpy(p["readout.weight"]).T + torch.from_numpy(p["readout.bias"])
+    ((y - torch.from_numpy(batch.targets)) ** 2).sum().backward()
+    expected = [s.grad.norm(dim=1).mean().item() for s in reversed(states)]
+    np.testing.assert_allclose(flow.norms[cell], expected, rtol=1e-9)
