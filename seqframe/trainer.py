@@ -89,6 +89,7 @@ class LoopState:
     rollbacks: int = 0
     elapsed: float = 0.0  # seconds this run has been going, over every process
     metrics_size: int = 0
+    last: dict = field(default_factory=dict)  # loss, lr, grad_norm of the last step
     finished: bool = False
     stop_reason: str = ""
 
@@ -128,6 +129,7 @@ class Trainer:
         self.schedule = build_schedule(config, self.total_steps)
         self.interrupt = InterruptFlag(log)
         self.bar: ProgressBar | None = None
+        self._batches: tuple[int, Any] | None = None
         self._start = time.perf_counter()
 
     # ---- checkpoints ------------------------------------------------------------------------
@@ -169,6 +171,9 @@ class Trainer:
         self.bar = ProgressBar(self.total_steps, self.state.step, quiet=cfg.quiet)
         try:
             with self.interrupt:
+                # Stop conditions first: a run resumed from its very last checkpoint has nothing
+                # left to train.
+                self._check_stop()
                 while not self.state.finished:
                     self._train_one_batch()
                     self._check_stop()
@@ -204,14 +209,14 @@ class Trainer:
     def _train_one_batch(self) -> None:
         """Train the windows of the batch under the cursor, stopping early at a stop condition."""
         cur = self.state.cursor
-        batches = self.task.train_batches(cur.epoch, self.config.batch_size, self.data_seed)
+        batches = self._epoch_batches(cur.epoch)
         batch = batches[cur.batch]
         spans = win.plan_windows(batch.length, self.k1(batch), self.k2(batch))
         if cur.window == 0 and (not self.spec.stateful or self.whole
                                 or state_batch_size(self.carried) != batch.batch_size):
             self.carried = self.model.zero_state(self.ops, batch.batch_size)
         while cur.window < len(spans):
-            finite = self._step(batch, spans[cur.window], first=cur.window == 0)
+            finite = self._step(batch, spans[cur.window])
             cur.window += 1
             if not finite:
                 if self._on_nonfinite():
@@ -228,6 +233,13 @@ class Trainer:
             if self._should_stop() or self.interrupt.set:
                 return
 
+    def _epoch_batches(self, epoch: int):
+        """The task's batches of ``epoch``, asked for once per epoch."""
+        if self._batches is None or self._batches[0] != epoch:
+            batches = self.task.train_batches(epoch, self.config.batch_size, self.data_seed)
+            self._batches = (epoch, batches)
+        return self._batches[1]
+
     def k1(self, batch) -> int:
         return batch.length if self.whole or self.config.bptt == 0 else self.config.bptt
 
@@ -240,7 +252,7 @@ class Trainer:
                 or (cfg.patience > 0 and state.evals_since_best >= cfg.patience)
                 or (cfg.time_budget > 0 and self.elapsed() >= cfg.time_budget))
 
-    def _step(self, batch, span: win.Span, first: bool) -> bool:
+    def _step(self, batch, span: win.Span) -> bool:
         """One optimizer step on one window; False when the loss or gradients are not finite."""
         tick = time.perf_counter()
         loss_sum, count, grads, next_state, timesteps = self._accumulate(batch, span)
@@ -261,7 +273,7 @@ class Trainer:
         st.consecutive_skips = 0
         st.loss_sum, st.loss_count = st.loss_sum + loss_sum, st.loss_count + count
         st.timesteps += timesteps
-        self._last = {"loss": loss, "lr": lr, "grad_norm": norm}
+        st.last = {"loss": loss, "lr": lr, "grad_norm": norm}
         self.bar.update(st.step, loss, timesteps / max(time.perf_counter() - tick, 1e-9))
         return True
 
@@ -346,7 +358,7 @@ class Trainer:
         better = st.best is None or (value < st.best if task.metric_mode == "min"
                                      else value > st.best)
         improved = math.isfinite(value) and better
-        last = getattr(self, "_last", {})
+        last = st.last
         record = {
             "step": st.step, "epoch": st.cursor.epoch, "batch": st.cursor.batch,
             "train_loss": st.loss_sum / st.loss_count if st.loss_count else None,
@@ -362,7 +374,7 @@ class Trainer:
             st.best, st.best_step, st.best_val, st.evals_since_best = value, st.step, metrics, 0
         else:
             st.evals_since_best += 1
-        if self.config.checkpoint_every == 0 or improved:
+        if self.config.checkpoint_every == 0:
             self.snapshot()
         if improved:
             self.snapshot("best")

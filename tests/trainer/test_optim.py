@@ -61,7 +61,8 @@ def test_rmsprop_and_adagrad_first_steps_by_hand():
 
 TORCH_CASES = [
     ("sgd", dict(momentum=0.0), dict(momentum=0.0, weight_decay=0.01)),
-    ("sgd", dict(momentum=0.9, nesterov=True), dict(momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("sgd", dict(momentum=0.9, nesterov=True),
+     dict(momentum=0.9, nesterov=True, weight_decay=0.01)),
     ("adam", dict(), dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)),
     ("adamw", dict(), dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)),
     ("rmsprop", dict(), dict(alpha=0.99, eps=1e-8, weight_decay=0.01)),

@@ -3,7 +3,6 @@
 import json
 import math
 
-import numpy as np
 import pytest
 
 from seqframe import runs
@@ -15,7 +14,8 @@ def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path
     run_dir = tmp_path / "run"
     on_disk = json.loads((run_dir / "summary.json").read_text())
     assert on_disk == summary
-    assert {"task", "backend", "cell", "steps", "wall_seconds", "metrics", "baselines"} <= set(summary)
+    keys = {"task", "backend", "cell", "steps", "wall_seconds", "metrics", "baselines"}
+    assert keys <= set(summary)
     assert summary["task"] == "tiny" and summary["backend"] == "numpy" and summary["cell"] == "lstm"
     assert summary["steps"] == 8  # 32 rows / 8 per batch x 2 epochs, one window per batch
     assert set(summary["metrics"]) == {"val", "test"}

@@ -14,7 +14,7 @@ import numpy as np
 from seqframe.runs import load_plugin as _registry_load
 from seqframe.task import Batch, ModelSpec, Task, TaskOption
 
-D, O = 3, 4
+D, CLASSES = 3, 4
 MIX = np.array([[1.0, -1.0, 0.5, 0.0], [0.0, 1.0, -1.0, 0.5], [-0.5, 0.0, 1.0, -1.0]])
 
 
@@ -50,7 +50,7 @@ class TinyTask(Task):
             self.data[split] = (x, y, mask)
         train_x = self.data["train"][0]
         self.scale = state["scale"] if state else float(train_x.std())
-        return ModelSpec(D, O, o["readout"], "cross_entropy", o["stateful"])
+        return ModelSpec(D, CLASSES, o["readout"], "cross_entropy", o["stateful"])
 
     def state_dict(self):
         return {"scale": self.scale}
@@ -97,7 +97,7 @@ class TinyTask(Task):
         return {"loss": float(loss), "accuracy": float((logits.argmax(-1) == keep).mean())}
 
     def baselines(self, split):
-        return {"uniform": {"loss": math.log(O), "accuracy": 1.0 / O}}
+        return {"uniform": {"loss": math.log(CLASSES), "accuracy": 1.0 / CLASSES}}
 
 
 def load_plugin(kind, name):

@@ -1,0 +1,112 @@
+"""The non-finite guard (stop / skip / rollback), early stopping, step limits, config errors."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from seqframe import checkpoint, runs
+from seqframe.errors import ConfigError, NonFiniteError
+from seqframe.trainer import Trainer
+
+
+def test_nan_stops_with_step_norm_and_hint_keeping_the_last_good_checkpoint(tiny_config, tmp_path):
+    config = tiny_config(options={"nan_batch": 2}, checkpoint_every=1, lr=0.003)
+    with pytest.raises(NonFiniteError, match=r"non-finite loss at step 3 .*last finite gradient "
+                       r"norm [0-9.]+.*lower --lr \(now 0.003\) and --clip-norm 1.0"):
+        runs.run(config)
+    tensors, meta = checkpoint.load_checkpoint(tmp_path / "run" / "checkpoints" / "latest")
+    assert meta["loop"]["step"] == 2
+    assert all(np.isfinite(v).all() for v in tensors.values())
+
+
+def test_skip_drops_the_bad_batch_and_goes_on(tiny_config):
+    summary = runs.run(tiny_config(options={"nan_batch": 1}, nonfinite="skip", epochs=2))
+    assert summary["nonfinite"] == {"skipped": 1, "rollbacks": 0}
+    assert summary["steps"] == 7  # 8 batches, one skipped
+    assert math.isfinite(summary["metrics"]["test"]["loss"])
+
+
+def test_skip_gives_up_when_every_batch_fails(tiny_config, monkeypatch):
+    monkeypatch.setattr(Trainer, "_run_window", poisoned(every=True))
+    with pytest.raises(NonFiniteError, match=r"skip did not help"):
+        runs.run(tiny_config(nonfinite="skip", epochs=5))
+
+
+def poisoned(at_call=None, every=False):
+    """Wrap the BPTT call so that one (or every) result has a NaN gradient."""
+    original = Trainer._run_window
+    calls = []
+
+    def run_window(self, window, state, carry_at):
+        result = original(self, window, state, carry_at)
+        calls.append(1)
+        if every or len(calls) == at_call:
+            name = next(iter(result.grads))
+            result.grads[name] = result.grads[name] * np.nan
+        return result
+
+    return run_window
+
+
+def test_rollback_reloads_the_checkpoint_and_halves_the_learning_rate(tiny_config, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setattr(Trainer, "_run_window", poisoned(at_call=4))
+    summary = runs.run(tiny_config(nonfinite="rollback", checkpoint_every=2, eval_every=1,
+                                   epochs=2, optimizer="sgd", lr=0.1, momentum=0.0))
+    assert summary["nonfinite"] == {"skipped": 0, "rollbacks": 1}
+    assert summary["steps"] == 8  # the rolled-back steps were redone
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 9))  # no duplicate from before rollback
+    assert [r["lr"] for r in records] == pytest.approx([0.1, 0.1] + [0.05] * 6)
+
+
+def test_rollback_gives_up_when_failures_persist(tiny_config, monkeypatch):
+    monkeypatch.setattr(Trainer, "_run_window", poisoned(every=True))
+    with pytest.raises(NonFiniteError, match=r"rollback did not help"):
+        runs.run(tiny_config(nonfinite="rollback"))
+
+
+def test_early_stopping_after_patience_validations_without_improvement(tiny_config, monkeypatch):
+    from trainer_tinytask import TinyTask
+
+    values = iter([1.0, 0.5, 0.7, 0.6, 0.9, 0.4, 0.3, 0.2])
+    monkeypatch.setattr(TinyTask, "evaluate", lambda self, p, split: {
+        "loss": next(values) if split == "val" else 0.0, "accuracy": 0.0})
+    summary = runs.run(tiny_config(eval_every=1, patience=3, epochs=3))
+    assert summary["stop_reason"] == "early_stop"
+    assert summary["steps"] == 5 and summary["best_step"] == 2
+    assert summary["metrics"]["val"]["loss"] == 0.5
+
+
+def test_steps_limit_and_a_final_validation(tiny_config, tmp_path):
+    summary = runs.run(tiny_config(steps=3, epochs=None, bptt=4))
+    assert summary["steps"] == 3 and summary["stop_reason"] == "steps"
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == [3]
+
+
+def test_time_budget_stops_training(tiny_config):
+    summary = runs.run(tiny_config(time_budget=1e-9, epochs=50))
+    assert summary["stop_reason"] == "time_budget" and summary["steps"] == 1
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(bptt=4, bptt_back=2), r"bptt_back \(k2=2\) must be >= bptt \(k1=4\)"),
+    (dict(bptt=0, bptt_back=6), r"bptt_back needs bptt > 0"),
+    (dict(nonfinite="ignore"), r"--nonfinite must be one of stop, skip, rollback"),
+    (dict(accumulate=0), r"accumulate must be at least 1"),
+    (dict(steps=0), r"--steps must be at least 1"),
+    (dict(bidirectional=True, bptt=4), r"bidirectional model reads each sequence whole"),
+])
+def test_config_mistakes_are_explained(tiny_config, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        runs.run(tiny_config(**changes))
+
+
+def test_out_that_holds_a_run_is_refused(tiny_config):
+    runs.run(tiny_config(steps=1, epochs=None))
+    with pytest.raises(ConfigError, match=r"already holds a run; continue it with `seqframe run "
+                       r"--resume"):
+        runs.run(tiny_config(steps=1, epochs=None))
