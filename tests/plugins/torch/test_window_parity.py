@@ -24,7 +24,10 @@ SCENARIOS = {
     "truncated": ({}, {"loss_from": 2, "carry_at": 4}),
     "no_masks": ({"masks": "none", "layers": 1}, {"carry_at": 3}),
     "bidirectional": ({"bidirectional": True}, {}),
-    "dropout_gaussian": ({"dropout": 0.25, "loss": "gaussian_nll"}, {"loss_from": 1, "carry_at": 5}),
+    "dropout_gaussian": (
+        {"dropout": 0.25, "loss": "gaussian_nll"},
+        {"loss_from": 1, "carry_at": 5},
+    ),
     "last": ({"readout": "last", "dropout": 0.3}, {}),
     "last_bidirectional": ({"readout": "last", "bidirectional": True}, {}),
     "mean_mse": ({"readout": "mean", "loss": "mse", "bidirectional": True}, {}),

@@ -82,7 +82,8 @@ def differences(ops_a, a, ops_b, b) -> dict[str, float]:
 
     def rel(x, y):
         x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        return float(np.max(np.abs(x - y), initial=0.0) / max(np.max(np.abs(y), initial=0.0), 1e-30))
+        scale = max(np.max(np.abs(y), initial=0.0), 1e-30)
+        return float(np.max(np.abs(x - y), initial=0.0) / scale)
 
     assert set(a.grads) == set(b.grads)
     assert float(a.count) == float(b.count)
