@@ -1,0 +1,64 @@
+"""Conformance suites for seqframe plugins: run the checks the built-ins pass in your own CI.
+
+Import a suite, subclass it as a pytest test class, say what it tests::
+
+    from seqframe.testing import BackendConformance, CellConformance, TaskConformance
+
+    class TestMyBackend(BackendConformance):
+        backend = "mybackend"            # the registered name (or a factory dtype -> Ops)
+
+    class TestMyCell(CellConformance):
+        cell = MyCell                    # checked on every installed backend
+
+    class TestMyTask(TaskConformance):
+        task = MyTask
+        options = {"length": 20}
+        def metric_cases(self, task):    # at least one hand-computed expectation
+            return [MetricCase("val", FunctionPredictor(lambda x, mask: ...), {"mse": 0.5})]
+
+Or call the checks directly, outside any test framework: :func:`check_ops`,
+:func:`check_backend`, :func:`check_cell`, :func:`check_task`, and the finer-grained
+:func:`check_step_gradients`, :func:`check_window_gradients`, :func:`check_window_parity`.
+Every check raises ``AssertionError`` saying what broke. The suites need pytest.
+"""
+
+from .cellcheck import check_backend, check_cell, check_cell_contract
+from .numerics import (
+    SCENARIOS,
+    Scenario,
+    check_step_gradients,
+    check_window_gradients,
+    check_window_parity,
+)
+from .opscheck import OPS_CHECKS, check_ops
+from .taskcheck import ConstantPredictor, FunctionPredictor, MetricCase, check_batch, check_task
+
+__all__ = [
+    "BackendConformance",
+    "CellConformance",
+    "TaskConformance",
+    "ConstantPredictor",
+    "FunctionPredictor",
+    "MetricCase",
+    "OPS_CHECKS",
+    "SCENARIOS",
+    "Scenario",
+    "check_backend",
+    "check_batch",
+    "check_cell",
+    "check_cell_contract",
+    "check_ops",
+    "check_step_gradients",
+    "check_task",
+    "check_window_gradients",
+    "check_window_parity",
+]
+
+
+def __getattr__(name: str):
+    # The pytest classes import pytest; load them only when asked, so check_* work without it.
+    if name in ("BackendConformance", "CellConformance", "TaskConformance"):
+        from . import suites
+
+        return getattr(suites, name)
+    raise AttributeError(f"module 'seqframe.testing' has no attribute {name!r}")

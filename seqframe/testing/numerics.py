@@ -1,0 +1,256 @@
+"""Numerical checks of cells and backends: finite differences and cross-backend parity.
+
+* :func:`check_step_gradients` -- a cell's ``step_backward`` against central finite differences
+  of its ``step``, on one backend, in float64. Independent of BPTT: it tests the cell alone.
+* :func:`check_window_gradients` -- a whole model built on the cell (layers, masks, resets,
+  readout and loss) against finite differences, via :func:`seqframe.gradcheck.check_gradients`.
+* :func:`check_window_parity` -- ``window_loss_and_grad`` on a backend against the numpy
+  reference from the same weights and data: loss, count, every gradient, outputs and state;
+  and the backend's fused fast path, when it has one, against the same reference.
+
+Each raises AssertionError with what differed, by how much, and where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..cells.base import Cell
+from ..ops import Ops
+from ._common import assert_close, host
+
+# ---- one step --------------------------------------------------------------------------------
+
+
+def _step_loss(cell: Cell, ops: Ops, xp, hp, state, weights) -> float:
+    new_state, _ = cell.step(ops, ops.asarray(xp), ops.asarray(hp),
+                             tuple(ops.asarray(s) for s in state))
+    return float(sum(np.sum(host(ops, s) * w) for s, w in zip(new_state, weights, strict=True)))
+
+
+def _numeric_grad(f, x: np.ndarray, eps: float) -> np.ndarray:
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        keep = x[i]
+        x[i] = keep + eps
+        up = f()
+        x[i] = keep - eps
+        down = f()
+        x[i] = keep
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def check_step_gradients(cell: Cell, ops: Ops, *, batch: int = 2, hidden: int = 3,
+                         seed: int = 0, eps: float = 1e-6, rtol: float = 1e-5,
+                         atol: float = 1e-7) -> None:
+    """``cell.step_backward`` against central differences of ``cell.step`` (needs float64).
+
+    The loss is ``sum_i sum(w_i * new_state_i)`` with random weights ``w_i``, so every entry of
+    the new state is exercised. ``xp``, ``hp`` and the previous state are independent inputs
+    here; their derivatives are ``d_xp``, ``d_hp`` and ``d_state_prev`` respectively.
+    It also checks that neither method writes into its arguments.
+    """
+    if ops.dtype != "float64":
+        raise ValueError("finite differences need a float64 Ops; pass dtype='float64'")
+    rng = np.random.default_rng(seed)
+    width = cell.gates * hidden
+    xp = rng.normal(size=(batch, width))  # (B, G*H)
+    hp = rng.normal(size=(batch, width))  # (B, G*H)
+    state = [rng.normal(size=(batch, hidden)) for _ in cell.state_names]  # each (B, H)
+    weights = [rng.normal(size=(batch, hidden)) for _ in cell.state_names]
+    # fresh copies go in, so a write into an argument shows against the originals
+    args = (ops.asarray(xp.copy()), ops.asarray(hp.copy()),
+            tuple(ops.asarray(s.copy()) for s in state))
+    new_state, cache = cell.step(ops, *args)
+    _check_state_layout(cell, new_state, batch, hidden, "step")
+    d_new = tuple(ops.asarray(w.copy()) for w in weights)
+    d_xp, d_hp, d_prev = cell.step_backward(ops, d_new, cache)
+    _check_state_layout(cell, d_prev, batch, hidden, "step_backward's d_state_prev")
+    for what, arr, expected in (("xp", args[0], xp), ("hp", args[1], hp),
+                                *((f"state[{i}]", a, s) for i, (a, s) in
+                                  enumerate(zip(args[2], state, strict=True))),
+                                *((f"d_state[{i}]", a, w) for i, (a, w) in
+                                  enumerate(zip(d_new, weights, strict=True)))):
+        if not np.array_equal(host(ops, arr), expected):
+            raise AssertionError(f"{cell.name}: step or step_backward wrote into its {what}")
+
+    def loss() -> float:
+        return _step_loss(cell, ops, xp, hp, state, weights)
+
+    assert_close(f"{cell.name}: d_xp", host(ops, d_xp), _numeric_grad(loss, xp, eps), rtol, atol)
+    assert_close(f"{cell.name}: d_hp", host(ops, d_hp), _numeric_grad(loss, hp, eps), rtol, atol)
+    for i, s in enumerate(state):
+        assert_close(f"{cell.name}: d_state_prev[{i}] ({cell.state_names[i]})",
+                     host(ops, d_prev[i]), _numeric_grad(loss, s, eps), rtol, atol)
+
+
+def _check_state_layout(cell: Cell, state: Any, batch: int, hidden: int, what: str) -> None:
+    if not isinstance(state, tuple) or len(state) != len(cell.state_names):
+        raise AssertionError(
+            f"{cell.name}: {what} returned {type(state).__name__} of length "
+            f"{len(state) if hasattr(state, '__len__') else '?'}; expected a tuple of "
+            f"{len(cell.state_names)} arrays ({', '.join(cell.state_names)})")
+    for name, s in zip(cell.state_names, state, strict=True):
+        if tuple(s.shape) != (batch, hidden):
+            raise AssertionError(f"{cell.name}: {what} entry {name!r} has shape "
+                                 f"{tuple(s.shape)}; expected (B, H) = {(batch, hidden)}")
+
+
+# ---- whole windows ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A small model and window that exercises one corner of BPTT."""
+
+    name: str
+    readout: str = "every_step"
+    loss: str = "cross_entropy"
+    layers: int = 2
+    bidirectional: bool = False
+    dropout: float = 0.0
+
+
+SCENARIOS = (
+    Scenario("every_step-cross_entropy-2layers"),
+    Scenario("last-mse-bidirectional", readout="last", loss="mse", layers=1, bidirectional=True),
+    Scenario("mean-gaussian_nll-dropout", readout="mean", loss="gaussian_nll", dropout=0.25),
+)
+
+
+def scenario_model(cell: Cell, scenario: Scenario, input_size: int = 3, hidden: int = 4,
+                   output_size: int = 3):
+    from ..model import Model, ModelConfig
+
+    config = ModelConfig(cell=cell.name, input_size=input_size, hidden_size=hidden,
+                         output_size=output_size, layers=scenario.layers,
+                         readout=scenario.readout, loss=scenario.loss, dropout=scenario.dropout,
+                         bidirectional=scenario.bidirectional)
+    return Model(config, cell)
+
+
+def scenario_batch(model, seed: int = 0, batch: int = 3, steps: int = 5):
+    """A host batch with a padded tail on one row and a reset on another."""
+    from ..task import Batch
+
+    cfg = model.config
+    rng = np.random.default_rng(seed)
+    inputs = rng.normal(size=(batch, steps, cfg.input_size))  # (B, T, D)
+    mask = np.ones((batch, steps), bool)
+    mask[-1, steps - 2:] = False  # the last row is two steps shorter
+    reset = np.zeros(batch, bool)
+    reset[0] = True  # row 0 starts a new sequence, the others carry the given state
+    every = cfg.readout == "every_step"
+    lead = (batch, steps) if every else (batch,)
+    if cfg.loss == "cross_entropy":
+        targets = rng.integers(0, cfg.output_size, size=lead)
+    else:
+        targets = rng.normal(size=(*lead, cfg.output_size))
+    return Batch(inputs, targets, mask, reset)
+
+
+def scenario_state(model, seed: int = 0, batch: int = 3) -> Any:
+    """A random host state with the model's nesting (layers, directions, cell state)."""
+    rng = np.random.default_rng(seed + 1)
+    return tuple(
+        tuple(tuple(rng.normal(scale=0.5, size=(batch, model.config.hidden_size))
+                    for _ in model.cell.state_names) for _ in range(model.directions))
+        for _ in range(model.config.layers))
+
+
+def _to_backend(ops: Ops, nested: Any) -> Any:
+    if isinstance(nested, tuple):
+        return tuple(_to_backend(ops, x) for x in nested)
+    return ops.asarray(nested)
+
+
+def _flat(ops: Ops, nested: Any) -> list[np.ndarray]:
+    if isinstance(nested, tuple):
+        return [a for x in nested for a in _flat(ops, x)]
+    return [host(ops, nested)]
+
+
+def run_scenario(ops: Ops, cell: Cell, scenario: Scenario, seed: int = 0, fused: bool = False):
+    """``window_loss_and_grad`` (or the fused path) of a scenario on ``ops``, as host arrays.
+
+    Returns:
+        A dict: ``loss_sum``, ``count``, ``grads`` (name -> array), ``outputs``, ``state``
+        (a flat list), or None when ``fused`` and the backend has no fast path for it.
+    """
+    from ..bptt import to_window, window_loss_and_grad
+
+    model = scenario_model(cell, scenario)
+    params = {k: ops.asarray(v) for k, v in model.init_params(seed).items()}
+    window = to_window(ops, scenario_batch(model, seed))
+    state = _to_backend(ops, scenario_state(model, seed))
+    rng = np.random.default_rng(seed + 2) if scenario.dropout else None
+    if fused:
+        path = ops.fused_window(model)
+        if path is None:
+            return None
+        result = path(params, window, state, dropout_rng=rng)
+    else:
+        result = window_loss_and_grad(model, ops, params, window, state, dropout_rng=rng)
+    return {
+        "loss_sum": host(ops, result.loss_sum),
+        "count": float(host(ops, result.count)),
+        "grads": {k: host(ops, g) for k, g in result.grads.items()},
+        "outputs": host(ops, result.outputs),
+        "state": _flat(ops, result.state),
+    }
+
+
+def parity_tolerance(dtype: str) -> dict[str, float]:
+    """How close a backend must come to the float64 numpy reference over a whole window."""
+    return {"rtol": 1e-4, "atol": 1e-5} if dtype == "float32" else {"rtol": 1e-9, "atol": 1e-10}
+
+
+def compare_results(what: str, got: dict, expected: dict, rtol: float, atol: float) -> None:
+    """Compare two :func:`run_scenario` results entry by entry."""
+    assert_close(f"{what}: loss_sum", got["loss_sum"], expected["loss_sum"], rtol, atol)
+    if got["count"] != expected["count"]:
+        raise AssertionError(f"{what}: count {got['count']}, expected {expected['count']}")
+    if set(got["grads"]) != set(expected["grads"]):
+        raise AssertionError(f"{what}: gradient keys {sorted(got['grads'])}, expected "
+                             f"{sorted(expected['grads'])}")
+    for name in expected["grads"]:
+        assert_close(f"{what}: grad {name}", got["grads"][name], expected["grads"][name],
+                     rtol, atol)
+    assert_close(f"{what}: outputs", got["outputs"], expected["outputs"], rtol, atol)
+    if len(got["state"]) != len(expected["state"]):
+        raise AssertionError(f"{what}: state has {len(got['state'])} arrays, expected "
+                             f"{len(expected['state'])}")
+    for i, (g, e) in enumerate(zip(got["state"], expected["state"], strict=True)):
+        assert_close(f"{what}: state array {i}", g, e, rtol, atol)
+
+
+def check_window_parity(ops: Ops, cell: Cell, scenario: Scenario = SCENARIOS[0], seed: int = 0,
+                        reference: Ops | None = None, tolerance: dict | None = None) -> None:
+    """The generic and (if any) fused window on ``ops`` against the numpy float64 reference."""
+    from ._common import reference_ops
+
+    reference = reference or reference_ops("float64")
+    expected = run_scenario(reference, cell, scenario, seed)
+    tol = tolerance or parity_tolerance(ops.dtype)
+    label = f"{ops.name} {ops.dtype} {cell.name} [{scenario.name}]"
+    compare_results(f"{label} generic", run_scenario(ops, cell, scenario, seed), expected, **tol)
+    fused = run_scenario(ops, cell, scenario, seed, fused=True)
+    if fused is not None:
+        compare_results(f"{label} fused", fused, expected, **tol)
+
+
+def check_window_gradients(ops: Ops, cell: Cell, **kwargs: Any) -> Any:
+    """A model on ``cell`` against finite differences: :func:`seqframe.gradcheck.check_gradients`.
+
+    Raises AssertionError naming the parameters whose gradients disagree.
+    """
+    from ..gradcheck import check_gradients
+
+    report = check_gradients(ops, cell, **kwargs)
+    if not getattr(report, "ok", True):
+        raise AssertionError(f"{cell.name} on {ops.describe()}: {report}")
+    return report

@@ -1,0 +1,390 @@
+"""The Task contract as executable checks, and the small predictors they feed a task.
+
+A task never sees a backend: it gets a :class:`~seqframe.task.Predictor` that takes and returns
+NumPy arrays. The predictors here stand in for a trained model, so a task's batches, evaluation,
+baselines and checkpoint state can be checked without training anything:
+
+* :class:`ConstantPredictor` -- the same output everywhere (zeros by default);
+* :class:`FunctionPredictor` -- outputs computed by your function, for hand-computed metric cases
+  (``MetricCase``): e.g. "predict the last input" for a persistence forecast whose MAE you know.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import RunConfig, merge
+from ..errors import ConfigError
+from ..model import LOSSES, READOUTS
+from ..task import Batch, ModelSpec, Task, TaskOption
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
+
+
+class FunctionPredictor:
+    """A Predictor whose outputs are ``fn(inputs, mask)``; it records every call it gets.
+
+    Args:
+        fn: ``(inputs (B, T, D), mask (B, T) bool or None) -> outputs``, host arrays, shaped as
+            :meth:`seqframe.task.Predictor.predict` says: (B, T, O') or (B, O').
+
+    Attributes:
+        calls: ``(inputs.shape, mask.shape or None, state)`` of each call, in order.
+    """
+
+    def __init__(self, fn: Callable[[np.ndarray, np.ndarray | None], np.ndarray]):
+        self.fn = fn
+        self.calls: list[tuple[tuple, tuple | None, Any]] = []
+
+    def predict(self, inputs: np.ndarray, mask: np.ndarray | None = None,
+                state: Any = None) -> tuple[np.ndarray, Any]:
+        inputs = np.asarray(inputs)
+        self.calls.append((inputs.shape, None if mask is None else np.shape(mask), state))
+        return np.asarray(self.fn(inputs, mask), dtype=np.float64), len(self.calls)
+
+
+class ConstantPredictor(FunctionPredictor):
+    """Outputs ``value`` everywhere, shaped for ``spec`` (O' = 2*O for ``gaussian_nll``)."""
+
+    def __init__(self, spec: ModelSpec, value: float = 0.0):
+        width = spec.output_size * (2 if spec.loss == "gaussian_nll" else 1)
+
+        def constant(inputs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+            lead = inputs.shape[:2] if spec.readout == "every_step" else inputs.shape[:1]
+            return np.full((*lead, width), value, dtype=np.float64)
+
+        super().__init__(constant)
+
+
+@dataclass
+class MetricCase:
+    """A hand-computed expectation: ``task.evaluate(predictor, split)`` gives ``expected``.
+
+    Attributes:
+        split: ``"val"`` or ``"test"``.
+        predictor: usually a :class:`FunctionPredictor`.
+        expected: metric name -> value you worked out independently (by hand, or with a
+            different formula); only these names are compared.
+        rel, abs: tolerances, as for ``math.isclose``.
+    """
+
+    split: str
+    predictor: Any
+    expected: dict[str, float]
+    rel: float = 1e-6
+    abs: float = 1e-9
+    note: str = field(default="")
+
+
+def _fail(task: Any, message: str) -> None:
+    name = getattr(task, "name", type(task).__name__)
+    raise AssertionError(f"task {name!r}: {message}")
+
+
+# ---- the class -------------------------------------------------------------------------------
+
+def check_task_class(task_cls: type[Task]) -> None:
+    """Name, description, options, metric, run defaults: everything readable without data."""
+    import re
+
+    if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
+        _fail(task_cls, f"{task_cls!r} is not a subclass of seqframe.task.Task")
+    if not isinstance(getattr(task_cls, "name", None), str) or not re.match(NAME_PATTERN,
+                                                                           task_cls.name):
+        _fail(task_cls, "`name` must be lowercase letters, digits, - and _")
+    if not isinstance(task_cls.description, str):
+        _fail(task_cls, "`description` must be a string")
+    names = [opt.name for opt in task_cls.options]
+    if any(not isinstance(opt, TaskOption) for opt in task_cls.options):
+        _fail(task_cls, "every entry of `options` must be a seqframe.task.TaskOption")
+    if len(set(names)) != len(names):
+        _fail(task_cls, f"option names repeat: {names}")
+    for opt in task_cls.options:
+        try:
+            opt.parse(task_cls.name, opt.default)
+        except ConfigError as exc:
+            _fail(task_cls, f"the default of option {opt.name!r} does not parse: {exc}")
+    if task_cls.metric_mode not in ("min", "max"):
+        _fail(task_cls, f"metric_mode is {task_cls.metric_mode!r}; expected 'min' or 'max'")
+    try:
+        merge(RunConfig(), dict(task_cls.run_defaults), f"task {task_cls.name!r} run_defaults")
+    except ConfigError as exc:
+        _fail(task_cls, f"run_defaults do not fit RunConfig: {exc}")
+    try:
+        task_cls(options={"no_such_option_for_conformance": 1})
+    except ConfigError as exc:
+        if "no_such_option_for_conformance" not in str(exc):
+            _fail(task_cls, f"an unknown option's error does not name it: {exc}")
+    else:
+        _fail(task_cls, "an unknown -o option was accepted; it must raise ConfigError")
+
+
+def check_model_spec(task: Task, spec: Any) -> None:
+    if not isinstance(spec, ModelSpec):
+        _fail(task, f"prepare() returned {type(spec).__name__}, not a seqframe.task.ModelSpec")
+    for field_name in ("input_size", "output_size"):
+        value = getattr(spec, field_name)
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            _fail(task, f"ModelSpec.{field_name} is {value!r}; expected a positive integer")
+    if spec.readout not in READOUTS:
+        _fail(task, f"ModelSpec.readout {spec.readout!r} is not one of {READOUTS}")
+    if spec.loss not in LOSSES:
+        _fail(task, f"ModelSpec.loss {spec.loss!r} is not one of {LOSSES}")
+    splits = tuple(task.splits())
+    if "val" not in splits or not set(splits) <= {"val", "test"}:
+        _fail(task, f"splits() is {splits}; it must include 'val' and may include 'test'")
+
+
+# ---- batches ---------------------------------------------------------------------------------
+
+def _expected_targets(spec: ModelSpec, rows: int, steps: int) -> tuple[tuple, bool]:
+    lead = (rows, steps) if spec.readout == "every_step" else (rows,)
+    if spec.loss == "cross_entropy":
+        return lead, True
+    return (*lead, spec.output_size), False
+
+
+def check_batch(task: Task, spec: ModelSpec, batch: Any, batch_size: int, where: str) -> None:
+    """One batch against the Batch contract for this task's ModelSpec."""
+    if not isinstance(batch, Batch):
+        _fail(task, f"{where} is a {type(batch).__name__}, not a seqframe.task.Batch")
+    arrays = {"inputs": batch.inputs, "targets": batch.targets, "mask": batch.mask,
+              "reset": batch.reset}
+    for name, arr in arrays.items():
+        if not isinstance(arr, np.ndarray):
+            _fail(task, f"{where}: {name} is a {type(arr).__name__}; batches hold NumPy arrays")
+    x = batch.inputs
+    if x.ndim != 3 or x.shape[2] != spec.input_size:
+        _fail(task, f"{where}: inputs have shape {x.shape}; expected (B, T, {spec.input_size})")
+    rows, steps = x.shape[:2]
+    if not 1 <= rows <= batch_size or steps < 1:
+        _fail(task, f"{where}: inputs have shape {x.shape}; expected 1 <= B <= {batch_size} "
+                    "and T >= 1")
+    if x.dtype not in (np.float32, np.float64) or not np.isfinite(x).all():
+        _fail(task, f"{where}: inputs must be finite float32/float64, got {x.dtype}")
+    if batch.mask.shape != (rows, steps) or batch.mask.dtype != np.bool_:
+        _fail(task, f"{where}: mask is {batch.mask.dtype} {batch.mask.shape}; expected bool "
+                    f"{(rows, steps)}")
+    if not batch.mask.any(axis=1).all():
+        _fail(task, f"{where}: a row has no valid step (mask all False)")
+    if batch.reset.shape != (rows,) or batch.reset.dtype != np.bool_:
+        _fail(task, f"{where}: reset is {batch.reset.dtype} {batch.reset.shape}; expected bool "
+                    f"{(rows,)}")
+    shape, integer = _expected_targets(spec, rows, steps)
+    y = batch.targets
+    if y.shape != shape:
+        _fail(task, f"{where}: targets have shape {y.shape}; expected {shape} for readout "
+                    f"{spec.readout!r} and loss {spec.loss!r}")
+    if integer:
+        if not np.issubdtype(y.dtype, np.integer):
+            _fail(task, f"{where}: cross_entropy targets must be integer class ids, got {y.dtype}")
+        valid = y[batch.mask] if spec.readout == "every_step" else y
+        if valid.size and (valid.min() < 0 or valid.max() >= spec.output_size):
+            _fail(task, f"{where}: class ids must lie in [0, {spec.output_size}); got "
+                        f"{valid.min()}..{valid.max()}")
+    else:
+        valid = y[batch.mask] if spec.readout == "every_step" else y
+        if y.dtype not in (np.float32, np.float64) or not np.isfinite(valid).all():
+            _fail(task, f"{where}: targets must be finite floats on valid steps, got {y.dtype}")
+
+
+def check_train_batches(task: Task, spec: ModelSpec, batch_size: int, seed: int,
+                        max_batches: int = 3) -> list[Batch]:
+    """Epoch 0's batches: sized and indexable, each valid, resets as the task's statefulness says.
+
+    Returns:
+        The batches that were checked (the first ``max_batches`` and the last).
+    """
+    batches = task.train_batches(0, batch_size, seed)
+    count = len(batches)
+    if count < 1:
+        _fail(task, "train_batches(epoch=0) is empty")
+    picked = sorted({*range(min(max_batches, count)), count - 1})
+    checked = []
+    for i in picked:
+        batch = batches[i]
+        check_batch(task, spec, batch, batch_size, f"train batch {i}")
+        if spec.stateful and i == 0 and not batch.reset.all():
+            _fail(task, "a stateful task's first batch of an epoch must reset every row")
+        if not spec.stateful and not batch.reset.all():
+            _fail(task, f"train batch {i}: reset must be all True for a task that is not "
+                        "stateful (each row is a new sequence)")
+        if spec.stateful and batch.batch_size != batches[0].batch_size:
+            _fail(task, f"train batch {i} has {batch.batch_size} rows but batch 0 has "
+                        f"{batches[0].batch_size}; a stateful task carries rows across batches")
+        checked.append(batch)
+    return checked
+
+
+def assert_same_batches(task: Task, got: list[Batch], expected: list[Batch], what: str) -> None:
+    if len(got) != len(expected):
+        _fail(task, f"{what}: {len(got)} batches, expected {len(expected)}")
+    for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+        for name in ("inputs", "targets", "mask", "reset"):
+            if not np.array_equal(getattr(a, name), getattr(b, name)):
+                _fail(task, f"{what}: batch {i} {name} differ")
+
+
+def _pick(task: Task, epoch: int, batch_size: int, seed: int, max_batches: int) -> list[Batch]:
+    batches = task.train_batches(epoch, batch_size, seed)
+    return [batches[i] for i in sorted({*range(min(max_batches, len(batches))), len(batches) - 1})]
+
+
+def check_determinism(make_task: Callable[[], Task], batch_size: int, seed: int,
+                      max_batches: int = 3) -> None:
+    """Same ``(epoch, batch_size, seed)`` -> the same batches, on one instance and on a new one.
+
+    A resumed run builds a new task and asks for the epoch it stopped in; it must get the
+    very batches it was training on.
+    """
+    first = make_task()
+    first.prepare()
+    second = make_task()
+    second.prepare()
+    for epoch in (0, 1):
+        expected = _pick(first, epoch, batch_size, seed, max_batches)
+        assert_same_batches(first, _pick(first, epoch, batch_size, seed, max_batches), expected,
+                            f"asking twice for epoch {epoch}")
+        assert_same_batches(first, _pick(second, epoch, batch_size, seed, max_batches), expected,
+                            f"a second instance's epoch {epoch}")
+
+
+def _json_round_trip(task: Task, state: Any) -> Any:
+    try:
+        return json.loads(json.dumps(state))
+    except (TypeError, ValueError) as exc:
+        _fail(task, f"state_dict() is not JSON-serialisable: {exc}")
+
+
+def check_state_round_trip(make_task: Callable[[], Task], batch_size: int, seed: int,
+                           max_batches: int = 3) -> None:
+    """``state_dict`` survives JSON, and ``prepare(state)`` rebuilds the same task.
+
+    Same ModelSpec, same state_dict, same batches: what a checkpoint needs so that a resumed or
+    evaluated run sees the training-time vocabulary or scaler.
+    """
+    original = make_task()
+    spec = original.prepare()
+    saved = _json_round_trip(original, original.state_dict())
+    restored = make_task()
+    spec_again = restored.prepare(state=saved)
+    if spec_again != spec:
+        _fail(original, f"prepare(state) gave {spec_again}, but the original gave {spec}")
+    if _json_round_trip(restored, restored.state_dict()) != saved:
+        _fail(original, "state_dict() after prepare(state) differs from the state it was given")
+    assert_same_batches(original, _pick(restored, 0, batch_size, seed, max_batches),
+                        _pick(original, 0, batch_size, seed, max_batches),
+                        "batches after prepare(state)")
+
+
+def _check_metrics(task: Task, metrics: Any, what: str, require: str | None) -> None:
+    if not isinstance(metrics, dict) or not metrics:
+        _fail(task, f"{what} returned {metrics!r}; expected a non-empty dict of floats")
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not isinstance(value, (float, int, np.floating)):
+            _fail(task, f"{what}: {key!r} -> {value!r} is not a name -> float entry")
+        if not math.isfinite(float(value)):
+            _fail(task, f"{what}: {key} is {value}, not finite")
+    if require is not None and require not in metrics:
+        _fail(task, f"{what} has no {require!r} (the task's `metric`, which early stopping "
+                    f"watches); it has {sorted(metrics)}")
+
+
+def check_predictor_calls(task: Task, spec: ModelSpec, predictor: FunctionPredictor,
+                          what: str) -> None:
+    """What the task handed the predictor fits the model: (B, T, D) inputs, (B, T) masks."""
+    if not predictor.calls:
+        _fail(task, f"{what} never called predictor.predict")
+    for shape, mask_shape, _ in predictor.calls:
+        if len(shape) != 3 or shape[2] != spec.input_size:
+            _fail(task, f"{what} passed inputs of shape {shape}; expected (B, T, "
+                        f"{spec.input_size})")
+        if mask_shape is not None and tuple(mask_shape) != tuple(shape[:2]):
+            _fail(task, f"{what} passed a mask of shape {mask_shape} with inputs {shape}")
+
+
+def check_evaluate(task: Task, spec: ModelSpec) -> None:
+    """Every split evaluates with a constant predictor to finite metrics including ``metric``."""
+    for split in task.splits():
+        predictor = ConstantPredictor(spec)
+        metrics = task.evaluate(predictor, split)
+        _check_metrics(task, metrics, f"evaluate(split={split!r})", task.metric)
+        check_predictor_calls(task, spec, predictor, f"evaluate(split={split!r})")
+
+
+def check_baselines(task: Task) -> None:
+    for split in task.splits():
+        baselines = task.baselines(split)
+        if not isinstance(baselines, dict):
+            _fail(task, f"baselines({split!r}) returned {type(baselines).__name__}, not a dict")
+        for name, metrics in baselines.items():
+            _check_metrics(task, metrics, f"baseline {name!r} on {split}", None)
+
+
+def check_metric_cases(task: Task, cases: list[MetricCase]) -> None:
+    """Hand-computed expectations: each case's metrics match within its tolerance."""
+    for i, case in enumerate(cases):
+        metrics = task.evaluate(case.predictor, case.split)
+        for name, expected in case.expected.items():
+            if name not in metrics:
+                _fail(task, f"metric case {i}: evaluate gave no {name!r} (got {sorted(metrics)})")
+            if not math.isclose(float(metrics[name]), expected, rel_tol=case.rel,
+                                abs_tol=case.abs):
+                note = f" ({case.note})" if case.note else ""
+                _fail(task, f"metric case {i}{note}: {name} = {metrics[name]!r} on "
+                            f"{case.split}, expected {expected!r}")
+
+
+def check_artefacts(task: Task, spec: ModelSpec, run_dir: Path) -> None:
+    """``write_artefacts`` returns paths of files it wrote inside the run directory."""
+    paths = task.write_artefacts(ConstantPredictor(spec), Path(run_dir))
+    if not isinstance(paths, list):
+        _fail(task, f"write_artefacts returned {type(paths).__name__}, not a list of paths")
+    root = Path(run_dir).resolve()
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            _fail(task, f"write_artefacts listed {path}, which is not a file")
+        if root not in path.resolve().parents:
+            _fail(task, f"write_artefacts wrote {path} outside the run directory {run_dir}")
+
+
+def check_task(task_cls: type[Task], options: dict | None = None, data: str | None = None, *,
+               batch_size: int = 4, seed: int = 0, metric_cases=None,
+               run_dir: Path | None = None, max_batches: int = 3) -> None:
+    """Every task check in one call; raises one AssertionError listing what failed.
+
+    Args:
+        task_cls: the Task subclass under test.
+        options, data: what ``-o`` and ``--data`` would pass.
+        metric_cases: a callable ``task -> list[MetricCase]`` given the prepared task.
+        run_dir: where ``write_artefacts`` may write (skipped when None).
+    """
+    from ._common import collect
+
+    def make() -> Task:
+        return task_cls(options=dict(options or {}), data=data)
+
+    task = make()
+    spec = task.prepare()
+    checks = [
+        ("class", lambda: check_task_class(task_cls)),
+        ("model spec", lambda: check_model_spec(task, spec)),
+        ("train batches", lambda: check_train_batches(task, spec, batch_size, seed, max_batches)),
+        ("determinism", lambda: check_determinism(make, batch_size, seed, max_batches)),
+        ("state round trip", lambda: check_state_round_trip(make, batch_size, seed, max_batches)),
+        ("evaluate", lambda: check_evaluate(task, spec)),
+        ("baselines", lambda: check_baselines(task)),
+    ]
+    if metric_cases is not None:
+        checks.append(("metric cases", lambda: check_metric_cases(task, metric_cases(task))))
+    if run_dir is not None:
+        checks.append(("artefacts", lambda: check_artefacts(task, spec, run_dir)))
+    collect(checks)

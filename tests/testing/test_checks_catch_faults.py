@@ -1,0 +1,226 @@
+"""The conformance checks fail on plugins that break the contract, and say what broke.
+
+Each test plants one fault in an otherwise correct backend, cell or task and expects the check
+that guards it to raise AssertionError naming the fault.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from seqframe_numpy.ops import NumpyOps
+
+from seqframe.cells import GRUCell, RNNCell
+from seqframe.task import Batch, ModelSpec, Task, TaskOption
+from seqframe.testing import (
+    FunctionPredictor,
+    MetricCase,
+    check_ops,
+    check_step_gradients,
+    check_task,
+    check_window_gradients,
+    check_window_parity,
+)
+from seqframe.testing.cellcheck import check_cell_contract
+
+# ---- backends --------------------------------------------------------------------------------
+
+
+class NaiveSigmoidOps(NumpyOps):
+    name = "naive"
+
+    def sigmoid(self, x):
+        return 1.0 / (1.0 + np.exp(-x))  # overflows exp for x < -709
+
+
+class SplitOffByOneOps(NumpyOps):
+    name = "offbyone"
+
+    def split(self, x, sizes, axis=-1):
+        return np.array_split(x, len(sizes), axis=axis)  # ignores the sizes
+
+
+class SloppyTanhOps(NumpyOps):
+    name = "sloppy"
+
+    def tanh(self, x):
+        return np.clip(x, -1, 1)  # a "fast tanh" that is only right near 0
+
+
+def test_a_sigmoid_that_overflows_is_caught():
+    with pytest.raises(AssertionError, match="sigmoid_does_not_overflow"):
+        check_ops(NaiveSigmoidOps(dtype="float64"))
+
+
+def test_split_that_ignores_sizes_is_caught():
+    with pytest.raises(AssertionError, match=r"concat_stack_split: split\(\[2, 4, 1\]"):
+        check_ops(SplitOffByOneOps(dtype="float32"))
+
+
+def test_every_failing_behaviour_is_listed_not_just_the_first():
+    with pytest.raises(AssertionError) as info:
+        check_ops(SloppyTanhOps(dtype="float64"), only=["unary_functions", "zeros", "matmul"])
+    assert "1 check(s) failed" in str(info.value) and "tanh(x)" in str(info.value)
+
+
+def test_a_wrong_backend_fails_window_parity_with_numpy():
+    with pytest.raises(AssertionError, match=r"sloppy float64 gru .*generic: loss_sum"):
+        check_window_parity(SloppyTanhOps(dtype="float64"), GRUCell())
+
+
+# ---- cells -----------------------------------------------------------------------------------
+
+
+class ForgetfulBackwardCell(RNNCell):
+    """tanh RNN whose backward forgets the tanh derivative."""
+
+    name = "forgetful"
+
+    def step_backward(self, ops, d_state, cache):
+        return d_state[0], d_state[0], (ops.zeros_like(cache),)
+
+
+class InPlaceCell(RNNCell):
+    name = "inplace"
+
+    def step(self, ops, xp, hp, state):
+        xp += hp  # writes into the caller's projection
+        h = ops.tanh(xp)
+        return (h,), h
+
+
+class TwoStateCell(RNNCell):
+    name = "twostate"
+    state_names = ("h", "c")  # but step returns one array
+
+
+def test_a_wrong_step_backward_fails_the_step_check():
+    with pytest.raises(AssertionError, match=r"forgetful: d_xp: differs"):
+        check_step_gradients(ForgetfulBackwardCell(), NumpyOps(dtype="float64"))
+
+
+def test_a_wrong_step_backward_fails_the_window_check():
+    with pytest.raises(AssertionError, match=r"forgetful on numpy float64"):
+        check_window_gradients(NumpyOps(dtype="float64"), ForgetfulBackwardCell())
+
+
+def test_a_cell_writing_into_its_inputs_is_caught():
+    with pytest.raises(AssertionError, match="wrote into its xp"):
+        check_step_gradients(InPlaceCell(), NumpyOps(dtype="float64"))
+
+
+def test_a_state_layout_mismatch_is_caught():
+    with pytest.raises(AssertionError, match=r"expected a tuple of 2 arrays \(h, c\)"):
+        check_step_gradients(TwoStateCell(), NumpyOps(dtype="float64"))
+
+
+def test_finite_differences_refuse_float32():
+    with pytest.raises(ValueError, match="need a float64 Ops"):
+        check_step_gradients(RNNCell(), NumpyOps(dtype="float32"))
+
+
+def test_bad_state_names_are_caught():
+    class NoH(RNNCell):
+        name = "noh"
+        state_names = ("c",)
+
+    with pytest.raises(AssertionError, match="first entry is 'h'"):
+        check_cell_contract(NoH)
+
+
+# ---- tasks -----------------------------------------------------------------------------------
+
+
+class CountTask(Task):
+    """Count the ones in a 0/1 sequence (readout last, mse): small, correct, easy to break."""
+
+    name = "count"
+    options = (TaskOption("length", int, 5, "steps"),)
+    metric = "mse"
+
+    def prepare(self, state=None):
+        rng = np.random.default_rng(7)
+        self.x = {s: rng.integers(0, 2, size=(n, self.opts["length"], 1)).astype(float)
+                  for s, n in (("train", 12), ("val", 6), ("test", 6))}
+        return ModelSpec(input_size=1, output_size=1, readout="last", loss="mse")
+
+    def state_dict(self):
+        return {"length": self.opts["length"]}
+
+    def batch(self, x):
+        return Batch(x, x.sum(axis=1), np.ones(x.shape[:2], bool), np.ones(len(x), bool))
+
+    def train_batches(self, epoch, batch_size, seed):
+        order = np.random.default_rng([seed, epoch]).permutation(12)
+        x = self.x["train"][order]
+        return [self.batch(x[i:i + batch_size]) for i in range(0, 12, batch_size)]
+
+    def evaluate(self, predictor, split):
+        x = self.x[split]
+        out, _ = predictor.predict(x)
+        return {"mse": float(np.mean((out - x.sum(axis=1)) ** 2))}
+
+
+def counting(x, mask):
+    return x.sum(axis=1)  # the exact answer
+
+
+def test_a_correct_task_passes():
+    check_task(CountTask, metric_cases=lambda task: [
+        MetricCase("val", FunctionPredictor(counting), {"mse": 0.0})])
+
+
+class UnseededTask(CountTask):
+    def train_batches(self, epoch, batch_size, seed):
+        order = np.random.permutation(12)  # global RNG: a resumed run sees other batches
+        x = self.x["train"][order]
+        return [self.batch(x[i:i + batch_size]) for i in range(0, 12, batch_size)]
+
+
+class FloatMaskTask(CountTask):
+    def batch(self, x):
+        return Batch(x, x.sum(axis=1), np.ones(x.shape[:2]), np.ones(len(x), bool))
+
+
+class NumpyStateTask(CountTask):
+    def state_dict(self):
+        return {"mean": np.zeros(3)}
+
+
+class CarryingTask(CountTask):
+    def batch(self, x):
+        return Batch(x, x.sum(axis=1), np.ones(x.shape[:2], bool), np.zeros(len(x), bool))
+
+
+class WrongMetricNameTask(CountTask):
+    def evaluate(self, predictor, split):
+        return {"mean_squared_error": super().evaluate(predictor, split)["mse"]}
+
+
+@pytest.mark.parametrize("task_cls, message", [
+    (UnseededTask, r"determinism: .*epoch 0: batch 0 inputs differ"),
+    (FloatMaskTask, r"mask is float64 \(3, 5\); expected bool"),
+    (NumpyStateTask, "state_dict\\(\\) is not JSON-serialisable"),
+    (CarryingTask, "reset must be all True for a task that is not stateful"),
+    (WrongMetricNameTask, r"has no 'mse' \(the task's `metric`"),
+])
+def test_a_broken_task_is_caught(task_cls, message):
+    with pytest.raises(AssertionError, match=message):
+        check_task(task_cls, batch_size=3)
+
+
+def test_a_wrong_metric_is_caught_by_the_hand_computed_case():
+    off_by_one = FunctionPredictor(lambda x, mask: x.sum(axis=1) + 1.0)
+    with pytest.raises(AssertionError, match=r"mse = 1\.0 on val, expected 0\.5"):
+        check_task(CountTask, metric_cases=lambda task: [
+            MetricCase("val", off_by_one, {"mse": 0.5})])
+
+
+def test_an_unknown_option_must_be_rejected():
+    class Lenient(CountTask):
+        @classmethod
+        def parse_options(cls, raw):
+            return {"length": int(raw.get("length", 5))}
+
+    with pytest.raises(AssertionError, match="an unknown -o option was accepted"):
+        check_task(Lenient)
