@@ -38,7 +38,7 @@ def load_text(data: str | None, text_column: str = "text") -> tuple[str, str]:
     Raises:
         DataError: a missing, empty, binary or non-UTF-8 file; a dataset without the column.
     """
-    if data is None or (data in BUILTIN and not Path(data).exists()):
+    if not data or (data in BUILTIN and not Path(data).exists()):
         name = data or "tinyshakespeare"
         ref = resources.files("seqframe_charlm").joinpath("data", BUILTIN[name])
         return ref.read_bytes().decode("utf-8"), f"built-in {name}"

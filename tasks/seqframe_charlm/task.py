@@ -28,7 +28,7 @@ from .streams import StreamBatches, check_fits, epoch_offset
 
 OPTIONS = (
     TaskOption("seq_len", int, 100,
-               "characters per training window, T (keep --bptt equal to it, as by default)"),
+               "characters per training batch, T; the trainer cuts it into --bptt windows"),
     TaskOption("val_fraction", float, 0.1, "last part of the text held out for validation"),
     TaskOption("test_fraction", float, 0.0,
                "part after the validation text held out for testing (0 = no test split)"),
