@@ -132,8 +132,9 @@ class Vocabulary:
         self.chars = list(chars)
         self.unk_id = len(self.chars)
         self.index = {c: i for i, c in enumerate(self.chars)}
-        self._points = np.array([ord(c) for c in self.chars], dtype=np.uint32)  # (V-1,)
-        if np.any(np.diff(self._points.astype(np.int64)) <= 0) or any(len(c) != 1 for c in chars):
+        single = all(isinstance(c, str) and len(c) == 1 for c in self.chars)
+        self._points = np.array([ord(c) for c in self.chars] if single else [], np.uint32)
+        if not single or np.any(np.diff(self._points.astype(np.int64)) <= 0):
             raise DataError(
                 "the saved vocabulary is not a sorted list of distinct single characters; "
                 "the checkpoint is damaged. Train the run again."

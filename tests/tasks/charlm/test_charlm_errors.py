@@ -122,6 +122,8 @@ def test_damaged_checkpoint_state(make_task, tmp_path):
         CharLMTask(data=task.data).prepare({"vocab": "abc"})
     with pytest.raises(DataError, match="not a sorted list of distinct single characters"):
         CharLMTask(data=task.data).prepare({"chars": ["b", "a"]})
+    with pytest.raises(DataError, match="not a sorted list of distinct single characters"):
+        CharLMTask(data=task.data).prepare({"chars": ["a", 7]})
 
 
 def test_hf_dataset_text_column(tmp_path):
