@@ -221,6 +221,22 @@ def tasks(name: str | None) -> None:
         click.echo(f"\nrun defaults of this task: {defaults}")
 
 
+# ---- plugin authors --------------------------------------------------------------------------
+
+@cli.command("new-plugin")
+@click.option("--kind", type=click.Choice(["task", "cell", "backend"]), required=True,
+              help="What the plugin adds.")
+@click.argument("name")
+@click.option("--directory", default=None, metavar="DIR",
+              help="Where to write the package (default ./seqframe-NAME); must be new or empty.")
+def new_plugin(kind: str, name: str, directory: str | None) -> None:
+    """Write a working plugin package (entry point, module, tests, README) to start from."""
+    from .scaffold import new_plugin as scaffold
+
+    for path in scaffold(kind, name, directory):
+        click.echo(str(path))
+
+
 BUILTIN_COMMANDS = tuple(cli.commands)
 
 
