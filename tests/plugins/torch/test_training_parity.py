@@ -24,7 +24,7 @@ from seqframe.parity import (  # noqa: E402
     synthetic_batches,
     train_trace,
 )
-from seqframe.task import ModelSpec, Task  # noqa: E402
+from tests.plugins.torch.copy_task import trainer_losses  # noqa: E402
 from tests.plugins.torch.window_cases import CELLS  # noqa: E402
 
 
@@ -82,50 +82,6 @@ def test_parity_needs_a_step():
 
 
 # ---- the real trainer ------------------------------------------------------------------------
-
-
-class CopyTask(Task):
-    """The parity workload as a task: stateful streams, every-step cross-entropy."""
-
-    name = "parity-copy"
-    work = ParityWorkload()
-
-    def prepare(self, state=None):
-        self.batches = synthetic_batches(self.work, count=4)
-        return ModelSpec(self.work.features, self.work.classes, "every_step", "cross_entropy",
-                         stateful=True)
-
-    def state_dict(self):
-        return {}
-
-    def train_batches(self, epoch, batch_size, seed):
-        return self.batches
-
-    def evaluate(self, predictor, split):
-        batch = self.batches[0]
-        logits, _ = predictor.predict(batch.inputs[:2, :5])  # tiny: one eval per step
-        return {"loss": float(np.mean(logits))}
-
-
-def trainer_losses(ops, cell, run_dir, steps=50):
-    from seqframe.config import RunConfig
-    from seqframe.trainer import Trainer
-
-    task = CopyTask()
-    spec = task.prepare()
-    work = task.work
-    config = RunConfig(backend=ops.name, task=task.name, cell=cell, hidden=work.hidden,
-                       layers=2, dropout=0.2, batch_size=work.batch, bptt=work.bptt,
-                       bptt_back=work.bptt_back, clip_norm=work.clip_norm, lr=work.lr,
-                       steps=steps, eval_every=1, dtype="float64", seed=3, quiet=True)
-    model = Model(ModelConfig(cell=cell, input_size=spec.input_size, hidden_size=work.hidden,
-                              output_size=spec.output_size, layers=2, dropout=0.2), CELLS[cell]())
-    params = {k: ops.asarray(v) for k, v in model.init_params(config.seed).items()}
-    run_dir.mkdir()
-    trainer = Trainer(config, task, spec, model, ops, params, run_dir, log=lambda _m: None)
-    trainer.fit()
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return trainer.path, [r["train_loss"] for r in records if r["step"] > 0]
 
 
 @pytest.mark.slow
