@@ -1,0 +1,1 @@
+"""The minimal gated unit as a seqframe cell: the cell-plugin tutorial's example."""

@@ -1,0 +1,1 @@
+"""Forecast the next value of a noisy sine wave: the seqframe task-plugin tutorial's example."""
