@@ -1,0 +1,280 @@
+"""Training throughput on the char-LM workload: seqframe's backends against a hand-written loop.
+
+The workload is the classic character-level language model: one-hot inputs over V = 65 symbols,
+one recurrent layer of H = 256, batches of B = 32 streams by T = 100 steps, the hidden state carried
+from batch to batch, softmax cross-entropy at every step, global-norm clipping at 5 and Adam. Each
+seqframe row runs one optimizer step exactly as the trainer does it (window -> fused or generic
+BPTT -> divide by the count -> clip -> Adam, one ``item`` for the logged loss); the reference row
+is the same model written by hand in PyTorch (``nn.LSTM`` + ``nn.Linear`` + ``cross_entropy`` +
+``clip_grad_norm_`` + ``torch.optim.Adam``) in the same process at the same thread count.
+
+The machine may be shared, so implementations are timed in interleaved rounds (A, B, A, B, ...)
+and each row reports the median round; ``spread`` is the slowest over the fastest round.
+
+Threads: ``threads`` sets torch's intra-op thread count. NumPy's BLAS reads its thread count once
+at start-up, so for numpy rows set ``OMP_NUM_THREADS`` (or ``OPENBLAS_NUM_THREADS``) before
+launching; each row states the count it ran with.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+from .task import Batch
+
+REFERENCE = "torch-nn"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Sizes of the benchmark (defaults: the char-LM of Karpathy's char-rnn, one layer)."""
+
+    vocab: int = 65
+    hidden: int = 256
+    batch: int = 32
+    length: int = 100
+    layers: int = 1
+    lr: float = 2e-3
+    clip_norm: float = 5.0
+    seed: int = 0
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch * self.length
+
+
+def make_batches(work: Workload, count: int = 4) -> list[Batch]:
+    """``count`` host batches of random symbols (throughput does not depend on the text)."""
+    rng = np.random.default_rng(work.seed)
+    eye = np.eye(work.vocab, dtype=np.float32)
+    out = []
+    for _ in range(count):
+        ids = rng.integers(0, work.vocab, size=(work.batch, work.length + 1))  # (B, T+1)
+        out.append(Batch(
+            inputs=eye[ids[:, :-1]],  # (B, T, V) one-hot
+            targets=ids[:, 1:].astype(np.int64),  # (B, T) next symbol
+            mask=np.ones((work.batch, work.length), dtype=bool),
+            reset=np.zeros(work.batch, dtype=bool),
+        ))
+    return out
+
+
+# ---- one implementation = a "step" callable --------------------------------------------------
+
+
+def parse_backend(spec: str) -> tuple[str, bool | None]:
+    """``"torch"`` -> ("torch", None: fused when available); ``"torch:generic"`` forces core's
+    generic BPTT; ``"torch:fused"`` insists on the fused path."""
+    name, _, path = spec.partition(":")
+    if path not in ("", "generic", "fused"):
+        raise ConfigError(
+            f"bench backend {spec!r}: the part after ':' must be 'generic' or 'fused' "
+            f"(e.g. torch:generic)."
+        )
+    return name, {"": None, "generic": False, "fused": True}[path]
+
+
+def seqframe_stepper(spec: str, cell: str, work: Workload,
+                     dtype: str = "float32") -> tuple[Callable[[Batch], float], str]:
+    """One trainer-equivalent optimizer step of seqframe on backend ``spec``; and its label."""
+    from .bptt import window_loss_and_grad
+    from .clipping import Clipper
+    from .config import RunConfig
+    from .model import Model, ModelConfig
+    from .optim import build_optimizer
+    from .plugins import get_registry
+    from .windows import as_float, to_window
+
+    backend, fused = parse_backend(spec)
+    registry = get_registry()
+    ops = registry.load("backend", backend)(dtype=dtype, device="cpu")
+    model = Model(
+        ModelConfig(cell=cell, input_size=work.vocab, hidden_size=work.hidden,
+                    output_size=work.vocab, layers=work.layers),
+        registry.load("cell", cell)(),
+    )
+    params = {k: ops.asarray(v) for k, v in model.init_params(work.seed).items()}
+    config = RunConfig(lr=work.lr, clip_norm=work.clip_norm)
+    optimizer = build_optimizer(config, ops)
+    clipper = Clipper(ops, config.clip_norm, config.clip_value)
+    window_fn = ops.fused_window(model) if fused is not False else None
+    if fused and window_fn is None:
+        raise ConfigError(f"backend {backend!r} has no fused path for cell {cell!r}.")
+    label = f"seqframe {backend} {'fused' if window_fn is not None else 'generic'}"
+    if window_fn is None:
+        def window_fn(p, w, s, dropout_rng=None, carry_at=None):
+            return window_loss_and_grad(model, ops, p, w, s, dropout_rng=dropout_rng,
+                                        carry_at=carry_at)
+    carried = [model.zero_state(ops, work.batch)]
+
+    def step(batch: Batch) -> float:
+        # What Trainer._step does for one window: BPTT, one host read of the loss for the log,
+        # gradients over the target count, clipping (one more read: the norm), Adam.
+        window = to_window(ops, batch, 0)
+        result = window_fn(params, window, carried[0], dropout_rng=None, carry_at=None)
+        loss_sum, count = ops.item(result.loss_sum), as_float(ops, result.count)
+        grads = {k: g / count for k, g in result.grads.items()}
+        grads, _, _ = clipper(grads)
+        optimizer.step(params, grads, config.lr)
+        carried[0] = result.state
+        return loss_sum / count
+
+    return step, label
+
+
+def torch_reference_stepper(cell: str, work: Workload, dtype: str = "float32"):
+    """The same model and step written by hand with ``torch.nn`` (the bar to reach)."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(work.seed)
+    kind = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    float_dtype = getattr(torch, dtype)
+    rnn = kind(work.vocab, work.hidden, num_layers=work.layers, batch_first=True).to(float_dtype)
+    head = torch.nn.Linear(work.hidden, work.vocab).to(float_dtype)
+    params = list(rnn.parameters()) + list(head.parameters())
+    optimizer = torch.optim.Adam(params, lr=work.lr)
+    shape = (work.layers, work.batch, work.hidden)
+    zeros = torch.zeros(shape, dtype=float_dtype)
+    carried = [(zeros, zeros.clone()) if cell == "lstm" else zeros]
+
+    def step(batch: Batch) -> float:
+        x = torch.from_numpy(batch.inputs).to(float_dtype)  # (B, T, V)
+        y = torch.from_numpy(batch.targets)  # (B, T)
+        out, state = rnn(x, carried[0])
+        logits = head(out)  # (B, T, V)
+        loss = F.cross_entropy(logits.reshape(-1, work.vocab), y.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, work.clip_norm)
+        optimizer.step()
+        carried[0] = tuple(s.detach() for s in state) if cell == "lstm" else state.detach()
+        return loss.item()
+
+    return step, REFERENCE
+
+
+# ---- timing ----------------------------------------------------------------------------------
+
+
+def _time_round(step: Callable[[Batch], float], batches: list[Batch], steps: int) -> float:
+    """Seconds per step over ``steps`` steps."""
+    tick = time.perf_counter()
+    for i in range(steps):
+        step(batches[i % len(batches)])
+    return (time.perf_counter() - tick) / steps
+
+
+def time_interleaved(steppers: dict[str, Callable[[Batch], float]], batches: list[Batch],
+                     steps: int, rounds: int, warmup: int) -> dict[str, list[float]]:
+    """Seconds per step of each implementation, one entry per round, rounds interleaved."""
+    for step in steppers.values():
+        _time_round(step, batches, max(warmup, 1))
+    timings: dict[str, list[float]] = {name: [] for name in steppers}
+    for _ in range(rounds):
+        for name, step in steppers.items():
+            timings[name].append(_time_round(step, batches, steps))
+    return timings
+
+
+def _threads_of(backend: str) -> int:
+    if backend in ("torch", REFERENCE):
+        import torch
+
+        return torch.get_num_threads()
+    raw = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    return int(raw) if raw and raw.isdigit() else (os.cpu_count() or 1)
+
+
+def run_bench(backends: tuple[str, ...] = ("torch", "numpy"), cells: tuple[str, ...] = ("lstm",),
+              steps: int = 10, threads: int | None = None, rounds: int = 5, warmup: int = 2,
+              work: Workload = Workload(), dtype: str = "float32", reference: bool = True,
+              log: Callable[[str], Any] | None = None) -> list[dict[str, Any]]:
+    """Measure training throughput; one row per (cell, implementation).
+
+    Args:
+        backends: seqframe backends to time, each ``NAME`` (fused path when the backend has
+            one) or ``NAME:generic`` (core's hand-written BPTT) or ``NAME:fused``.
+        cells: ``rnn``, ``lstm`` and/or ``gru``.
+        steps: optimizer steps per timed round.
+        threads: torch's intra-op threads (None keeps torch's default).
+        rounds: interleaved rounds; rows report the median.
+        warmup: untimed steps per implementation first (allocator, kernel selection).
+        work: the sizes (default: the char-LM workload).
+        dtype: ``float32`` (default) or ``float64``.
+        reference: also time the hand-written torch.nn loop (when torch is installed).
+        log: progress lines (None: silent).
+
+    Returns:
+        Rows with ``cell``, ``impl``, ``backend``, ``threads``, ``ms_per_step``,
+        ``tokens_per_s``, ``spread`` and ``vs_reference`` (tokens/s over the torch-nn row's,
+        None without it).
+    """
+    say = log or (lambda _msg: None)
+    batches = make_batches(work)
+    rows: list[dict[str, Any]] = []
+    for cell in cells:
+        steppers: dict[str, Callable] = {}
+        owners: dict[str, str] = {}
+        _set_torch_threads(threads)
+        for spec in backends:
+            step, label = seqframe_stepper(spec, cell, work, dtype)
+            steppers[label], owners[label] = step, parse_backend(spec)[0]
+        if reference and _torch_installed():
+            step, label = torch_reference_stepper(cell, work, dtype)
+            steppers[label], owners[label] = step, REFERENCE
+        say(f"timing {cell}: {', '.join(steppers)} ({rounds} rounds x {steps} steps)")
+        timings = time_interleaved(steppers, batches, steps, rounds, warmup)
+        rows += _rows(cell, timings, owners, work, dtype, steps, rounds)
+    return rows
+
+
+def _rows(cell, timings, owners, work, dtype, steps, rounds) -> list[dict[str, Any]]:
+    medians = {name: statistics.median(t) for name, t in timings.items()}
+    ref = medians.get(REFERENCE)
+    return [
+        {
+            "cell": cell, "impl": name, "backend": owners[name], "dtype": dtype,
+            "threads": _threads_of(owners[name]), "steps": steps, "rounds": rounds,
+            "ms_per_step": 1000.0 * med, "tokens_per_s": work.tokens_per_step / med,
+            "spread": max(timings[name]) / min(timings[name]),
+            "vs_reference": (ref / med) if ref else None,
+        }
+        for name, med in medians.items()
+    ]
+
+
+def _torch_installed() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _set_torch_threads(threads: int | None) -> None:
+    if threads is None or not _torch_installed():
+        return
+    import torch
+
+    torch.set_num_threads(int(threads))
+
+
+def format_rows(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of :func:`run_bench`'s rows."""
+    head = f"{'cell':5} {'implementation':28} {'thr':>3} {'ms/step':>9} {'tokens/s':>10} " \
+           f"{'spread':>6} {'vs torch-nn':>11}"
+    lines = [head]
+    for r in rows:
+        ratio = f"{r['vs_reference']:.3f}x" if r["vs_reference"] else "-"
+        lines.append(f"{r['cell']:5} {r['impl']:28} {r['threads']:>3} {r['ms_per_step']:9.2f} "
+                     f"{r['tokens_per_s']:10.0f} {r['spread']:6.2f} {ratio:>11}")
+    return "\n".join(lines)
