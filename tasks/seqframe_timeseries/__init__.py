@@ -1,0 +1,1 @@
+"""seqframe task plugin: time-series forecasting with direct multi-step recurrent models."""
