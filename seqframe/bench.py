@@ -9,7 +9,9 @@ is the same model written by hand in PyTorch (``nn.LSTM`` + ``nn.Linear`` + ``cr
 ``clip_grad_norm_`` + ``torch.optim.Adam``) in the same process at the same thread count.
 
 The machine may be shared, so implementations are timed in interleaved rounds (A, B, A, B, ...)
-and each row reports the median round; ``spread`` is the slowest over the fastest round.
+and each row reports the median round; ``spread`` is the slowest over the fastest round. Rows
+also give process CPU time per step, which a busy neighbour disturbs far less than the wall
+clock (for 1-thread runs it is the figure to compare).
 
 Threads: ``threads`` sets torch's intra-op thread count. NumPy's BLAS reads its thread count once
 at start-up, so for numpy rows set ``OMP_NUM_THREADS`` (or ``OPENBLAS_NUM_THREADS``) before
@@ -165,20 +167,25 @@ def torch_reference_stepper(cell: str, work: Workload, dtype: str = "float32"):
 # ---- timing ----------------------------------------------------------------------------------
 
 
-def _time_round(step: Callable[[Batch], float], batches: list[Batch], steps: int) -> float:
-    """Seconds per step over ``steps`` steps."""
-    tick = time.perf_counter()
+def _time_round(step: Callable[[Batch], float], batches: list[Batch],
+                steps: int) -> tuple[float, float]:
+    """Wall and process-CPU seconds per step over ``steps`` steps.
+
+    CPU time is the steadier figure on a shared machine: another process taking a core stretches
+    the wall clock of a 1-thread run but not the CPU time it spends.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
     for i in range(steps):
         step(batches[i % len(batches)])
-    return (time.perf_counter() - tick) / steps
+    return (time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps
 
 
 def time_interleaved(steppers: dict[str, Callable[[Batch], float]], batches: list[Batch],
-                     steps: int, rounds: int, warmup: int) -> dict[str, list[float]]:
-    """Seconds per step of each implementation, one entry per round, rounds interleaved."""
+                     steps: int, rounds: int, warmup: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall, cpu) seconds per step of each implementation, one entry per round, interleaved."""
     for step in steppers.values():
         _time_round(step, batches, max(warmup, 1))
-    timings: dict[str, list[float]] = {name: [] for name in steppers}
+    timings: dict[str, list[tuple[float, float]]] = {name: [] for name in steppers}
     for _ in range(rounds):
         for name, step in steppers.items():
             timings[name].append(_time_round(step, batches, steps))
@@ -214,9 +221,10 @@ def run_bench(backends: tuple[str, ...] = ("torch", "numpy"), cells: tuple[str, 
         log: progress lines (None: silent).
 
     Returns:
-        Rows with ``cell``, ``impl``, ``backend``, ``threads``, ``ms_per_step``,
-        ``tokens_per_s``, ``spread`` and ``vs_reference`` (tokens/s over the torch-nn row's,
-        None without it).
+        Rows with ``cell``, ``impl``, ``backend``, ``threads``, ``ms_per_step`` (median wall),
+        ``tokens_per_s``, ``cpu_ms_per_step`` (median process CPU time), ``spread`` (slowest
+        over fastest round) and ``vs_reference``/``vs_reference_cpu`` (the torch-nn row's time
+        over this row's: above 1 is faster than the hand-written loop; None without it).
     """
     say = log or (lambda _msg: None)
     batches = make_batches(work)
@@ -238,18 +246,21 @@ def run_bench(backends: tuple[str, ...] = ("torch", "numpy"), cells: tuple[str, 
 
 
 def _rows(cell, timings, owners, work, dtype, steps, rounds) -> list[dict[str, Any]]:
-    medians = {name: statistics.median(t) for name, t in timings.items()}
-    ref = medians.get(REFERENCE)
-    return [
-        {
+    wall = {name: statistics.median(t[0] for t in ts) for name, ts in timings.items()}
+    cpu = {name: statistics.median(t[1] for t in ts) for name, ts in timings.items()}
+    ref, ref_cpu = wall.get(REFERENCE), cpu.get(REFERENCE)
+    rows = []
+    for name, med in wall.items():
+        walls = [t[0] for t in timings[name]]
+        rows.append({
             "cell": cell, "impl": name, "backend": owners[name], "dtype": dtype,
             "threads": _threads_of(owners[name]), "steps": steps, "rounds": rounds,
             "ms_per_step": 1000.0 * med, "tokens_per_s": work.tokens_per_step / med,
-            "spread": max(timings[name]) / min(timings[name]),
+            "cpu_ms_per_step": 1000.0 * cpu[name], "spread": max(walls) / min(walls),
             "vs_reference": (ref / med) if ref else None,
-        }
-        for name, med in medians.items()
-    ]
+            "vs_reference_cpu": (ref_cpu / cpu[name]) if ref_cpu and cpu[name] > 0 else None,
+        })
+    return rows
 
 
 def _torch_installed() -> bool:
@@ -269,12 +280,14 @@ def _set_torch_threads(threads: int | None) -> None:
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table of :func:`run_bench`'s rows."""
-    head = f"{'cell':5} {'implementation':28} {'thr':>3} {'ms/step':>9} {'tokens/s':>10} " \
-           f"{'spread':>6} {'vs torch-nn':>11}"
+    """A plain-text table of :func:`run_bench`'s rows (ratios: reference time / this time)."""
+    head = (f"{'cell':5} {'implementation':24} {'thr':>3} {'ms/step':>8} {'tokens/s':>9} "
+            f"{'spread':>6} {'vs torch-nn':>11} {'cpu ms':>8} {'vs (cpu)':>8}")
     lines = [head]
     for r in rows:
         ratio = f"{r['vs_reference']:.3f}x" if r["vs_reference"] else "-"
-        lines.append(f"{r['cell']:5} {r['impl']:28} {r['threads']:>3} {r['ms_per_step']:9.2f} "
-                     f"{r['tokens_per_s']:10.0f} {r['spread']:6.2f} {ratio:>11}")
+        ratio_cpu = f"{r['vs_reference_cpu']:.3f}x" if r["vs_reference_cpu"] else "-"
+        lines.append(f"{r['cell']:5} {r['impl']:24} {r['threads']:>3} {r['ms_per_step']:8.1f} "
+                     f"{r['tokens_per_s']:9.0f} {r['spread']:6.2f} {ratio:>11} "
+                     f"{r['cpu_ms_per_step']:8.1f} {ratio_cpu:>8}")
     return "\n".join(lines)
