@@ -122,7 +122,9 @@ class NumpyOps(Ops):
         return np.clip(x, low, high)
 
     def where(self, cond, x, y):
-        return np.where(cond, x, y)
+        out = np.where(cond, x, y)
+        # Two Python floats would give float64; every float array of this Ops has its dtype.
+        return out if out.dtype.kind != "f" else out.astype(self._float, copy=False)
 
     def isfinite(self, x):
         return np.isfinite(x)

@@ -1,0 +1,137 @@
+"""NumPy BPTT vs PyTorch's fused recurrent layers on a char-LM training step.
+
+Workload (the char-rnn shape): one-hot inputs V=65, H=256, one layer, B=32, T=100, float32;
+one step = forward + backward + plain SGD update. PyTorch runs ``nn.RNN``/``nn.GRU``/``nn.LSTM``
+plus ``nn.Linear`` readout, ``cross_entropy`` and ``optim.SGD`` at the same thread count, in the
+same process. Each configuration is timed in a few rounds of several steps; the table reports the
+median ms/step and numpy/torch ratios.
+
+Usage::
+
+    python benchmarks/bench_numpy_cells.py [--threads 1] [--rounds 5] [--steps 5] [--cells ...]
+
+The thread count must be fixed before NumPy loads its BLAS, so it is read from ``--threads``
+before anything else is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds; the median is kept")
+    parser.add_argument("--steps", type=int, default=5, help="training steps per round")
+    parser.add_argument("--cells", nargs="+", default=["rnn", "gru", "lstm"])
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--length", type=int, default=100)
+    parser.add_argument("--vocab", type=int, default=65)
+    return parser.parse_args()
+
+
+ARGS = _parse() if __name__ == "__main__" else None
+if ARGS is not None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402  (after the thread count is set)
+
+from seqframe.bptt import to_window, window_loss_and_grad  # noqa: E402
+from seqframe.cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
+from seqframe.model import Model, ModelConfig  # noqa: E402
+from seqframe.task import Batch  # noqa: E402
+
+CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}
+LR = 0.1
+
+
+def _data(args, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, args.vocab, size=(args.batch, args.length + 1))
+    inputs = np.eye(args.vocab, dtype=np.float32)[ids[:, :-1]]  # (B, T, V) one-hot
+    return inputs, ids[:, 1:]
+
+
+def _median_ms(step, args) -> float:
+    step()  # warm-up: first-touch allocations, BLAS thread pools
+    rounds = []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        rounds.append((time.perf_counter() - start) / args.steps * 1e3)
+    return float(np.median(rounds))
+
+
+def numpy_step_ms(cell_name: str, args) -> float:
+    from seqframe_numpy import NumpyOps
+
+    ops = NumpyOps("float32")
+    cfg = ModelConfig(cell_name, args.vocab, args.hidden, args.vocab)
+    model = Model(cfg, CELLS[cell_name]())
+    params = {k: ops.asarray(v) for k, v in model.init_params(0).items()}
+    inputs, targets = _data(args)
+    mask = np.ones(targets.shape, bool)
+    window = to_window(ops, Batch(inputs, targets, mask, np.ones(args.batch, bool)))
+
+    def step():
+        result = window_loss_and_grad(model, ops, params, window)
+        scale = LR / result.count
+        for name, grad in result.grads.items():
+            params[name] -= scale * grad
+
+    return _median_ms(step, args)
+
+
+def torch_step_ms(cell_name: str, args) -> float:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    layer_cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell_name]
+    torch.manual_seed(0)
+    rnn = layer_cls(args.vocab, args.hidden, batch_first=True)
+    readout = torch.nn.Linear(args.hidden, args.vocab)
+    opt = torch.optim.SGD([*rnn.parameters(), *readout.parameters()], lr=LR)
+    inputs, targets = _data(args)
+    x, y = torch.from_numpy(inputs), torch.from_numpy(targets).reshape(-1)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out, _ = rnn(x)
+        loss = torch.nn.functional.cross_entropy(readout(out).reshape(-1, args.vocab), y)
+        loss.backward()
+        opt.step()
+
+    return _median_ms(step, args)
+
+
+def main(args) -> None:
+    import torch
+
+    print(
+        f"char-LM step: V={args.vocab} one-hot, H={args.hidden}, 1 layer, B={args.batch}, "
+        f"T={args.length}, float32, forward+backward+SGD; threads={args.threads}; "
+        f"median of {args.rounds} rounds x {args.steps} steps",
+        file=sys.stderr,
+    )
+    print(f"numpy {np.__version__}, torch {torch.__version__}", file=sys.stderr)
+    rows = []
+    for cell in args.cells:
+        np_ms = numpy_step_ms(cell, args)
+        torch_ms = torch_step_ms(cell, args)
+        rows.append((cell, np_ms, torch_ms))
+        print(f"  {cell}: numpy {np_ms:.1f} ms, torch {torch_ms:.1f} ms", file=sys.stderr)
+    print("| cell | numpy ms/step | torch ms/step | numpy / torch |")
+    print("|---|---:|---:|---:|")
+    for cell, np_ms, torch_ms in rows:
+        print(f"| {cell} | {np_ms:.1f} | {torch_ms:.1f} | {np_ms / torch_ms:.2f}x |")
+
+
+if __name__ == "__main__":
+    main(ARGS)
