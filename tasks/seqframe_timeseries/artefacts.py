@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from seqframe.errors import ConfigError, DataError
 
 from .forecasting import Inverse, predict_scaled
@@ -23,16 +24,16 @@ if TYPE_CHECKING:
     from .task import TimeSeriesTask
 
 
-def _axis(series: "Series", index: np.ndarray) -> np.ndarray:
+def _axis(series: Series, index: np.ndarray) -> np.ndarray:
     """Plot x values: timestamps when the series has them, else step numbers."""
     return series.times[index] if series.times is not None else index
 
 
-def _labels(task: "TimeSeriesTask", times: np.ndarray | None, index: np.ndarray) -> list:
+def _labels(task: TimeSeriesTask, times: np.ndarray | None, index: np.ndarray) -> list:
     return format_times(times, task.frequency) if times is not None else list(index)
 
 
-def write_split_forecast(task: "TimeSeriesTask", predictor, split: str,
+def write_split_forecast(task: TimeSeriesTask, predictor, split: str,
                          run_dir: Path) -> list[Path]:
     """The CSV of every scored window of ``split`` and a plot of the last one."""
     series, H = task.series, task.opts["horizon"]
@@ -69,7 +70,7 @@ def write_split_forecast(task: "TimeSeriesTask", predictor, split: str,
     return [csv_path, png]
 
 
-def forecast_future(task: "TimeSeriesTask", predictor, series: "Series", horizon: int,
+def forecast_future(task: TimeSeriesTask, predictor, series: Series, horizon: int,
                     out_dir: Path) -> list[Path]:
     """Forecast ``horizon`` steps after the last row of ``series``; write CSV and PNG."""
     L, offset, n = task.opts["lookback"], task.transform.offset, len(series)
@@ -101,7 +102,7 @@ def forecast_future(task: "TimeSeriesTask", predictor, series: "Series", horizon
         lower, upper = (a[0] for a in inverse.interval(scaled, task.opts["interval"]))
         header, columns = header + ["lower", "upper"], columns + [lower, upper]
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = write_rows(out_dir / "forecast.csv", header, zip(*columns))
+    csv_path = write_rows(out_dir / "forecast.csv", header, zip(*columns, strict=True))
     start = max(0, n - max(4 * horizon, L, 2 * task.season))
     history_x = series.times[start:] if times is not None else np.arange(start, n)
     future_x = times if times is not None else n - 1 + steps
@@ -113,5 +114,5 @@ def forecast_future(task: "TimeSeriesTask", predictor, series: "Series", horizon
     return [csv_path, png]
 
 
-def scaled_gaussian(task: "TimeSeriesTask") -> bool:
+def scaled_gaussian(task: TimeSeriesTask) -> bool:
     return task.opts["likelihood"] == "gaussian"

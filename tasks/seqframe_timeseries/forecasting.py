@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+
 from seqframe.task import Predictor
 
 from .scaling import Scaler, TargetTransform

@@ -14,6 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+
 from seqframe.errors import DataError, MissingDependencyError
 
 # name -> (file in data/, target column); the time column and the season are inferred

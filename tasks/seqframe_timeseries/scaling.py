@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from seqframe.errors import DataError
 
 
@@ -30,7 +31,7 @@ class Scaler:
     scale: np.ndarray = field(default_factory=lambda: np.ones(()))
 
     @classmethod
-    def fit(cls, kind: str, values: np.ndarray) -> "Scaler":
+    def fit(cls, kind: str, values: np.ndarray) -> Scaler:
         """Fit on ``values``: (N,) for one series or (N, C) for columns; NaNs are ignored."""
         if kind == "none" or values.size == 0:
             shape = values.shape[1:]
@@ -55,7 +56,7 @@ class Scaler:
         return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Scaler":
+    def from_dict(cls, data: dict) -> Scaler:
         return cls(data["kind"], np.asarray(data["shift"], np.float64),
                    np.asarray(data["scale"], np.float64))
 
@@ -127,5 +128,5 @@ class TargetTransform:
         return {"log": self.log, "lags": list(self.lags)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TargetTransform":
+    def from_dict(cls, data: dict) -> TargetTransform:
         return cls(bool(data["log"]), tuple(int(v) for v in data["lags"]))

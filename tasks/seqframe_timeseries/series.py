@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from seqframe.errors import ConfigError, DataError
 
 from .io import Table
@@ -74,7 +75,8 @@ def select_series(table: Table, target: str | None = None, time_column: str = "a
     """
     numbers = {name: numeric(col) for name, col in table.columns.items()}
     time_name, times = _time_axis(table, time_column, numbers)
-    target = _target(table, target, time_name, numbers)
+    named = {n.strip() for n in covariates.split(",")} - {"all", ""}
+    target = _target(table, target, time_name, {time_name, *named}, numbers)
     cov_names = _covariates(table, covariates, {target, time_name}, numbers)
     values = _fill(table, target, numbers[target], missing)
     cov = np.stack([_fill(table, c, numbers[c], missing) for c in cov_names], axis=1) \
@@ -143,11 +145,13 @@ def _check_times(table: Table, name: str, times: np.ndarray) -> np.ndarray:
     return times
 
 
-def _target(table: Table, target: str | None, time_name: str | None, numbers: dict) -> str:
+def _target(table: Table, target: str | None, time_name: str | None, taken: set,
+            numbers: dict) -> str:
+    """The target column; when not named, the one numeric column not otherwise taken."""
     if target is None:
         if table.default_target in table.columns:
             return table.default_target
-        candidates = [n for n in table.names if n != time_name and numbers[n] is not None]
+        candidates = [n for n in table.names if n not in taken and numbers[n] is not None]
         if len(candidates) != 1:
             raise ConfigError(
                 f"{table.source} has {len(candidates)} numeric columns "

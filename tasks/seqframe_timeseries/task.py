@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from seqframe.errors import ConfigError, DataError
 from seqframe.task import ModelSpec, Predictor, Task
 
@@ -118,10 +119,11 @@ class TimeSeriesTask(Task):
                     f"complete forecast fits. Use {split}_size >= {H} (steps) "
                     + ("or val_size=0." if split == "val" else "or a shorter horizon.")
                 )
-        first = min(self.eval_origins(s)[0] for s in self.splits())
-        if first < self.season:
-            raise ConfigError(f"season {self.season} is longer than the history before the "
-                              f"first evaluated window ({first} steps); lower -o season.")
+        for split in self.splits():
+            if len(self.eval_origins(split)) == 0:
+                raise ConfigError(
+                    f"no {split} window has a full season ({self.season} steps) of history "
+                    f"for the seasonal-naive baseline; lower -o season or the training part.")
 
     def state_dict(self) -> dict[str, Any]:
         s = self.series
@@ -159,6 +161,7 @@ class TimeSeriesTask(Task):
         lo, hi = self.parts.bounds(split)
         if split == "val" and lo == hi:
             lo, hi = self.parts.bounds("train")
+        lo = max(lo, self.season)  # the seasonal-naive baseline needs one season of history
         origins = origins_in(lo, hi, self.opts["lookback"], self.opts["horizon"],
                              self.transform.offset)
         return spread(origins, self.opts["backtest"])

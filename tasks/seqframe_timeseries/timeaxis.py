@@ -40,7 +40,7 @@ class Frequency:
         return {"unit": self.unit, "step": self.step}
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "Frequency | None":
+    def from_dict(cls, data: dict | None) -> Frequency | None:
         return None if data is None else cls(str(data["unit"]), int(data["step"]))
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from seqframe.errors import ConfigError
 from seqframe.task import Batch
 
