@@ -233,3 +233,55 @@ def test_norms_match_torch_autograd(ops, cell):
     ((y - torch.from_numpy(batch.targets)) ** 2).sum().backward()
     expected = [s.grad.norm(dim=1).mean().item() for s in reversed(states)]
     np.testing.assert_allclose(flow.norms[cell], expected, rtol=1e-9)
+
+
+# ---- trained weights from a run directory -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def elman_run(tmp_path_factory):
+    from seqframe.runs import resolve_config, run
+
+    out = tmp_path_factory.mktemp("runs") / "rnn"
+    overrides = {
+        "task": "adding",
+        "backend": "numpy",
+        "dtype": "float64",
+        "cell": "rnn",
+        "hidden": 4,
+        "batch_size": 6,
+        "steps": 3,
+        "eval_every": 3,
+        "out": str(out),
+        "quiet": True,
+        "options": {"length": 7, "train_size": 12, "val_size": 5, "test_size": 5},
+    }
+    run(resolve_config(overrides), log=lambda _line: None)
+    return out
+
+
+def test_trained_run_norms_match_finite_differences(elman_run):
+    from seqframe.runs import open_run
+
+    flow = gradient_flow(run_dir=elman_run, batch_size=6, seed=4)
+    assert list(flow.norms) == ["rnn (trained)"] and flow.length == 7
+    assert "trained weights of rnn, task adding, numpy float64" in flow.source
+    task, predictor, _ = open_run(elman_run)
+    p = {k: predictor.ops.to_numpy(v) for k, v in predictor.params.items()}
+    batch = task.train_batches(0, 6, 4)[0]
+    states, eps = elman_states(p, batch), 1e-6
+    expected = []
+    for t in range(7):
+        grad = np.zeros((6, 4))
+        for j in range(4):
+            bump = np.eye(4)[j] * eps
+            diff = elman_loss_from(p, batch, t, states[t] + bump)
+            grad[:, j] = (diff - elman_loss_from(p, batch, t, states[t] - bump)) / (2 * eps)
+        expected.append(np.linalg.norm(grad, axis=1).mean())
+    np.testing.assert_allclose(flow.norms["rnn (trained)"], expected[::-1], rtol=1e-6)
+
+
+def test_asking_a_run_for_another_cell_is_an_error(elman_run):
+    with pytest.raises(ConfigError, match="trained a 'rnn' cell; asked for lstm"):
+        gradient_flow(None, "lstm", run_dir=elman_run)
+    assert list(gradient_flow(None, "rnn", run_dir=elman_run).norms) == ["rnn (trained)"]
