@@ -171,9 +171,7 @@ def _start_state(model: Model, ops: Ops, window: Window, state: State) -> State:
 
 def _run(model: Model, ops: Ops, params: dict, window: Window, state: State, *, keep: bool,
          drop: list, carry_at: int | None = None):
-    steps, batch = window.length, window.batch_size
-    inputs = ops.permute_dims(window.inputs, (1, 0, 2))
-    inputs = ops.reshape(inputs, (steps, batch, -1))  # (T, B, D), contiguous
+    inputs = ops.copy(ops.permute_dims(window.inputs, (1, 0, 2)))  # (T, B, D), one copy
     masks = unroll.step_masks(ops, window.mask, window.masked_steps)
     start = _start_state(model, ops, window, state)
     return unroll.run_stack(model, ops, params, inputs, masks, start, keep=keep, drop=drop,
