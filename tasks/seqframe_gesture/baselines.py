@@ -82,10 +82,10 @@ def dtw_distances(queries: Sequence[np.ndarray], refs: Sequence[np.ndarray]) -> 
     for start in range(0, N, step):
         qs = slice(start, min(N, start + step))
         # step costs of every (query, reference) pair of the chunk: (Nc, n, M, m)
-        cost = q_sq[qs, :, None, None] + r_sq[None, None] - 2.0 * np.einsum(
-            "and,bmd->anbm", q[qs], r)
-        cost = np.maximum(cost, 0.0).transpose(0, 2, 1, 3).reshape(-1, n, m)  # (Nc*M, n, m)
         nc = qs.stop - qs.start
+        cross = (q[qs].reshape(nc * n, -1) @ r.reshape(M * m, -1).T).reshape(nc, n, M, m)
+        cost = q_sq[qs, :, None, None] + r_sq[None, None] - 2.0 * cross
+        cost = np.maximum(cost, 0.0).transpose(0, 2, 1, 3).reshape(-1, n, m)  # (Nc*M, n, m)
         dist = _dtw_rows(cost, np.repeat(q_len[qs], M), np.tile(r_len, nc))
         out[qs] = dist.reshape(nc, M)
     return out

@@ -29,9 +29,9 @@ class EpochBatches(Sequence[Batch]):
     """One epoch's mini-batches over ``order``, built on demand (indexable and sized)."""
 
     def __init__(self, series: list[np.ndarray], targets: np.ndarray, order: np.ndarray,
-                 batch_size: int):
+                 batch_size: int, transform=None):
         self.series, self.targets, self.order = series, targets, order
-        self.batch_size = batch_size
+        self.batch_size, self.transform = batch_size, transform
 
     def __len__(self) -> int:
         return -(-len(self.order) // self.batch_size)
@@ -39,8 +39,12 @@ class EpochBatches(Sequence[Batch]):
     def __getitem__(self, index: int) -> Batch:  # type: ignore[override]
         if not -len(self) <= index < len(self):
             raise IndexError(index)
-        rows = self.order[(index % len(self)) * self.batch_size:][: self.batch_size]
-        return pad_batch([self.series[r] for r in rows], self.targets[rows])
+        index %= len(self)
+        rows = self.order[index * self.batch_size:][: self.batch_size]
+        series = [self.series[r] for r in rows]
+        if self.transform is not None:  # seeded by the batch index: same batch when asked again
+            series = self.transform(series, index)
+        return pad_batch(series, self.targets[rows])
 
 
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

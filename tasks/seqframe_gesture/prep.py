@@ -106,3 +106,19 @@ def normalise(series: np.ndarray, mode: str, scaler: dict | None) -> np.ndarray:
 def finish(series: np.ndarray) -> np.ndarray:
     """Fill what is still missing (policy ``zero``) with 0 after normalisation."""
     return np.nan_to_num(series, nan=0.0)
+
+
+def augment(series: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """A randomly stretched, rescaled and jittered copy of a ``(T, D)`` training series.
+
+    Small data sets (Pickup has 40 training series after the validation split) overfit fast;
+    these label-preserving distortions are the usual remedy. ``strength`` s sets all three:
+    time stretch by ``exp(U(-s, s))`` (linear interpolation; the mask follows the new length),
+    per-channel gain ``exp(N(0, s))`` and additive noise ``N(0, (s/4)^2)``.
+    """
+    T, D = series.shape
+    new_T = max(2, int(round(T * np.exp(rng.uniform(-strength, strength)))))
+    src = np.linspace(0.0, T - 1.0, new_T)  # (T',) positions in the original series
+    stretched = np.stack([np.interp(src, np.arange(T), series[:, d]) for d in range(D)], axis=1)
+    gain = np.exp(rng.normal(0.0, strength, size=D))  # (D,)
+    return stretched * gain + rng.normal(0.0, strength / 4, size=stretched.shape)

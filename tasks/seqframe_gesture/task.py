@@ -49,6 +49,8 @@ class GestureTask(Task):
                    "out for validation / early stopping"),
         TaskOption("split_seed", int, 0, "seed of the stratified validation split"),
         TaskOption("downsample", int, 1, "average blocks of this many steps (1 = keep all)"),
+        TaskOption("augment", float, 0.0, "training-batch augmentation strength: random time "
+                   "stretch, gain and noise (0 = off)"),
         TaskOption("test", str, None, "test .ts file (default: X_TEST.ts beside X_TRAIN.ts)"),
         TaskOption("baselines", bool, True, "score the 1-NN Euclidean / DTW baselines"),
         TaskOption("hf_series", str, "series", "hf: column(s) holding the series, comma-separated"),
@@ -148,7 +150,15 @@ class GestureTask(Task):
     def train_batches(self, epoch: int, batch_size: int, seed: int) -> EpochBatches:
         series, y = self.sets["train"]
         order = np.random.default_rng([seed, epoch, 0x6E57]).permutation(len(series))
-        return EpochBatches(series, y, order, batch_size)
+        strength = self.opts["augment"]
+        if strength <= 0:
+            return EpochBatches(series, y, order, batch_size)
+
+        def distort(rows: list[np.ndarray], index: int) -> list[np.ndarray]:
+            rng = np.random.default_rng([seed, epoch, index, 0xA06])
+            return [prep.augment(s, strength, rng) for s in rows]
+
+        return EpochBatches(series, y, order, batch_size, distort)
 
     # ---- evaluation --------------------------------------------------------------------------
 

@@ -216,3 +216,23 @@ def test_registered_lazily_as_gesture():
     registry = get_registry()
     assert "gesture" in registry.names("task")
     assert registry.load("task", "gesture") is GestureTask
+
+
+def test_augmentation_is_seeded_and_keeps_masks_consistent(tiny_pair):
+    task = make(str(tiny_pair), augment=0.3)
+    plain = make(str(tiny_pair))
+    first = task.train_batches(2, 4, seed=5)[1]
+    again = task.train_batches(2, 4, seed=5)[1]
+    np.testing.assert_array_equal(first.inputs, again.inputs)
+    np.testing.assert_array_equal(first.targets, plain.train_batches(2, 4, seed=5)[1].targets)
+    assert not np.array_equal(first.inputs, plain.train_batches(2, 4, seed=5)[1].inputs)
+    assert np.all(first.inputs[~first.mask] == 0.0) and first.mask[:, 0].all()
+
+
+def test_augment_distortions_by_hand():
+    rng = np.random.default_rng(0)
+    series = np.arange(10.0)[:, None]
+    out = prep.augment(series, 0.0, rng)
+    np.testing.assert_allclose(out, series)  # strength 0 is the identity
+    stretched = prep.augment(series, 0.5, np.random.default_rng(1))
+    assert stretched.shape[1] == 1 and 6 <= len(stretched) <= 17
