@@ -174,8 +174,8 @@ def gradient_flow(
     the run's task (``length``, ``hidden``, ``layers``, ``params`` do not apply).
 
     Args:
-        ops: the backend to run on (``float64`` recommended: a long lag's norm can be ~1e-30).
-            With ``run_dir`` it may be None (the run's own backend).
+        ops: the backend and dtype to run on (``float64`` recommended: a long lag's norm can be
+            ~1e-30). With ``run_dir`` it may be None: the run's own backend and dtype.
         cells: a cell name, Cell class or instance, or a sequence of them; default ``rnn``,
             ``lstm`` and ``gru`` (fresh weights) or the run's cell.
         length: T, steps per sequence (fresh weights).
@@ -244,6 +244,9 @@ def _run_flow(ops: Ops | None, cells: Any, run_dir: Path, batch_size: int, seed:
             f"{', '.join(sorted(names))}. Leave the cell out (or pass --cell {config.cell})."
         )
     model, run_ops, params = predictor.model, predictor.ops, predictor.params
+    if ops is not None:  # the caller's dtype (float64 shows lags whose norm float32 flushes to 0)
+        params = {name: ops.asarray(run_ops.to_numpy(value)) for name, value in params.items()}
+        run_ops = ops
     batch = task.train_batches(0, batch_size, seed)[0]
     norms: dict[str, np.ndarray] = {}
     _add_curves(norms, f"{config.cell} (trained)", lag_norms(model, run_ops, params, batch))

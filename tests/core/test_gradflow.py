@@ -285,3 +285,15 @@ def test_asking_a_run_for_another_cell_is_an_error(elman_run):
     with pytest.raises(ConfigError, match="trained a 'rnn' cell; asked for lstm"):
         gradient_flow(None, "lstm", run_dir=elman_run)
     assert list(gradient_flow(None, "rnn", run_dir=elman_run).norms) == ["rnn (trained)"]
+
+
+def test_a_run_is_measured_in_the_callers_dtype(elman_run):
+    from seqframe.plugins import get_registry
+
+    ops32 = get_registry().load("backend", "numpy")(dtype="float32")
+    flow32 = gradient_flow(ops32, run_dir=elman_run, batch_size=6, seed=4)
+    flow64 = gradient_flow(None, run_dir=elman_run, batch_size=6, seed=4)
+    assert "numpy float32" in flow32.source and "numpy float64" in flow64.source
+    np.testing.assert_allclose(
+        flow32.norms["rnn (trained)"], flow64.norms["rnn (trained)"], rtol=1e-4
+    )
