@@ -58,6 +58,11 @@ class GradFlow:
             return float("nan")
         return float((curve[-1] / curve[0]) ** (1.0 / (self.length - 1)))
 
+    def relative(self) -> GradFlow:
+        """Every curve divided by its lag-0 value: compares decay when error sizes differ."""
+        norms = {k: c / c[0] if c[0] > 0 else c.copy() for k, c in self.norms.items()}
+        return GradFlow(norms, f"{self.source}; relative to lag 0", self.batch_size, self.meta)
+
     def table_lags(self) -> list[int]:
         """Lags worth a row: 0, 1, 2, 5, 10, 20, 50, ... and the longest one."""
         picks = [m * 10**e for e in range(6) for m in (1, 2, 5)]

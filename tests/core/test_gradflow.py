@@ -297,3 +297,11 @@ def test_a_run_is_measured_in_the_callers_dtype(elman_run):
     np.testing.assert_allclose(
         flow32.norms["rnn (trained)"], flow64.norms["rnn (trained)"], rtol=1e-4
     )
+
+
+def test_relative_divides_by_lag_zero():
+    flow = make_flow()
+    flow.norms["rnn"] = flow.norms["rnn"] * 4.0
+    rel = flow.relative()
+    np.testing.assert_allclose(rel.norms["rnn"], 0.5 ** np.arange(5))
+    assert rel.source.endswith("relative to lag 0") and flow.norms["rnn"][0] == 4.0
