@@ -91,6 +91,7 @@ class TorchOps(Ops):
         self.amp = amp or "off"
         self.fused = fused_from_env(fused)
         self.path_counts: dict[str, int] = {}
+        self.fused_path: str | None = None  # set by fused_window: "fused lstm kernels (oneDNN)"
 
     # ---- helpers -----------------------------------------------------------------------------
     def _dtype(self, dtype: str | None) -> torch.dtype:
@@ -289,14 +290,20 @@ class TorchOps(Ops):
             return None
         from .fused import make_fused_window
 
-        return make_fused_window(self, model)
+        fused = make_fused_window(self, model)
+        no_kernel = "generic BPTT (no kernel for this cell)"
+        self.fused_path = fused.path if fused is not None else no_kernel
+        return fused
 
     def describe(self) -> str:
-        """E.g. ``torch float32 on cpu (torch 2.3.1, 8 threads, fused kernels on, amp off)``."""
+        """E.g. ``torch float32 on cpu (torch 2.3.1, 8 threads, fused lstm kernels (oneDNN), amp
+        off)``, plus how many windows each path ran once some have."""
         where = f"{torch.get_num_threads()} threads" if self.torch_device.type == "cpu" else ""
         if self.torch_device.type == "cuda":
             where = torch.cuda.get_device_name(self.torch_device)
-        fused = "fused kernels on" if self.fused else "fused kernels off (generic BPTT)"
+        fused = "fused kernels off (generic BPTT)"
+        if self.fused:
+            fused = self.fused_path or "fused kernels on"
         parts = [f"torch {torch.__version__}", where, fused, f"amp {self.amp}"]
         text = f"{self.name} {self.dtype} on {self.device} ({', '.join(p for p in parts if p)})"
         if self.path_counts:

@@ -47,12 +47,15 @@ def test_builtin_cells_get_a_kernel_and_say_which(ops):
     fused = ops.fused_window(model_with(LSTMCell()))
     assert isinstance(fused, FusedWindow)
     assert fused.path.startswith("fused lstm kernels (")  # (oneDNN) on most CPUs
+    assert f"float64 on cpu (torch {torch.__version__}" in ops.describe()
+    assert fused.path in ops.describe()  # what the trainer's run log shows
 
 
 @pytest.mark.parametrize("cell", [ThirdPartyLSTM(), TweakedLSTM()])
 def test_other_cells_use_the_generic_path_even_when_named_lstm(ops, cell):
     assert cell.name == "lstm"
     assert ops.fused_window(model_with(cell)) is None
+    assert "generic BPTT (no kernel for this cell)" in ops.describe()
 
 
 def test_fused_can_be_switched_off(monkeypatch):
