@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import _VF
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -97,6 +98,34 @@ class FusedWindow:
         state_out = carried if carry_at is not None else finals
         count = bptt._count(model, window)
         return bptt.WindowResult(out.loss_sum, count, grads, _detach(state_out), out.outputs)
+
+    def forward(self, params, inputs, mask=None, state=None, reset=None):
+        """Eval-mode forward with :func:`seqframe.bptt.forward`'s signature, on the kernels.
+
+        Anything the kernels cannot express exactly (a gap in a mask) or that is malformed
+        (which the reference reports) goes to :func:`seqframe.bptt.forward`.
+        """
+        model, ops = self.model, self.ops
+        generic = (model, ops, params, inputs, mask, state, reset)
+        host_mask = None if mask is None else ops.to_numpy(mask).astype(bool)
+        host_reset = None if reset is None else ops.to_numpy(reset).astype(bool)
+        batch = inputs.shape[0] if inputs.ndim == 3 else -1
+        steps = inputs.shape[1] if inputs.ndim == 3 else -1
+        well_formed = (inputs.ndim == 3 and inputs.shape[2] == model.config.input_size
+                       and (host_mask is None or host_mask.shape == (batch, steps))
+                       and (host_reset is None or host_reset.shape == (batch,)))
+        lengths = _host_lengths(host_mask, ops.torch_device) if well_formed else False
+        if lengths is False:
+            return bptt.forward(*generic)
+        model.check_params(params)
+        host_mask = np.ones((batch, steps), bool) if host_mask is None else host_mask
+        host_reset = np.zeros(batch, bool) if host_reset is None else host_reset
+        window = bptt._host_window(ops, inputs, None, host_mask, host_mask, host_reset)
+        start = bptt._start_state(model, ops, window, state)
+        with torch.no_grad():
+            top, finals, _ = self._stack(self._leaves(params), window, start, lengths, [], None)
+            outputs = unroll.readout_outputs(model, ops, params, window, top, finals)
+        return outputs, _detach(finals)
 
     # ---- masks --------------------------------------------------------------------------------
     def _lengths(self, window) -> Lengths | None | bool:
@@ -249,6 +278,17 @@ def _engine(device: torch.device) -> str:
     if device.type == "cpu" and torch.backends.mkldnn.is_available():
         return "oneDNN"
     return "native"
+
+
+def _host_lengths(mask: np.ndarray | None, device: torch.device) -> Lengths | None | bool:
+    """Like :meth:`FusedWindow._lengths` for a host mask (no device round trip)."""
+    if mask is None or mask.all():
+        return None
+    length = mask.sum(axis=1)  # (B,)
+    if not (mask == (np.arange(mask.shape[1])[None, :] < length[:, None])).all():
+        return False
+    host = torch.from_numpy(length.astype(np.int64))
+    return Lengths(host, host.to(device))
 
 
 def _clamp(lengths: Lengths, shift: int, high: int) -> Lengths:

@@ -295,6 +295,13 @@ class TorchOps(Ops):
         self.fused_path = fused.path if fused is not None else no_kernel
         return fused
 
+    def fused_forward(self, model: Any) -> Any:
+        """An eval-mode forward on the kernels with :func:`seqframe.bptt.forward`'s signature
+        (minus ``model`` and ``ops``), or None. Not part of the Ops contract (yet): a predictor
+        may use it when present."""
+        window = self.fused_window(model)
+        return window.forward if window is not None else None
+
     def describe(self) -> str:
         """E.g. ``torch float32 on cpu (torch 2.3.1, 8 threads, fused lstm kernels (oneDNN), amp
         off)``, plus how many windows each path ran once some have."""

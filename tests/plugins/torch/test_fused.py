@@ -143,3 +143,34 @@ def test_cuda_fused_matches_cpu(amp):
     ref = run_window(cpu, model, params, batch, fused=False, carry_at=3)
     tol = 1e-4 if amp == "off" else 5e-2
     assert max(differences(cuda, got, cpu, ref).values()) <= tol
+
+
+@pytest.mark.parametrize("readout", ["every_step", "last", "mean"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_fused_forward_matches_the_reference_forward(ops, cell, readout):
+    from tests.plugins.torch.window_cases import flat_state, random_state
+
+    model, params, batch = make_case(cell, readout=readout, bidirectional=True,
+                                     loss="mse" if readout == "mean" else "cross_entropy")
+    device_params = {k: ops.asarray(v) for k, v in params.items()}
+    args = (device_params, ops.asarray(batch.inputs), ops.asarray(batch.mask),
+            random_state(ops, model, batch.batch_size), ops.asarray(batch.reset))
+    got, got_state = ops.fused_forward(model)(*args)
+    want, want_state = bptt.forward(model, ops, *args)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    for a, b in zip(flat_state(ops, got_state), flat_state(ops, want_state), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_fused_forward_falls_back_and_reports_like_the_reference(ops):
+    model, params, batch = make_case("gru", masks="gap")
+    device_params = {k: ops.asarray(v) for k, v in params.items()}
+    inputs, mask = ops.asarray(batch.inputs), ops.asarray(batch.mask)
+    forward = ops.fused_forward(model)
+    got, _ = forward(device_params, inputs, mask)
+    want, _ = bptt.forward(model, ops, device_params, inputs, mask)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)  # it IS the reference here
+    with pytest.raises(Exception, match="mask has shape") as err:
+        forward(device_params, inputs, mask[:, :2])
+    assert type(err.value).__name__ == "ShapeError"
+    assert TorchOps(dtype="float64", device="cpu", fused=False).fused_forward(model) is None
