@@ -80,8 +80,8 @@ class FusedWindow:
             return self._generic(params, window, state, dropout_rng, carry_at, "non-prefix mask")
         model, ops = self.model, self.ops
         bptt._check_window(model, params, window)
-        if carry_at is not None and not 0 < carry_at <= window.length:
-            return self._generic(params, window, state, dropout_rng, carry_at, "bad carry_at")
+        if carry_at is not None and not 0 < carry_at <= window.length:  # the reference's error
+            return bptt.window_loss_and_grad(model, ops, params, window, state, carry_at=carry_at)
         leaves = self._leaves(params)
         drop = bptt._device_dropout(model, ops, dropout_rng, window)
         start = bptt._start_state(model, ops, window, state)
