@@ -247,6 +247,18 @@ def test_truncated_window_matches_torch_with_a_detached_state(cls):
         np.testing.assert_allclose(a, b_, rtol=1e-12)
 
 
+def test_a_truncated_window_covering_the_sequence_is_full_bptt():
+    """TBPTT with k1 = k2 = T: no loss dropped, state carried from the end, same as full BPTT."""
+    model, params = make(GRUCell, layers=2)
+    b = batch(model, mask=prefix_mask([T, 4, 5]))
+    full = window_loss_and_grad(model, OPS, params, to_window(OPS, b))
+    covering = window_loss_and_grad(model, OPS, params, to_window(OPS, b, loss_from=0), carry_at=T)
+    assert float(covering.loss_sum) == float(full.loss_sum)
+    _assert_grads(covering.grads, full.grads, rtol=0, atol=0)
+    for a, c in zip(flat(covering.state), flat(full.state), strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
 @pytest.mark.parametrize("readout", ["last", "mean"])
 def test_last_and_mean_readouts_agree_with_every_step_outputs(readout):
     mask = prefix_mask([T, 2, 4])
