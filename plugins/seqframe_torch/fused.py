@@ -3,9 +3,9 @@
 For the built-in cells (:class:`~seqframe.cells.RNNCell`, :class:`~seqframe.cells.LSTMCell`,
 :class:`~seqframe.cells.GRUCell`, checked by class, so a plugin cell that happens to be called
 ``lstm`` is never mistaken for one) the recurrence of each layer and direction runs as one call
-of ``torch._VF.rnn_tanh``/``lstm``/``gru`` -- cuDNN on NVIDIA GPUs, oneDNN or ATen's native loop
-on the CPU -- and torch.autograd differentiates it. Everything around the recurrence is core's
-own code, so it cannot drift from the reference: the reset and start state
+of ``torch._VF.rnn_tanh``/``lstm``/``gru`` -- cuDNN on NVIDIA GPUs; oneDNN (float32 LSTMs) or
+ATen's own loop on the CPU -- and torch.autograd differentiates it. Everything around the
+recurrence is core's own code, so it cannot drift from the reference: the reset and start state
 (:func:`seqframe.bptt._start_state`), the dropout masks (drawn on the host by
 :func:`seqframe.bptt.dropout_masks`, applied between layers here), and the readout, loss and
 their hand-written gradient (:func:`seqframe.unroll.readout_loss`), whose gradient w.r.t. the
@@ -57,7 +57,7 @@ class FusedWindow:
     """``(params, window, state, dropout_rng=None, carry_at=None) -> WindowResult`` on kernels.
 
     Attributes:
-        kernel_name: e.g. ``"lstm"``; ``engine``: ``cuDNN``, ``oneDNN`` or ``native``.
+        kernel_name: e.g. ``"lstm"``; ``engine``: ``cuDNN``, ``oneDNN``, ``ATen CPU``...
         path: one line for the run log, e.g. ``"fused lstm kernels (oneDNN)"``.
         last_path: ``"fused"`` or ``"generic (non-prefix mask)"`` for the latest window.
     """
@@ -67,7 +67,7 @@ class FusedWindow:
         self.kernel, self.cudnn_mode = KERNELS[type(model.cell)]
         self.kernel_name = model.cell.name
         self.is_lstm = type(model.cell) is LSTMCell
-        self.engine = _engine(ops.torch_device)
+        self.engine = _engine(ops.torch_device, self.is_lstm, ops.float_dtype)
         self.path = f"fused {self.kernel_name} kernels ({self.engine})"
         self.last_path = ""
 
@@ -271,13 +271,16 @@ class FusedWindow:
         torch.autograd.backward(ends, [seed[0] for seed in out.seeds])
 
 
-def _engine(device: torch.device) -> str:
+def _engine(device: torch.device, lstm: bool, dtype: torch.dtype) -> str:
+    """Which library runs the kernels, as far as torch's dispatch rules say (for the run log)."""
     if device.type == "cuda":
-        return "cuDNN" if torch.backends.cudnn.is_available() and \
-            torch.backends.cudnn.enabled else "native CUDA"
-    if device.type == "cpu" and torch.backends.mkldnn.is_available():
-        return "oneDNN"
-    return "native"
+        cudnn = torch.backends.cudnn.is_available() and torch.backends.cudnn.enabled
+        return "cuDNN" if cudnn else "native CUDA"
+    if device.type == "cpu":
+        # ATen hands only float32 LSTMs to oneDNN; GRU and Elman run ATen's own CPU loop.
+        onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+        return "oneDNN" if lstm and onednn and dtype == torch.float32 else "ATen CPU"
+    return f"native {device.type}"
 
 
 def _host_lengths(mask: np.ndarray | None, device: torch.device) -> Lengths | None | bool:
