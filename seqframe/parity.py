@@ -28,8 +28,8 @@ from .task import Batch
 TOLERANCES = {
     ("float64", "generic"): 1e-9,
     ("float64", "fused"): 1e-7,
-    ("float32", "generic"): 1e-3,
-    ("float32", "fused"): 1e-3,
+    ("float32", "generic"): 1e-5,
+    ("float32", "fused"): 1e-5,
 }
 
 
