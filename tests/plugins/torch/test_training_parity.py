@@ -96,3 +96,8 @@ def test_trainer_per_step_losses_agree(tmp_path, cell):
     assert len(ref) == len(generic) == len(fused) == 50
     np.testing.assert_allclose(generic, ref, rtol=1e-9, atol=0)
     np.testing.assert_allclose(fused, ref, rtol=1e-7, atol=0)
+
+
+def test_parity_in_float32():
+    report = parity_check("gru", "numpy", steps=20, dtype="float32", fused=True)
+    assert report.tolerance == 1e-5 and report.passed, report.format()
