@@ -3,8 +3,9 @@
 Workload (the char-rnn shape): one-hot inputs V=65, H=256, one layer, B=32, T=100, float32;
 one step = forward + backward + plain SGD update. PyTorch runs ``nn.RNN``/``nn.GRU``/``nn.LSTM``
 plus ``nn.Linear`` readout, ``cross_entropy`` and ``optim.SGD`` at the same thread count, in the
-same process. Each configuration is timed in a few rounds of several steps; the table reports the
-median ms/step and numpy/torch ratios.
+same process. Rounds of numpy and torch steps alternate, so both see the same machine load; the
+table reports the median wall-clock ms/step of the rounds, the median process CPU ms/step (which a
+busy, shared machine disturbs far less than wall time), and the numpy/torch ratios of both.
 
 Usage::
 
@@ -58,18 +59,30 @@ def _data(args, seed: int = 0):
     return inputs, ids[:, 1:]
 
 
-def _median_ms(step, args) -> float:
-    step()  # warm-up: first-touch allocations, BLAS thread pools
-    rounds = []
+def _timed_round(step, steps: int) -> tuple[float, float]:
+    """(wall ms, process CPU ms) per step over one round of ``steps`` steps."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(steps):
+        step()
+    return ((time.perf_counter() - wall) / steps * 1e3, (time.process_time() - cpu) / steps * 1e3)
+
+
+def compare(numpy_step, torch_step, args) -> dict[str, float]:
+    """Median wall and CPU ms/step of each, from alternating rounds after one warm-up step each."""
+    numpy_step()  # warm-up: first-touch allocations, BLAS buffers
+    torch_step()
+    rounds: dict[str, list] = {"numpy": [], "torch": []}
     for _ in range(args.rounds):
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        rounds.append((time.perf_counter() - start) / args.steps * 1e3)
-    return float(np.median(rounds))
+        rounds["numpy"].append(_timed_round(numpy_step, args.steps))
+        rounds["torch"].append(_timed_round(torch_step, args.steps))
+    out = {}
+    for name, samples in rounds.items():
+        out[f"{name}_wall"] = float(np.median([s[0] for s in samples]))
+        out[f"{name}_cpu"] = float(np.median([s[1] for s in samples]))
+    return out
 
 
-def numpy_step_ms(cell_name: str, args) -> float:
+def numpy_step(cell_name: str, args):
     from seqframe_numpy import NumpyOps
 
     ops = NumpyOps("float32")
@@ -86,10 +99,10 @@ def numpy_step_ms(cell_name: str, args) -> float:
         for name, grad in result.grads.items():
             params[name] -= scale * grad
 
-    return _median_ms(step, args)
+    return step
 
 
-def torch_step_ms(cell_name: str, args) -> float:
+def torch_step(cell_name: str, args):
     import torch
 
     torch.set_num_threads(args.threads)
@@ -108,7 +121,7 @@ def torch_step_ms(cell_name: str, args) -> float:
         loss.backward()
         opt.step()
 
-    return _median_ms(step, args)
+    return step
 
 
 def main(args) -> None:
@@ -123,14 +136,17 @@ def main(args) -> None:
     print(f"numpy {np.__version__}, torch {torch.__version__}", file=sys.stderr)
     rows = []
     for cell in args.cells:
-        np_ms = numpy_step_ms(cell, args)
-        torch_ms = torch_step_ms(cell, args)
-        rows.append((cell, np_ms, torch_ms))
-        print(f"  {cell}: numpy {np_ms:.1f} ms, torch {torch_ms:.1f} ms", file=sys.stderr)
-    print("| cell | numpy ms/step | torch ms/step | numpy / torch |")
-    print("|---|---:|---:|---:|")
-    for cell, np_ms, torch_ms in rows:
-        print(f"| {cell} | {np_ms:.1f} | {torch_ms:.1f} | {np_ms / torch_ms:.2f}x |")
+        r = compare(numpy_step(cell, args), torch_step(cell, args), args)
+        rows.append((cell, r))
+        print(f"  {cell}: numpy {r['numpy_wall']:.1f} ms ({r['numpy_cpu']:.1f} cpu), "
+              f"torch {r['torch_wall']:.1f} ms ({r['torch_cpu']:.1f} cpu)", file=sys.stderr)
+    print("| cell | numpy ms/step | torch ms/step | numpy / torch | numpy CPU ms | torch CPU ms "
+          "| CPU ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for cell, r in rows:
+        print(f"| {cell} | {r['numpy_wall']:.1f} | {r['torch_wall']:.1f} | "
+              f"{r['numpy_wall'] / r['torch_wall']:.2f}x | {r['numpy_cpu']:.1f} | "
+              f"{r['torch_cpu']:.1f} | {r['numpy_cpu'] / r['torch_cpu']:.2f}x |")
 
 
 if __name__ == "__main__":
