@@ -43,13 +43,15 @@ def make_ops(backend: str | OpsFactory, dtype: str, device: str | None = None) -
         device: passed to the backend class; None uses the class's default.
     """
     if callable(backend):
-        return backend(dtype)
-    cls = load("backend", backend)
-    kwargs = {"dtype": dtype} if device is None else {"dtype": dtype, "device": device}
+        factory, label = backend, getattr(backend, "__name__", "factory")
+    else:
+        cls = load("backend", backend)
+        kwargs = {"dtype": dtype} if device is None else {"dtype": dtype, "device": device}
+        factory, label = (lambda _dtype: cls(**kwargs)), backend
     try:
-        return cls(**kwargs)
+        return factory(dtype)
     except SeqframeError as exc:  # e.g. float64 on a device without it
-        raise Unavailable(f"backend {backend!r} cannot run {dtype}: {exc}") from exc
+        raise Unavailable(f"backend {label!r} cannot run {dtype}: {exc}") from exc
 
 
 def reference_ops(dtype: str = "float64") -> Ops:
