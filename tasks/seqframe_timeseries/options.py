@@ -10,41 +10,41 @@ from .timeaxis import CALENDAR_PERIODS
 OPTIONS = (
     # data
     TaskOption("target", str, None, "column to forecast (default: the only numeric column, or "
-               "the built-in data set's)"),
+               "the built-in data set's)."),
     TaskOption("time_column", str, "auto", "column of timestamps; auto = the one date column, "
-               "none = no time axis"),
+               "none = no time axis."),
     TaskOption("covariates", str, "", "other numeric input columns: a,b or all (past values "
-               "only; direct strategy)"),
+               "only; direct strategy)."),
     TaskOption("missing", str, "error", "empty/NaN cells: error, or interpolate linearly (also "
-               "fills skipped timestamps)", ("error", "interpolate")),
+               "fills skipped timestamps).", ("error", "interpolate")),
     # windows and model
-    TaskOption("lookback", int, 24, "L: input steps per window"),
-    TaskOption("horizon", int, 12, "H: steps forecast from each origin"),
+    TaskOption("lookback", int, 24, "L: input steps per window."),
+    TaskOption("horizon", int, 12, "H: steps forecast from each origin."),
     TaskOption("strategy", str, "direct", "direct: one model output per horizon step; "
-               "recursive: a one-step model fed its own forecasts", ("direct", "recursive")),
+               "recursive: a one-step model fed its own forecasts.", ("direct", "recursive")),
     TaskOption("likelihood", str, "none", "none (mse loss) or gaussian (mean and log-variance, "
-               "gaussian_nll loss, prediction intervals)", ("none", "gaussian")),
-    TaskOption("interval", float, 0.9, "coverage of the prediction interval (gaussian)"),
+               "gaussian_nll loss, prediction intervals).", ("none", "gaussian")),
+    TaskOption("interval", float, 0.9, "coverage of the prediction interval (gaussian)."),
     # transforms, all fitted on the training part
-    TaskOption("log", bool, False, "model log(y): for multiplicative series (needs y > 0)"),
-    TaskOption("seasonal_difference", int, 0, "difference at this lag first (e.g. 12 monthly)"),
-    TaskOption("difference", int, 0, "then difference this many times at lag 1 (0-2)"),
-    TaskOption("scaler", str, "standard", "scaling of the transformed target, fitted on train",
+    TaskOption("log", bool, False, "model log(y): for multiplicative series (needs y > 0)."),
+    TaskOption("seasonal_difference", int, 0, "difference at this lag first (e.g. 12 monthly)."),
+    TaskOption("difference", int, 0, "then difference this many times at lag 1 (0-2)."),
+    TaskOption("scaler", str, "standard", "scaling of the transformed target, fitted on train.",
                ("standard", "minmax", "none")),
-    TaskOption("normalize", str, "none", "per-window anchor subtracted from inputs and targets: "
-               "none, last input value, or window mean", ("none", "last", "mean")),
+    TaskOption("normalize", str, "last", "per-window anchor subtracted from inputs and targets: "
+               "the last input value, the window mean, or none.", ("last", "mean", "none")),
     TaskOption("calendar", str, "", "calendar inputs from the time column: any of "
-               f"{','.join(CALENDAR_PERIODS)}"),
+               f"{','.join(CALENDAR_PERIODS)}."),
     # evaluation
-    TaskOption("test_size", float, 0.2, "held-out test part: a fraction (<1) or a step count"),
+    TaskOption("test_size", float, 0.2, "held-out test part: a fraction (<1) or a step count."),
     TaskOption("val_size", float, 0.1, "validation part before the test part (0 = none: "
-               "'val' is then scored in sample on the training windows)"),
+               "'val' is then scored in sample on the training windows)."),
     TaskOption("season", int, 0, "m for seasonal naive and MASE; 0 = from the frequency "
-               "(12 monthly, 24 hourly, 7 daily)"),
+               "(12 monthly, 24 hourly, 7 daily)."),
     TaskOption("backtest", int, 0, "score K evenly spaced origins of each split; 0 = every "
-               "rolling origin"),
+               "rolling origin."),
     TaskOption("windows_per_epoch", int, 0, "train on a random subset of this many windows "
-               "per epoch; 0 = all"),
+               "per epoch; 0 = all."),
 )
 
 

@@ -23,7 +23,8 @@ def _seasonal_csv(tmp_path, n=96):
 
 def test_log_seasonal_difference_with_the_exact_model_forecasts_exactly(tmp_path):
     path, y = _seasonal_csv(tmp_path)
-    task = TimeSeriesTask({"log": True, "seasonal_difference": 12, "scaler": "none",
+    task = TimeSeriesTask({"normalize": "none", "log": True, "seasonal_difference": 12,
+                           "scaler": "none",
                            "lookback": 6, "horizon": 24, "test_size": 24, "val_size": 0}, path)
     task.prepare()
     # log y[t] - log y[t-12] = 0.12 everywhere, so a model saying 0.12 is exact at every step,
@@ -39,7 +40,8 @@ def test_log_seasonal_difference_with_the_exact_model_forecasts_exactly(tmp_path
 
 def test_baselines_include_transform_only(tmp_path):
     path, y = _seasonal_csv(tmp_path)
-    task = TimeSeriesTask({"log": True, "seasonal_difference": 12, "scaler": "standard",
+    task = TimeSeriesTask({"normalize": "none", "log": True, "seasonal_difference": 12,
+                           "scaler": "standard",
                            "lookback": 6, "horizon": 24, "test_size": 24, "val_size": 0}, path)
     task.prepare()
     scores = task.baselines("test")
@@ -52,7 +54,8 @@ def test_baselines_include_transform_only(tmp_path):
 
 
 def test_gaussian_intervals_exact_without_differencing(tmp_path, linear_csv):
-    task = TimeSeriesTask({"target": "y", "scaler": "none", "likelihood": "gaussian",
+    task = TimeSeriesTask({"normalize": "none", "target": "y", "scaler": "none",
+                           "likelihood": "gaussian",
                            "lookback": 4, "horizon": 2, "test_size": 10, "val_size": 10,
                            "interval": 0.8}, linear_csv)
     spec = task.prepare()
@@ -71,7 +74,8 @@ def test_gaussian_intervals_exact_without_differencing(tmp_path, linear_csv):
 
 
 def test_gaussian_intervals_widen_like_a_random_walk_with_differencing(linear_csv):
-    task = TimeSeriesTask({"target": "y", "scaler": "none", "likelihood": "gaussian",
+    task = TimeSeriesTask({"normalize": "none", "target": "y", "scaler": "none",
+                           "likelihood": "gaussian",
                            "difference": 1, "lookback": 4, "horizon": 9, "test_size": 10,
                            "val_size": 10}, linear_csv)
     task.prepare()
@@ -85,7 +89,8 @@ def test_gaussian_intervals_widen_like_a_random_walk_with_differencing(linear_cs
 
 
 def test_forecast_past_the_end_writes_timestamps(tmp_path):
-    task = TimeSeriesTask({"horizon": 12, "lookback": 12, "test_size": 36, "val_size": 0,
+    task = TimeSeriesTask({"normalize": "none", "horizon": 12, "lookback": 12, "test_size": 36,
+                           "val_size": 0,
                            "log": True, "seasonal_difference": 12, "scaler": "none"}, "airline")
     task.prepare()
     paths = task.forecast(ConstantModel([0.0] * 12), horizon=12, data=None, out_dir=tmp_path)
@@ -125,7 +130,8 @@ def test_recursive_strategy_trains_one_step_and_evaluates_h_steps(linear_csv):
 
 
 def test_forecast_from_another_file_uses_the_fitted_scaler(tmp_path, linear_csv):
-    task = TimeSeriesTask({"target": "y", "lookback": 4, "horizon": 2}, linear_csv)
+    task = TimeSeriesTask({"normalize": "none", "target": "y", "lookback": 4, "horizon": 2},
+                           linear_csv)
     task.prepare()
     other = write_csv(tmp_path / "new.csv", ["month", "y", "c"],
                       [[d, 100.0 + i, 0.0] for i, d in enumerate(monthly_times(6, "2030-01"))])
@@ -140,7 +146,8 @@ def test_forecast_from_another_file_uses_the_fitted_scaler(tmp_path, linear_csv)
 
 
 def test_forecast_errors(tmp_path, linear_csv):
-    task = TimeSeriesTask({"target": "y", "covariates": "c", "lookback": 4, "horizon": 2},
+    task = TimeSeriesTask({"normalize": "none", "target": "y", "covariates": "c", "lookback": 4,
+                           "horizon": 2},
                           linear_csv)
     task.prepare()
     with pytest.raises(ConfigError, match="--horizon 5 is longer than the trained horizon 2.*"
@@ -156,7 +163,8 @@ def test_forecast_errors(tmp_path, linear_csv):
 
 def test_artefacts_csv_and_png(tmp_path):
     path, y = _seasonal_csv(tmp_path)
-    task = TimeSeriesTask({"log": True, "seasonal_difference": 12, "scaler": "none",
+    task = TimeSeriesTask({"normalize": "none", "log": True, "seasonal_difference": 12,
+                           "scaler": "none",
                            "likelihood": "gaussian", "lookback": 6, "horizon": 3,
                            "test_size": 6, "val_size": 6}, path)
     task.prepare()
@@ -196,7 +204,8 @@ def test_bad_options(opts, error, message):
     ({"test_size": 0, "val_size": 0}, ConfigError, "test part has 0 steps"),
 ])
 def test_settings_that_do_not_fit_the_series(linear_csv, opts, error, message):
-    task = TimeSeriesTask({"target": "y", "test_size": 24, "val_size": 12, **opts}, linear_csv)
+    task = TimeSeriesTask({"normalize": "none", "target": "y", "test_size": 24, "val_size": 12,
+                           **opts}, linear_csv)
     with pytest.raises(error, match=message):
         task.prepare()
 
@@ -207,7 +216,8 @@ def test_hourly_csv_with_calendar_and_default_season(tmp_path):
     temp = 10 + 5 * np.sin(2 * np.pi * t / 24)
     path = write_csv(tmp_path / "h.csv", ["time", "temp"],
                      [[d, v] for d, v in zip(hourly_times(n), temp, strict=True)])
-    task = TimeSeriesTask({"lookback": 48, "horizon": 24, "calendar": "hour,weekday"}, path)
+    task = TimeSeriesTask({"normalize": "none", "lookback": 48, "horizon": 24,
+                           "calendar": "hour,weekday"}, path)
     spec = task.prepare()
     assert task.season == 24 and spec.input_size == 5
     # a pure daily cycle: seasonal naive is exact

@@ -40,7 +40,8 @@ def test_origins_keep_targets_inside_and_inputs_defined():
 
 def _task(linear_csv, **opts):
     task = TimeSeriesTask({"lookback": 5, "horizon": 4, "test_size": 20, "val_size": 10,
-                           "scaler": "none", "target": "y", **opts}, linear_csv)
+                           "scaler": "none", "target": "y", "normalize": "none",
+                           **opts}, linear_csv)
     return task, task.prepare()
 
 
