@@ -54,5 +54,10 @@ def all_metrics(actual: np.ndarray, forecast: np.ndarray, scale: float | None) -
 
 
 def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
-    """Percent of actual values inside their prediction interval."""
-    return float(100.0 * np.mean((actual >= lower) & (actual <= upper)))
+    """Percent of actual values inside their prediction interval, over the steps that have one
+    (NaN bounds mean no interval, e.g. past the trained horizon of a recursive forecast)."""
+    known = np.isfinite(lower) & np.isfinite(upper)
+    if not known.any():
+        return float("nan")
+    inside = (actual >= lower) & (actual <= upper)
+    return float(100.0 * inside[known].mean())

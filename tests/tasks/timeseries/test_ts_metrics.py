@@ -42,6 +42,9 @@ def test_mase_scale_is_in_sample_seasonal_naive():
 def test_coverage_counts_inside_inclusive():
     assert met.coverage(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 0.0, 3.5, 0.0]),
                         np.array([2.0, 1.0, 4.0, 4.0])) == pytest.approx(50.0)
+    # steps without an interval (NaN bounds) are left out, not counted as misses
+    assert met.coverage(np.array([1.0, 5.0, 3.0]), np.array([0.0, np.nan, 4.0]),
+                        np.array([2.0, np.nan, 5.0])) == pytest.approx(50.0)
 
 
 def test_baselines_by_hand():
