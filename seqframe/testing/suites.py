@@ -48,6 +48,13 @@ def _ops_or_skip(backend: Any, dtype: str, device: str | None = None) -> Ops:
         pytest.skip(str(exc))
 
 
+def _load_or_skip(kind: str, name: str) -> Any:
+    try:
+        return load(kind, name)
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+
+
 def _parametrize(metafunc, name: str, values: list, ids=None) -> None:
     if name in metafunc.fixturenames:
         metafunc.parametrize(name, values, ids=ids)
@@ -89,7 +96,7 @@ class BackendConformance:
     def test_registered(self) -> None:
         if not isinstance(self.backend, str):
             pytest.skip("`backend` is a factory, not a registered name")
-        cls = load("backend", self.backend)
+        cls = _load_or_skip("backend", self.backend)
         assert isinstance(cls, type) and issubclass(cls, Ops), f"{cls!r} is not an Ops subclass"
         assert self.make_ops("float32").name == self.backend, (
             f"the Ops class's `name` is {cls.name!r}; set it to the registered name "
@@ -99,14 +106,14 @@ class BackendConformance:
         OPS_CHECKS[ops_check](self.make_ops(dtype), __import__("numpy").random.default_rng(0))
 
     def test_step_gradients(self, cell_name: str) -> None:
-        check_step_gradients(load("cell", cell_name)(), self.make_ops("float64"))
+        check_step_gradients(_load_or_skip("cell", cell_name)(), self.make_ops("float64"))
 
     def test_window_gradients(self, cell_name: str) -> None:
-        check_window_gradients(self.make_ops("float64"), load("cell", cell_name)())
+        check_window_gradients(self.make_ops("float64"), _load_or_skip("cell", cell_name)())
 
     def test_window_parity_with_numpy(self, dtype: str, cell_name: str,
                                       scenario: Scenario) -> None:
-        check_window_parity(self.make_ops(dtype), load("cell", cell_name)(), scenario)
+        check_window_parity(self.make_ops(dtype), _load_or_skip("cell", cell_name)(), scenario)
 
 
 class CellConformance:
@@ -135,7 +142,7 @@ class CellConformance:
     def cell_class(self) -> type[Cell]:
         if self.cell is None:
             pytest.fail(f"{type(self).__name__} sets no `cell`")
-        return load("cell", self.cell) if isinstance(self.cell, str) else self.cell
+        return _load_or_skip("cell", self.cell) if isinstance(self.cell, str) else self.cell
 
     def test_contract(self) -> None:
         check_cell_contract(self.cell_class())
@@ -146,7 +153,7 @@ class CellConformance:
         assert cls.name in registered("cell"), (
             f"no plugin registers a cell named {cls.name!r}; is the package installed and its "
             f"entry point in the 'seqframe' group?")
-        assert load("cell", cls.name) is cls
+        assert _load_or_skip("cell", cls.name) is cls
 
     def test_step_gradients(self, backend_name: str) -> None:
         check_step_gradients(self.cell_class()(), _ops_or_skip(backend_name, "float64"))
@@ -194,7 +201,7 @@ class TaskConformance:
     def task_class(cls) -> type[Task]:
         if cls.task is None:
             pytest.fail(f"{cls.__name__} sets no `task`")
-        return load("task", cls.task) if isinstance(cls.task, str) else cls.task
+        return _load_or_skip("task", cls.task) if isinstance(cls.task, str) else cls.task
 
     @classmethod
     def make_task(cls) -> Task:
@@ -215,7 +222,7 @@ class TaskConformance:
         assert cls.name in registered("task"), (
             f"no plugin registers a task named {cls.name!r}; is the package installed and its "
             f"entry point in the 'seqframe' group?")
-        assert load("task", cls.name) is cls
+        assert _load_or_skip("task", cls.name) is cls
 
     def test_model_spec(self, prepared) -> None:
         check_model_spec(*prepared)
