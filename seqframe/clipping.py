@@ -22,10 +22,12 @@ Grads = dict[str, Array]
 
 def global_norm(ops: Ops, grads: Grads) -> float:
     """``sqrt(sum over every gradient entry of g^2)``, a host float (NaN/Inf pass through)."""
-    total = 0.0
+    # Summed on the device and read once: one host sync per step, not one per parameter.
+    total = None
     for g in grads.values():
-        total += ops.item(ops.sum(g * g))
-    return math.sqrt(total)
+        square = ops.sum(g * g)
+        total = square if total is None else total + square
+    return math.sqrt(ops.item(total)) if total is not None else 0.0
 
 
 @dataclass
@@ -92,7 +94,11 @@ class Clipper:
         clipped = False
         if self.clip_value > 0:
             v = self.clip_value
-            if any(ops.item(ops.max(ops.abs(g))) > v for g in grads.values()):
+            largest = None
+            for g in grads.values():
+                top = ops.max(ops.abs(g))
+                largest = top if largest is None else ops.maximum(largest, top)
+            if ops.item(largest) > v:
                 grads = {k: ops.clip(g, -v, v) for k, g in grads.items()}
                 clipped = True
         if self.clip_norm > 0:

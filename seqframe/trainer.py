@@ -201,6 +201,8 @@ class Trainer:
                 self.evaluate()
             state.finished, state.stop_reason = True, reason
             self.snapshot()
+            if self.bar is not None:
+                self.bar.close()
             self.log(f"stopped after {state.step} steps ({reason})")
         elif self.interrupt.set:
             self.snapshot()
@@ -215,14 +217,16 @@ class Trainer:
         if cur.window == 0 and (not self.spec.stateful or self.whole
                                 or state_batch_size(self.carried) != batch.batch_size):
             self.carried = self.model.zero_state(self.ops, batch.batch_size)
-        while cur.window < len(spans):
+        done = False
+        while not done:
             finite = self._step(batch, spans[cur.window])
             cur.window += 1
             if not finite:
                 if self._on_nonfinite():
                     return  # rolled back: the cursor now points at the checkpoint's window
                 cur.window = len(spans)  # skip the rest of this batch
-            if cur.window == len(spans):
+            done = cur.window == len(spans)
+            if done:
                 cur.batch, cur.window = cur.batch + 1, 0
                 if cur.batch == len(batches):
                     cur.epoch, cur.batch = cur.epoch + 1, 0
@@ -282,21 +286,21 @@ class Trainer:
         ops = self.ops
         window_batch = win.time_slice(batch, span, self.whole)
         rows = win.micro_batches(batch.batch_size, self.config.accumulate)
-        loss_sum, count, grads, states = 0.0, 0.0, None, []
+        loss_sum, count, grads, states = None, 0.0, None, []
         for start, stop in rows:
             micro = window_batch.rows(start, stop) if len(rows) > 1 else window_batch
             state_in = state_rows(self.carried, start, stop) if len(rows) > 1 else self.carried
             window = win.to_window(ops, micro, span.loss_from)
             # carry_at 0: the next window re-runs from this one's start, so it needs state_in.
             result = self._run_window(window, state_in, span.carry_at or None)
-            loss_sum += ops.item(result.loss_sum)
+            loss_sum = result.loss_sum if loss_sum is None else loss_sum + result.loss_sum
             count += win.as_float(ops, result.count)
             grads = dict(result.grads) if grads is None else {
                 k: grads[k] + g for k, g in result.grads.items()}
             states.append(state_in if span.carry_at == 0 else result.state)
         next_state = states[0] if len(states) == 1 else concat_states(ops, states)
         timesteps = float(batch.mask[:, span.start:span.stop].sum())
-        return loss_sum, count, grads, next_state, timesteps
+        return ops.item(loss_sum), count, grads, next_state, timesteps
 
     def _run_window(self, window, state, carry_at):
         """BPTT over one window: the backend's fused kernel when it has one, else the reference."""

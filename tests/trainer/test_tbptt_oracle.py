@@ -20,7 +20,7 @@ def train_seqframe(config, tmp_path):
     host = model.init_params(seed_streams(config.seed)["init"])
     params = {k: ops.asarray(v) for k, v in host.items()}
     run_dir = tmp_path / "run"
-    run_dir.mkdir(exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(config, task, spec, model, ops, params, run_dir, log=lambda _: None)
     trainer.fit()
     return host, trainer
