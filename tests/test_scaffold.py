@@ -79,6 +79,11 @@ def test_cli_errors_exit_2(sf, tmp_path):
     assert code == 2 and "'model' is not one of 'task', 'cell', 'backend'" in err
     code, _, err = sf("new-plugin", "x")
     assert code == 2 and "Missing option '--kind'" in err
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    code, _, err = sf("new-plugin", "--kind", "cell", "okname", "--directory", str(full))
+    assert code == 2 and "already exists and is not empty" in err
 
 
 def test_cli_writes_into_an_empty_directory_and_lists_the_files(sf, tmp_path):
