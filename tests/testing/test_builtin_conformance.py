@@ -41,6 +41,12 @@ class TestTorchBackend(BackendConformance):
     device = "cpu"
 
 
+@pytest.mark.torch
+class TestTorchBackendOnCuda(BackendConformance):
+    backend = "torch"  # skipped where there is no CUDA GPU (the device is a ConfigError)
+    device = "cuda"
+
+
 # ---- cells -----------------------------------------------------------------------------------
 
 class TestRNNCell(CellConformance):
