@@ -71,7 +71,8 @@ class AddingTask(Task):
             "false: one fixed training set, reshuffled each epoch",
         ),
     )
-    run_defaults = {"hidden": 128, "batch_size": 50, "lr": 1e-3, "clip_norm": 1.0, "epochs": 20}
+    # What docs/benchmarks/adding.toml measured: solves T = 100 with an LSTM in ~1500 steps.
+    run_defaults = {"hidden": 64, "batch_size": 50, "lr": 5e-3, "clip_norm": 1.0, "epochs": 15}
     metric = "mse"
     metric_mode = "min"
 
