@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import PluginError, ShapeError
 from .ops import Array, Ops
 
 
@@ -102,3 +102,14 @@ class ModelPredictor:
         m = ops.asarray(mask.astype(np.float64))  # (B, T) 0/1
         outputs, final = forward(self.model, ops, self.params, x, m, state)
         return ops.to_numpy(outputs), final
+
+
+def task_metrics(task, predictor, split: str) -> dict[str, float]:
+    """``task.evaluate`` as plain floats, checking it reports the metric the trainer watches."""
+    metrics = {k: float(v) for k, v in task.evaluate(predictor, split).items()}
+    if task.metric not in metrics:
+        raise PluginError(
+            f"task {task.name!r} reported {sorted(metrics)} on {split!r} but not its own "
+            f"metric {task.metric!r}; its evaluate() must return it (a bug in the task plugin)."
+        )
+    return metrics

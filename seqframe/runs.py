@@ -21,8 +21,9 @@ from .checkpoint import atomic_write_text, load_checkpoint, load_params
 from .config import RunConfig, load_toml, merge, read_resolved, write_toml
 from .curves import plot_curves
 from .errors import ConfigError, UsageError
-from .predictor import ModelPredictor
-from .trainer import Interrupted, Trainer, seed_streams, task_metrics
+from .predictor import ModelPredictor, task_metrics
+from .seeding import seed_streams
+from .trainer import Interrupted, Trainer
 
 __all__ = ["run", "resume", "evaluate", "open_run", "resolve_config", "format_summary",
            "Interrupted"]

@@ -22,22 +22,19 @@ resumed run continues bit for bit (see :mod:`seqframe.checkpoint`).
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from . import windows as win
 from .checkpoint import load_training, save_training
 from .clipping import Clipper
-from .errors import ConfigError, NonFiniteError, PluginError, SeqframeError
+from .errors import ConfigError, NonFiniteError, SeqframeError
 from .optim import build_optimizer, build_schedule
-from .predictor import ModelPredictor, concat_states, state_batch_size, state_rows
-from .progress import MetricsLog, ProgressBar
+from .predictor import ModelPredictor, concat_states, state_batch_size, state_rows, task_metrics
+from .progress import InterruptFlag, MetricsLog, ProgressBar
+from .seeding import data_seed, seed_streams
 
 NONFINITE_POLICIES = ("stop", "skip", "rollback")
 MAX_CONSECUTIVE_SKIPS = 10
@@ -84,6 +81,9 @@ class LoopState:
     loss_sum: float = 0.0  # training loss since the last evaluation (for metrics.jsonl)
     loss_count: float = 0.0
     timesteps: float = 0.0  # valid time steps trained on since the last evaluation
+    norm_sum: float = 0.0  # pre-clip gradient norms since the last evaluation
+    norm_max: float = 0.0
+    steps_since_eval: int = 0
     skipped: int = 0
     consecutive_skips: int = 0
     rollbacks: int = 0
@@ -277,8 +277,10 @@ class Trainer:
         st.consecutive_skips = 0
         st.loss_sum, st.loss_count = st.loss_sum + loss_sum, st.loss_count + count
         st.timesteps += timesteps
+        st.norm_sum, st.norm_max = st.norm_sum + norm, max(st.norm_max, norm)
+        st.steps_since_eval += 1
         st.last = {"loss": loss, "lr": lr, "grad_norm": norm}
-        self.bar.update(st.step, loss, timesteps / max(time.perf_counter() - tick, 1e-9))
+        self.bar.update(st.step, loss, timesteps / max(time.perf_counter() - tick, 1e-9), norm)
         return True
 
     def _accumulate(self, batch, span: win.Span):
@@ -367,10 +369,13 @@ class Trainer:
             "step": st.step, "epoch": st.cursor.epoch, "batch": st.cursor.batch,
             "train_loss": st.loss_sum / st.loss_count if st.loss_count else None,
             "lr": last.get("lr"), "grad_norm": last.get("grad_norm"),
+            "grad_norm_mean": st.norm_sum / st.steps_since_eval if st.steps_since_eval else None,
+            "grad_norm_max": st.norm_max if st.steps_since_eval else None,
             "timesteps": st.timesteps, "val": metrics, "best": improved,
         }
         self.metrics.append(record)
-        st.loss_sum = st.loss_count = st.timesteps = 0.0
+        st.loss_sum = st.loss_count = st.timesteps = st.norm_sum = st.norm_max = 0.0
+        st.steps_since_eval = 0
         st.last_eval_step = st.step
         if self.bar is not None:
             self.bar.show_metric(task.metric, value)
@@ -407,62 +412,3 @@ def check_config(config) -> None:
             raise ConfigError(f"--{key} must be at least 1; got {value}.")
 
 
-
-
-# ---- seeding, Ctrl-C, evaluation helpers ------------------------------------------------------
-
-
-def seed_streams(seed: int) -> dict[str, np.random.Generator]:
-    """Independent host RNG streams from one seed: ``init`` (weights), ``dropout``, ``data``.
-
-    Separate streams keep, e.g., a change of dropout rate from reshuffling the data. Every
-    backend draws from these host generators, so two backends with one seed see one stream.
-    """
-    init, dropout, data = np.random.SeedSequence(seed).spawn(3)
-    return {"init": np.random.default_rng(init), "dropout": np.random.default_rng(dropout),
-            "data": np.random.default_rng(data)}
-
-
-def data_seed(seed: int) -> int:
-    """The integer seed handed to ``task.train_batches`` (drawn from the ``data`` stream)."""
-    return int(seed_streams(seed)["data"].integers(0, 2**31 - 1))
-
-
-class InterruptFlag:
-    """Turn the first Ctrl-C into a flag the loop checks between optimizer steps.
-
-    The loop then writes a checkpoint of a consistent state and raises :class:`Interrupted`. A
-    second Ctrl-C gets Python's default behaviour (KeyboardInterrupt at once). Outside the main
-    thread signal handlers cannot be installed and Ctrl-C is a plain KeyboardInterrupt.
-    """
-
-    def __init__(self, log: Callable = print):
-        self.set = False
-        self.log = log
-        self._previous = None
-
-    def _handler(self, signum, frame) -> None:
-        self.set = True
-        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
-        self.log("interrupt: finishing this step and writing a checkpoint (Ctrl-C again to abort)")
-
-    def __enter__(self) -> InterruptFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-
-
-def task_metrics(task, predictor, split: str) -> dict[str, float]:
-    """``task.evaluate`` as plain floats, checking it reports the metric the trainer watches."""
-    metrics = {k: float(v) for k, v in task.evaluate(predictor, split).items()}
-    if task.metric not in metrics:
-        raise PluginError(
-            f"task {task.name!r} reported {sorted(metrics)} on {split!r} but not its own "
-            f"metric {task.metric!r}; its evaluate() must return it (a bug in the task plugin)."
-        )
-    return metrics

@@ -30,3 +30,24 @@ def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path
     assert summary["metrics"]["val"]["loss"] < math.log(4)  # it learned something
     text = runs.format_summary(summary)
     assert "uniform (test)" in text and "accuracy" in text
+
+
+def test_quiet_prints_nothing_and_otherwise_the_bar_and_path_show(tiny_config, tmp_path, capsys):
+    runs.run(tiny_config(quiet=True))
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    runs.run(tiny_config(quiet=False, out=str(tmp_path / "loud")))
+    captured = capsys.readouterr()
+    assert "generic BPTT path" in captured.out and "stopped after 4 steps (epochs)" in captured.out
+    assert "4/4" in captured.err and "loss=" in captured.err and "|g|=" in captured.err
+
+
+def test_metrics_records_carry_gradient_norm_statistics(tiny_config, tmp_path):
+    runs.run(tiny_config(eval_every=2, clip_norm=0.05))
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().split("\n")
+               if x]
+    assert [r["step"] for r in records] == [2, 4]
+    for r in records:
+        assert r["grad_norm_max"] >= r["grad_norm_mean"] > 0.05  # pre-clip, above the bound
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["clipping"]["clipped_fraction"] == 1.0

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from seqframe import runs
-from seqframe.trainer import Trainer, seed_streams
+from seqframe.seeding import seed_streams
+from seqframe.trainer import Trainer
 
 torch = pytest.importorskip("torch")
 
