@@ -30,7 +30,7 @@ from typing import Any
 from . import windows as win
 from .checkpoint import load_training, save_training
 from .clipping import Clipper
-from .errors import ConfigError, NonFiniteError, SeqframeError
+from .errors import ConfigError, DataError, NonFiniteError, SeqframeError
 from .optim import build_optimizer, build_schedule
 from .predictor import ModelPredictor, concat_states, state_batch_size, state_rows, task_metrics
 from .progress import InterruptFlag, MetricsLog, ProgressBar
@@ -241,6 +241,11 @@ class Trainer:
         """The task's batches of ``epoch``, asked for once per epoch."""
         if self._batches is None or self._batches[0] != epoch:
             batches = self.task.train_batches(epoch, self.config.batch_size, self.data_seed)
+            if len(batches) == 0:
+                raise DataError(
+                    f"task {self.task.name!r} gave no training batches for epoch {epoch} with "
+                    f"batch size {self.config.batch_size}; give it more training data or lower "
+                    f"--batch-size.")
             self._batches = (epoch, batches)
         return self._batches[1]
 
@@ -321,10 +326,12 @@ class Trainer:
         loss, norm = self._nonfinite_info
         last = self.clipper.stats.last_norm
         what = "loss" if not math.isfinite(loss) else "gradient norm"
+        latest = self.run_dir / "checkpoints" / "latest"
+        kept = (f"The last good checkpoint is kept in {latest}" if latest.exists()
+                else "No checkpoint had been written yet")
         message = (
             f"non-finite {what} at step {st.step + 1} (loss {loss}, gradient norm {norm}; last "
-            f"finite gradient norm {last:.4g}). The last good checkpoint is kept in "
-            f"{self.run_dir / 'checkpoints'}. Try a lower --lr (now {cfg.lr:g}) and "
+            f"finite gradient norm {last:.4g}). {kept}. Try a lower --lr (now {cfg.lr:g}) and "
             f"--clip-norm 1.0, or --nonfinite skip|rollback."
         )
         if cfg.nonfinite == "skip" and st.consecutive_skips < MAX_CONSECUTIVE_SKIPS:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from seqframe import checkpoint, runs
-from seqframe.errors import ConfigError, NonFiniteError
+from seqframe.errors import ConfigError, DataError, NonFiniteError
 from seqframe.trainer import Trainer
 
 
@@ -111,3 +111,16 @@ def test_out_that_holds_a_run_is_refused(tiny_config):
     with pytest.raises(ConfigError, match=r"already holds a run; continue it with `seqframe run "
                        r"--resume"):
         runs.run(tiny_config(steps=1, epochs=None))
+
+
+def test_nan_before_any_checkpoint_says_so(tiny_config):
+    with pytest.raises(NonFiniteError, match=r"at step 1 .*No checkpoint had been written yet"):
+        runs.run(tiny_config(options={"nan_batch": 0}))
+
+
+def test_a_task_without_training_batches_is_a_data_error(tiny_config, monkeypatch):
+    from trainer_tinytask import TinyTask
+
+    monkeypatch.setattr(TinyTask, "train_batches", lambda self, epoch, size, seed: [])
+    with pytest.raises(DataError, match=r"gave no training batches for epoch 0 with batch size 8"):
+        runs.run(tiny_config())
