@@ -11,6 +11,7 @@ A run directory holds ``config.toml`` (resolved), ``metrics.jsonl``, ``summary.j
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -84,10 +85,9 @@ def build(config: RunConfig, task_state: dict | None = None):
     """
     from .model import Model, ModelConfig
 
-    ops_cls = load_plugin("backend", config.backend)
+    ops = make_ops(config)
     cell_cls = load_plugin("cell", config.cell)
     task_cls = load_plugin("task", config.task)
-    ops = ops_cls(dtype=config.dtype, device=config.device)
     task = task_cls(config.options, config.data)
     spec = task.prepare(task_state)
     if config.bidirectional and config.bptt:
@@ -98,6 +98,21 @@ def build(config: RunConfig, task_state: dict | None = None):
         output_size=spec.output_size, layers=config.layers, readout=spec.readout, loss=spec.loss,
         dropout=config.dropout, bidirectional=config.bidirectional), cell_cls())
     return ops, task, spec, model
+
+
+def make_ops(config: RunConfig):
+    """The backend's Ops for ``config``: ``Cls(dtype=..., device=...)``, plus ``amp`` when set.
+
+    Raises:
+        ConfigError: ``--amp`` on a backend whose Ops takes no ``amp`` argument.
+    """
+    ops_cls = load_plugin("backend", config.backend)
+    if config.amp == "off":
+        return ops_cls(dtype=config.dtype, device=config.device)
+    if "amp" not in inspect.signature(ops_cls).parameters:
+        raise ConfigError(f"backend {config.backend!r} has no mixed precision (--amp "
+                          f"{config.amp}); use --amp off, or --backend torch on a GPU.")
+    return ops_cls(dtype=config.dtype, device=config.device, amp=config.amp)
 
 
 def _new_run_dir(config: RunConfig) -> Path:
@@ -182,7 +197,7 @@ def finish(trainer: Trainer) -> dict[str, Any]:
         "steps": st.step, "wall_seconds": round(trainer.elapsed(), 3),
         "metrics": metrics, "baselines": baselines, "baseline_split": baseline_split,
         "metric": task.metric, "best_step": st.best_step, "stop_reason": st.stop_reason,
-        "epochs": st.cursor.epoch, "path": trainer.path,
+        "epochs": st.cursor.epoch, "path": trainer.path, "device": trainer.ops.describe(),
         "clipping": trainer.clipper.stats.summary(),
         "nonfinite": {"skipped": st.skipped, "rollbacks": st.rollbacks},
         "artefacts": artefacts, "run_dir": str(run_dir),
@@ -204,9 +219,8 @@ def open_run(run_dir: str | Path, backend: str | None = None):
     run_dir = Path(run_dir)
     config = _read_config(run_dir)
     if backend is not None and backend != config.backend:
-        config = config.replace(backend=backend, device="auto")
-    ops_cls = load_plugin("backend", config.backend)
-    ops = ops_cls(dtype=config.dtype, device=config.device)
+        config = config.replace(backend=backend, device="auto", amp="off")
+    ops = make_ops(config)
     params, meta = load_params(run_dir, ops, "best")
     _, task, _, model = build(config, meta["task_state"])
     return task, ModelPredictor(model, ops, params), config

@@ -68,3 +68,8 @@ def test_predictor_chunks_rows_and_continues_state(tiny_config, tmp_path):
         predictor.predict(x[:2], state=state)
     with pytest.raises(ShapeError, match=r"predict expects inputs shaped \(B, T, 3\)"):
         predictor.predict(x[..., :2])
+
+
+def test_amp_on_a_backend_without_it_is_explained(tiny_config):
+    with pytest.raises(ConfigError, match=r"backend 'numpy' has no mixed precision \(--amp bf16\)"):
+        runs.run(tiny_config(amp="bf16"))
