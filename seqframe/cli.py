@@ -121,14 +121,16 @@ def run(options: tuple[str, ...], config_file: str | None, resume: str | None,
 
 @cli.command("eval")
 @click.argument("run_dir")
-@click.option("--split", type=click.Choice(["val", "test"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(["val", "test"]), default=None,
+              help="Default: test when the task holds one out, else val.")
 @click.option("--backend", default=None, help="Evaluate with another backend than training used.")
 def eval_(run_dir: str, split: str, backend: str | None) -> None:
     """Evaluate a run's best checkpoint on a split."""
     from . import runs
 
     metrics = runs.evaluate(run_dir, split, backend=backend)
-    click.echo(format_table([(k, f"{v:.6g}") for k, v in metrics.items()], ["metric", split]))
+    click.echo(format_table([(k, f"{v:.6g}") for k, v in metrics.items()],
+                            ["metric", split or "value"]))
 
 
 @cli.command()
@@ -316,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
             if getattr(exc, "detail", None):
                 _echo_err(exc.detail.rstrip())
-        _echo_err(f"error: {exc}")
+        # Ctrl-C (exit 130) is the user's choice, not an error: say how to continue.
+        _echo_err(f"{'' if exc.exit_code == 130 else 'error: '}{exc}")
         sys.exit(int(exc.exit_code))
     sys.exit(ExitCode.OK)

@@ -226,9 +226,10 @@ def open_run(run_dir: str | Path, backend: str | None = None):
     return task, ModelPredictor(model, ops, params), config
 
 
-def evaluate(run_dir: str | Path, split: str = "test", backend: str | None = None) -> dict:
-    """The task's metrics on ``split`` from the run's best checkpoint."""
+def evaluate(run_dir: str | Path, split: str | None = None, backend: str | None = None) -> dict:
+    """The task's metrics on ``split`` (default: test if the task holds one out, else val)."""
     task, predictor, _ = open_run(run_dir, backend)
+    split = split or ("test" if "test" in task.splits() else "val")
     if split not in task.splits():
         raise UsageError(f"task {task.name!r} has no {split!r} split; it has "
                          f"{', '.join(task.splits())}.")
