@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def confusion_png(counts: np.ndarray, labels: Sequence[str], path: Path, title: 
         ax.set_yticks(range(n), [str(label) for label in labels])
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
-        ax.set_title(title, fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(title, int(12 * size))), fontsize=8)
         dark = counts.max(initial=0) / 2
         for i in range(n):
             for j in range(n):

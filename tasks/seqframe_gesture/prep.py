@@ -122,3 +122,13 @@ def augment(series: np.ndarray, strength: float, rng: np.random.Generator) -> np
     stretched = np.stack([np.interp(src, np.arange(T), series[:, d]) for d in range(D)], axis=1)
     gain = np.exp(rng.normal(0.0, strength, size=D))  # (D,)
     return stretched * gain + rng.normal(0.0, strength / 4, size=stretched.shape)
+
+
+def with_differences(series: np.ndarray) -> np.ndarray:
+    """Append each channel's first difference (0 at step 0): ``(T, D)`` -> ``(T, 2D)``.
+
+    Accelerometer gestures differ more in how the signal changes than in its level; the
+    differences hand the model that view directly (as derivative DTW does for nearest neighbours).
+    """
+    diff = np.diff(series, axis=0, prepend=series[:1])  # (T, D), row 0 is zero
+    return np.concatenate([series, diff], axis=1)

@@ -39,26 +39,29 @@ class GestureTask(Task):
     description = "classify variable-length sensor sequences (UCR/UEA .ts; Pickup gestures)"
     options = (
         TaskOption("readout", str, "mean", "how a sequence becomes one output: the mean over "
-                   "valid steps or the last valid step", ("mean", "last")),
+                   "valid steps or the last valid step.", ("mean", "last")),
         TaskOption("normalize", str, "channel", "channel: per-channel z-score fitted on the "
-                   "training part; series: z-normalise each series (UCR convention); none",
+                   "training part; series: z-normalise each series (UCR convention); none.",
                    prep.NORMALIZATIONS),
         TaskOption("missing", str, "interpolate", "missing values inside a series: interpolate "
-                   "linearly, zero (mean after normalising) or error", prep.MISSING_POLICIES),
+                   "linearly, zero (mean after normalising) or error.", prep.MISSING_POLICIES),
         TaskOption("val_fraction", float, 0.2, "share of each class of the training file held "
-                   "out for validation / early stopping"),
-        TaskOption("split_seed", int, 0, "seed of the stratified validation split"),
-        TaskOption("downsample", int, 1, "average blocks of this many steps (1 = keep all)"),
+                   "out for validation / early stopping."),
+        TaskOption("split_seed", int, 0, "seed of the stratified validation split."),
+        TaskOption("downsample", int, 1, "average blocks of this many steps (1 = keep all)."),
+        TaskOption("differences", bool, False, "append each channel's first difference as an "
+                   "extra input channel (after normalising)."),
         TaskOption("augment", float, 0.0, "training-batch augmentation strength: random time "
-                   "stretch, gain and noise (0 = off)"),
-        TaskOption("test", str, None, "test .ts file (default: X_TEST.ts beside X_TRAIN.ts)"),
-        TaskOption("baselines", bool, True, "score the 1-NN Euclidean / DTW baselines"),
-        TaskOption("hf_series", str, "series", "hf: column(s) holding the series, comma-separated"),
-        TaskOption("hf_label", str, "label", "hf: column holding the class label"),
+                   "stretch, gain and noise (0 = off)."),
+        TaskOption("test", str, None, "test .ts file (default: X_TEST.ts beside X_TRAIN.ts)."),
+        TaskOption("baselines", bool, True, "score the 1-NN Euclidean / DTW baselines."),
+        TaskOption("hf_series", str, "series",
+                   "hf: column(s) holding the series, comma-separated."),
+        TaskOption("hf_label", str, "label", "hf: column holding the class label."),
         TaskOption("hf_layout", str, "channels_first", "hf: a list of lists is channels x time "
-                   "or time x channels", ("channels_first", "time_first")),
-        TaskOption("hf_train_split", str, "train", "hf: training split name"),
-        TaskOption("hf_test_split", str, "test", "hf: test split name"),
+                   "or time x channels.", ("channels_first", "time_first")),
+        TaskOption("hf_train_split", str, "train", "hf: training split name."),
+        TaskOption("hf_test_split", str, "test", "hf: test split name."),
     )
     run_defaults = {"cell": "gru", "hidden": 32, "epochs": 150, "batch_size": 16,
                     "patience": 30, "lr": 3e-3}
@@ -88,7 +91,8 @@ class GestureTask(Task):
 
     def _scale(self, series: list[np.ndarray]) -> list[np.ndarray]:
         mode = self.opts["normalize"]
-        return [prep.finish(prep.normalise(s, mode, self.scaler)) for s in series]
+        out = [prep.finish(prep.normalise(s, mode, self.scaler)) for s in series]
+        return [prep.with_differences(s) for s in out] if self.opts["differences"] else out
 
     def _encode(self, data: TsData, role: str) -> np.ndarray:
         if data.labels is None:
@@ -140,7 +144,8 @@ class GestureTask(Task):
             "train_full": (x_train, y_train),
         }
         self._baseline_cache: dict[str, dict] = {}
-        return ModelSpec(input_size=self.input_size, output_size=len(self.classes),
+        features = self.input_size * (2 if self.opts["differences"] else 1)
+        return ModelSpec(input_size=features, output_size=len(self.classes),
                          readout=self.opts["readout"], loss="cross_entropy", stateful=False)
 
     def state_dict(self) -> dict[str, Any]:
@@ -206,7 +211,8 @@ class GestureTask(Task):
     def _conventions(self) -> str:
         o = self.opts
         return (f"{self.problem}; normalize={o['normalize']}, missing={o['missing']}, "
-                f"downsample={o['downsample']}, readout={o['readout']}")
+                f"downsample={o['downsample']}, differences={o['differences']}, "
+                f"readout={o['readout']}")
 
     def write_artefacts(self, predictor: Predictor, run_dir: Path) -> list[Path]:
         """Test-set confusion matrix as ``confusion.txt`` and ``confusion.png``."""

@@ -124,5 +124,5 @@ def test_predict_file_with_other_channel_count(tiny_pair, tmp_path, ts_text, tin
 
 def test_unknown_option_lists_valid_ones():
     with pytest.raises(ConfigError, match=r"unknown option 'readouts' for task 'gesture'. Valid "
-                       r"options: augment, baselines, downsample"):
+                       r"options: augment, baselines, differences, downsample"):
         GestureTask({"readouts": "mean"})

@@ -236,3 +236,13 @@ def test_augment_distortions_by_hand():
     np.testing.assert_allclose(out, series)  # strength 0 is the identity
     stretched = prep.augment(series, 0.5, np.random.default_rng(1))
     assert stretched.shape[1] == 1 and 6 <= len(stretched) <= 17
+
+
+def test_differences_option_appends_first_differences(tiny_pair):
+    task = make(str(tiny_pair), differences=True, normalize="none")
+    assert task.spec.input_size == 4
+    raw = make(str(tiny_pair), normalize="none").sets["test"][0][0]  # (T, 2)
+    got = task.sets["test"][0][0]
+    np.testing.assert_array_equal(got[:, :2], raw)
+    np.testing.assert_array_equal(got[0, 2:], [0.0, 0.0])
+    np.testing.assert_allclose(got[1:, 2:], raw[1:] - raw[:-1])
