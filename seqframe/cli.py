@@ -300,6 +300,11 @@ def main(argv: list[str] | None = None) -> None:
             _echo_err(f"seqframe: warning: plugin {record.name!r} ({record.origin}) failed to "
                       f"load: {record.error} (see `seqframe plugins`)")
         registry.add_commands(cli, BUILTIN_COMMANDS)
+        from .launch import launch_from_argv
+
+        launched = launch_from_argv(argv)  # `run --nproc N`: N processes under torchrun
+        if launched is not None:
+            sys.exit(launched)
         cli.main(args=argv, prog_name="seqframe", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

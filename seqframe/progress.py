@@ -65,11 +65,13 @@ class MetricsLog:
     """``metrics.jsonl``: one JSON object per evaluation, appended and flushed immediately.
 
     A resumed run truncates the file back to the size recorded in its checkpoint, so evaluations
-    done after that checkpoint by the killed process are not listed twice.
+    done after that checkpoint by the killed process are not listed twice. ``enabled=False``
+    (data-parallel ranks other than 0) reads but never writes.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, enabled: bool = True):
         self.path = Path(path)
+        self.enabled = enabled
 
     def size(self) -> int:
         """Current size in bytes (what a checkpoint records)."""
@@ -77,11 +79,13 @@ class MetricsLog:
 
     def truncate(self, size: int) -> None:
         """Cut the file back to ``size`` bytes (resume)."""
-        if self.path.exists():
+        if self.enabled and self.path.exists():
             with self.path.open("r+b") as fh:
                 fh.truncate(size)
 
     def append(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 

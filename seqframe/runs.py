@@ -7,6 +7,11 @@ A run directory holds ``config.toml`` (resolved), ``metrics.jsonl``, ``summary.j
 ``checkpoints/{latest,best}/``, ``curves.png`` and the task's artefacts. ``run`` raises
 :class:`seqframe.trainer.Interrupted` (exit code 130) after writing a checkpoint on Ctrl-C and
 :class:`seqframe.errors.NonFiniteError` (exit code 1) when the loss diverges.
+
+Under torchrun with several processes (``seqframe run --nproc N`` starts it) ``run`` and
+``resume`` train data-parallel (see :mod:`seqframe.distributed`): every rank builds the same
+model from the same seed and trains on its shard of each batch; rank 0 alone creates the run
+directory, logs, and writes checkpoints, metrics, the test report and ``summary.json``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from .checkpoint import atomic_write_text, load_checkpoint, load_params
 from .config import RunConfig, load_toml, merge, read_resolved, write_toml
 from .curves import plot_curves
+from .distributed import check_resume, check_run, env_world, session
 from .errors import ConfigError, UsageError
 from .predictor import ModelPredictor, task_metrics
 from .seeding import seed_streams
@@ -143,18 +149,24 @@ def run(config: RunConfig, log: Callable[[str], None] = print) -> dict[str, Any]
         NonFiniteError: the loss or gradients became NaN/Inf (exit code 1).
         SeqframeError: anything wrong with the configuration, data or plugins.
     """
-    log = _quiet_aware(config, log)
+    world = env_world()
+    check_run(config, world)
+    log = _quiet_aware(config, log, world.rank)
     ops, task, spec, model = build(config)
-    run_dir = _new_run_dir(config)
-    config = config.replace(out=str(run_dir))
-    write_toml(config, run_dir / CONFIG_FILE)
-    host = model.init_params(seed_streams(config.seed)["init"])  # float64, same on every backend
-    params = {name: ops.asarray(value) for name, value in host.items()}
-    log(f"run {run_dir}: task {task.name}, {config.cell} x{config.layers} "
-        f"(H={config.hidden}), {sum(v.size for v in host.values())} parameters")
-    trainer = Trainer(config, task, spec, model, ops, params, run_dir, log=log)
-    trainer.fit()
-    return finish(trainer)
+    with session(ops, world) as dp:
+        run_dir = Path(dp.on_main(lambda: str(_new_run_dir(config))))
+        dp.run_dir = run_dir
+        config = config.replace(out=str(run_dir), nproc=world.size)
+        if dp.is_main:
+            write_toml(config, run_dir / CONFIG_FILE)
+        host = model.init_params(seed_streams(config.seed)["init"])  # float64, same everywhere
+        params = {name: ops.asarray(value) for name, value in host.items()}
+        log(f"run {run_dir}: task {task.name}, {config.cell} x{config.layers} "
+            f"(H={config.hidden}), {sum(v.size for v in host.values())} parameters"
+            + (f", {world.size} data-parallel processes" if world.size > 1 else ""))
+        trainer = Trainer(config, task, spec, model, ops, params, run_dir, log=log, dp=dp)
+        trainer.fit()
+        return finish(trainer)
 
 
 def resume(run_dir: str | Path, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -164,21 +176,33 @@ def resume(run_dir: str | Path, log: Callable[[str], None] = print) -> dict[str,
     """
     run_dir = Path(run_dir)
     config = _read_config(run_dir)
-    log = _quiet_aware(config, log)
+    world = env_world()
+    check_resume(config.nproc, world, run_dir)
+    log = _quiet_aware(config, log, world.rank)
     _, meta = load_checkpoint(run_dir / "checkpoints" / "latest")
     ops, task, spec, model = build(config, meta["task_state"])
-    params = load_params(run_dir, ops, "latest")[0]
-    trainer = Trainer(config, task, spec, model, ops, params, run_dir, log=log)
-    trainer.restore("latest")
-    log(f"resuming {run_dir} at step {trainer.state.step} (epoch {trainer.state.cursor.epoch})")
-    if not trainer.state.finished:
-        trainer.fit()
-    return finish(trainer)
+    with session(ops, world) as dp:
+        dp.run_dir = run_dir
+        params = load_params(run_dir, ops, "latest")[0]
+        trainer = Trainer(config, task, spec, model, ops, params, run_dir, log=log, dp=dp)
+        trainer.restore("latest")
+        log(f"resuming {run_dir} at step {trainer.state.step} "
+            f"(epoch {trainer.state.cursor.epoch})")
+        if not trainer.state.finished:
+            trainer.fit()
+        return finish(trainer)
 
 
 def finish(trainer: Trainer) -> dict[str, Any]:
-    """Test from the best checkpoint, baselines, artefacts, curves; write ``summary.json``."""
+    """Test from the best checkpoint, baselines, artefacts, curves; write ``summary.json``.
+
+    Data parallel: rank 0 alone does this (no other rank waits for it); the others return the
+    few fields they know.
+    """
     task, st, run_dir = trainer.task, trainer.state, Path(trainer.run_dir)
+    if not trainer.dp.is_main:
+        return {"task": task.name, "steps": st.step, "stop_reason": st.stop_reason,
+                "rank": trainer.dp.rank, "run_dir": str(run_dir)}
     params = trainer.params
     if (run_dir / "checkpoints" / "best").exists():
         params = load_params(run_dir, trainer.ops, "best")[0]
@@ -200,7 +224,7 @@ def finish(trainer: Trainer) -> dict[str, Any]:
         "epochs": st.cursor.epoch, "path": trainer.path, "device": trainer.ops.describe(),
         "clipping": trainer.clipper.stats.summary(),
         "nonfinite": {"skipped": st.skipped, "rollbacks": st.rollbacks},
-        "artefacts": artefacts, "run_dir": str(run_dir),
+        "artefacts": artefacts, "run_dir": str(run_dir), "nproc": trainer.dp.size,
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
@@ -243,12 +267,19 @@ def _read_config(run_dir: Path) -> RunConfig:
     return read_resolved(run_dir / CONFIG_FILE)
 
 
-def _quiet_aware(config: RunConfig, log: Callable[[str], None]) -> Callable[[str], None]:
-    return (lambda _line: None) if config.quiet else log
+def _quiet_aware(config: RunConfig, log: Callable[[str], None],
+                 rank: int = 0) -> Callable[[str], None]:
+    """``log``, or a no-op when quiet or on a data-parallel rank other than 0."""
+    return (lambda _line: None) if config.quiet or rank != 0 else log
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The short final table: every metric on val and test, and each baseline beside them."""
+    """The short final table: every metric on val and test, and each baseline beside them.
+
+    Empty for the summary of a data-parallel rank other than 0 (rank 0 shows the run's).
+    """
+    if summary.get("rank", 0):
+        return ""
     metrics = summary["metrics"]
     names = list(dict.fromkeys(k for split in metrics.values() for k in split))
     baselines = summary.get("baselines", {})

@@ -17,6 +17,10 @@ models need the whole sequence, so their window is always the whole batch.
 Everything that decides what happens next -- the data cursor, RNG state, carried state, optimizer
 slots, clipping statistics, best metric, training-loss accumulators -- is in the checkpoint, so a
 resumed run continues bit for bit (see :mod:`seqframe.checkpoint`).
+
+Data parallel (several processes under torchrun): each rank trains on its shard of every batch
+and the step's sums are all-reduced before clipping; the hooks are the ``self.dp`` calls, the
+rest is :mod:`seqframe.distributed`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 from . import windows as win
 from .checkpoint import load_training, save_training
 from .clipping import Clipper
+from .distributed import SINGLE, DataParallel
 from .errors import ConfigError, DataError, NonFiniteError, SeqframeError
 from .optim import build_optimizer, build_schedule
 from .predictor import ModelPredictor, concat_states, state_batch_size, state_rows, task_metrics
@@ -108,20 +113,22 @@ class Trainer:
         ops: the backend.
         run_dir: where metrics.jsonl and checkpoints go.
         log: one-line messages (``print`` by default; a no-op when quiet).
+        dp: this process's :class:`seqframe.distributed.DataParallel` (one process by default).
     """
 
-    def __init__(self, config, task, spec, model, ops, params, run_dir, log: Callable = print):
+    def __init__(self, config, task, spec, model, ops, params, run_dir, log: Callable = print,
+                 dp: DataParallel = SINGLE):
         check_config(config)
         self.config, self.task, self.spec, self.model, self.ops = config, task, spec, model, ops
-        self.params, self.run_dir, self.log = params, run_dir, log
+        self.params, self.run_dir, self.log, self.dp = params, run_dir, log, dp
         self.optimizer = build_optimizer(config, ops)
         self.clipper = Clipper(ops, config.clip_norm, config.clip_value)
         streams = seed_streams(config.seed)
-        self.rngs = {"dropout": streams["dropout"]}
+        self.rngs = {"dropout": dp.dropout_rng(streams["dropout"])}
         self.data_seed = data_seed(config.seed)
         self.state = LoopState()
         self.carried: Any = None  # hidden state at the start of the next window, no grad link
-        self.metrics = MetricsLog(run_dir / "metrics.jsonl")
+        self.metrics = MetricsLog(run_dir / "metrics.jsonl", enabled=dp.is_main)
         self.whole = spec.readout != "every_step" or model.config.bidirectional
         self.fused = ops.fused_window(model)
         self.path = "fused" if self.fused is not None else "generic"
@@ -137,12 +144,18 @@ class Trainer:
         """Write checkpoint ``name`` of everything needed to continue exactly from here."""
         self.state.metrics_size = self.metrics.size()
         self.state.elapsed = self.elapsed()
-        save_training(self, name)
+        local, self.carried = self.carried, self.dp.full_state(self.ops, self.carried)
+        try:
+            if self.dp.is_main:  # the one writer; the checkpoint holds every rank's rows
+                save_training(self, name)
+        finally:
+            self.carried = local
 
     def restore(self, name: str = "latest", keep_lr_scale: bool = False) -> None:
         """Load checkpoint ``name`` into this trainer (resume, or a non-finite rollback)."""
         lr_scale = self.state.lr_scale
         load_training(self, name)
+        self.carried = self.dp.local_state(self.carried)
         if keep_lr_scale:
             self.state.lr_scale = lr_scale
         self.metrics.truncate(self.state.metrics_size)
@@ -168,7 +181,8 @@ class Trainer:
                  f"{self.total_steps or '?'} optimizer steps planned")
         if cfg.nonfinite == "rollback" and self.state.step == 0:
             self.snapshot()  # something to roll back to before the first update
-        self.bar = ProgressBar(self.total_steps, self.state.step, quiet=cfg.quiet)
+        self.bar = ProgressBar(self.total_steps, self.state.step,
+                               quiet=cfg.quiet or not self.dp.is_main)
         try:
             with self.interrupt:
                 # Stop conditions first: a run resumed from its very last checkpoint has nothing
@@ -187,6 +201,7 @@ class Trainer:
 
     def _check_stop(self) -> None:
         state, cfg = self.state, self.config
+        time_up, interrupted = self._flags()
         reason = ""
         if cfg.steps is not None and state.step >= cfg.steps:
             reason = "steps"
@@ -194,7 +209,7 @@ class Trainer:
             reason = "epochs"
         elif cfg.patience > 0 and state.evals_since_best >= cfg.patience:
             reason = "early_stop"
-        elif cfg.time_budget > 0 and self.elapsed() >= cfg.time_budget:
+        elif time_up:
             reason = "time_budget"
         if reason:
             if state.last_eval_step != state.step:
@@ -204,7 +219,7 @@ class Trainer:
             if self.bar is not None:
                 self.bar.close()
             self.log(f"stopped after {state.step} steps ({reason})")
-        elif self.interrupt.set:
+        elif interrupted:
             self.snapshot()
             raise Interrupted(str(self.run_dir), state.step, saved=True)
 
@@ -212,7 +227,7 @@ class Trainer:
         """Train the windows of the batch under the cursor, stopping early at a stop condition."""
         cur = self.state.cursor
         batches = self._epoch_batches(cur.epoch)
-        batch = batches[cur.batch]
+        batch = self.dp.shard(batches[cur.batch])  # this rank's rows (all of them in one process)
         spans = win.plan_windows(batch.length, self.k1(batch), self.k2(batch))
         if cur.window == 0 and (not self.spec.stateful or self.whole
                                 or state_batch_size(self.carried) != batch.batch_size):
@@ -234,7 +249,7 @@ class Trainer:
                         self.evaluate()
             if finite:
                 self._after_step()
-            if self._should_stop() or self.interrupt.set:
+            if self._should_stop():
                 return
 
     def _epoch_batches(self, epoch: int):
@@ -257,14 +272,23 @@ class Trainer:
 
     def _should_stop(self) -> bool:
         cfg, state = self.config, self.state
+        time_up, interrupted = self._flags()
         return ((cfg.steps is not None and state.step >= cfg.steps)
                 or (cfg.patience > 0 and state.evals_since_best >= cfg.patience)
-                or (cfg.time_budget > 0 and self.elapsed() >= cfg.time_budget))
+                or time_up or interrupted)
+
+    def _flags(self) -> tuple[bool, bool]:
+        """(time budget spent, Ctrl-C pressed), agreed by every rank: their clocks differ."""
+        budget = self.config.time_budget
+        return self.dp.agree(budget > 0 and self.elapsed() >= budget, self.interrupt.set)
 
     def _step(self, batch, span: win.Span) -> bool:
         """One optimizer step on one window; False when the loss or gradients are not finite."""
         tick = time.perf_counter()
         loss_sum, count, grads, next_state, timesteps = self._accumulate(batch, span)
+        # Data parallel: the global sums, so clipping and the optimizer see the global gradient.
+        loss_sum, count, timesteps, grads = self.dp.reduce(self.ops, loss_sum, count, timesteps,
+                                                           grads)
         if count == 0:  # an all-padding window: nothing to learn, but the state moves on
             self.carried = next_state
             return True
@@ -292,11 +316,15 @@ class Trainer:
         """Sum loss, count and gradients of one window over the micro-batches of ``batch``."""
         ops = self.ops
         window_batch = win.time_slice(batch, span, self.whole)
-        rows = win.micro_batches(batch.batch_size, self.config.accumulate)
+        rows = self.dp.micro_batches(batch.batch_size, self.config.accumulate)
         loss_sum, count, grads, states = None, 0.0, None, []
         for start, stop in rows:
             micro = window_batch.rows(start, stop) if len(rows) > 1 else window_batch
             state_in = state_rows(self.carried, start, stop) if len(rows) > 1 else self.carried
+            if not self.dp.before_micro(self.model, self.rngs["dropout"], start, stop,
+                                        micro.length):
+                states.append(state_in)  # a rank's empty shard of a short batch
+                continue
             window = win.to_window(ops, micro, span.loss_from)
             # carry_at 0: the next window re-runs from this one's start, so it needs state_in.
             result = self._run_window(window, state_in, span.carry_at or None)
@@ -307,6 +335,8 @@ class Trainer:
             states.append(state_in if span.carry_at == 0 else result.state)
         next_state = states[0] if len(states) == 1 else concat_states(ops, states)
         timesteps = float(batch.mask[:, span.start:span.stop].sum())
+        if grads is None:  # nothing on this rank; it still takes part in the sums
+            loss_sum, grads = 0.0, {k: ops.zeros_like(p) for k, p in self.params.items()}
         return ops.item(loss_sum), count, grads, next_state, timesteps
 
     def _run_window(self, window, state, carry_at):
@@ -366,7 +396,8 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Validate, log a metrics.jsonl record, track the best model and the patience."""
         st, task = self.state, self.task
-        metrics = task_metrics(task, self.predictor(), "val")
+        # Rank 0 validates; the others wait for its numbers, so all take the same decisions.
+        metrics = self.dp.on_main(lambda: task_metrics(task, self.predictor(), "val"))
         value = metrics[task.metric]
         better = st.best is None or (value < st.best if task.metric_mode == "min"
                                      else value > st.best)

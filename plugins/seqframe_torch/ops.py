@@ -28,6 +28,7 @@ import torch  # without torch this raises ModuleNotFoundError, which the registr
 from seqframe.errors import ConfigError
 from seqframe.ops import Array, Ops
 
+from .collective import rank_device
 from .device import resolve_amp, resolve_device
 
 _TORCH_DTYPES = {
@@ -58,7 +59,8 @@ class TorchOps(Ops):
 
     Args:
         dtype: ``float32`` (default) or ``float64``.
-        device: ``auto`` (CUDA, else MPS, else CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        device: ``auto`` (CUDA, else MPS, else CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``;
+            under torchrun with several processes ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``.
         amp: ``off``, ``bf16`` or ``fp16``; autocast on CUDA only.
         fused: True/False to force the fast path on/off; None reads ``SEQFRAME_TORCH_FUSED``.
 
@@ -84,7 +86,7 @@ class TorchOps(Ops):
         fused: bool | None = None,
     ):
         super().__init__(dtype=dtype, device=device)
-        self.torch_device = resolve_device(device, dtype)
+        self.torch_device = resolve_device(rank_device(device), dtype)
         self.device = str(self.torch_device)
         self.float_dtype = _TORCH_DTYPES[dtype]
         self.amp_dtype = resolve_amp(amp, self.torch_device, dtype)
@@ -301,6 +303,13 @@ class TorchOps(Ops):
         may use it when present."""
         window = self.fused_window(model)
         return window.forward if window is not None else None
+
+    def collective(self, timeout: float):
+        """The collective operations of data-parallel training over torch.distributed (joins
+        the process group torchrun set up; see :mod:`seqframe_torch.collective`)."""
+        from .collective import TorchCollective
+
+        return TorchCollective(self.torch_device, timeout)
 
     def describe(self) -> str:
         """E.g. ``torch float32 on cpu (torch 2.3.1, 8 threads, fused lstm kernels (oneDNN), amp

@@ -1,0 +1,124 @@
+"""``seqframe run --nproc N``: start N data-parallel processes on this machine with torchrun.
+
+We do not build our own launcher: this only turns the flag into PyTorch's ``torchrun`` command
+(``python -m torch.distributed.run``), waits for it and passes its exit code on. The processes it
+starts find each other as :mod:`seqframe.distributed` describes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .distributed import World, check_resume
+from .errors import ConfigError
+
+
+def launch_from_argv(argv: list[str], environ: dict[str, str] | None = None,
+                     spawn: Callable[[list[str]], int] | None = None) -> int | None:
+    """Start a ``seqframe run`` asking for several processes under torchrun; None otherwise.
+
+    The CLI calls this before parsing. When ``--nproc N`` (or ``nproc`` in the ``--config`` file,
+    or, with ``--resume DIR``, the run's own ``nproc``) is above 1 it runs::
+
+        python -m torch.distributed.run --standalone --nproc-per-node N -m seqframe run ARGS
+
+    with ARGS the same arguments minus ``--nproc``, and returns torchrun's exit code (torchrun
+    stops every process when one fails). Inside torchrun (``WORLD_SIZE`` set) it does nothing.
+
+    Raises:
+        ConfigError: ``--nproc`` is not a whole number, or a resume asks for another number of
+            processes than the run was trained with.
+        MissingDependencyError: PyTorch is not installed.
+    """
+    env = os.environ if environ is None else environ
+    command = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if "WORLD_SIZE" in env or command is None or argv[command] != "run":
+        return None
+    given, rest = _pop_nproc(argv[command + 1:])
+    nproc = _planned_nproc(given, rest)
+    if nproc is None or nproc <= 1:
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            f"--nproc {nproc} starts the processes with torchrun, which comes with PyTorch: "
+            f"pip install 'seqframe[torch]'.")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={nproc}", "-m", "seqframe", *argv[:command + 1], *rest]
+    code = (spawn or _wait_for)(cmd)
+    if code != 0:
+        run_dir = _option(rest, "--resume") or _option(rest, "--out") or "RUN_DIR"
+        print(f"error: the {nproc}-process run failed (torchrun exit code {code}); the lines "
+              f"above say which rank failed and why. Checkpoints written before the failure are "
+              f"intact: continue with `seqframe run --resume {run_dir}`.", file=sys.stderr)
+    return code
+
+
+def _option(args: list[str], flag: str) -> str | None:
+    """The value of ``flag`` in ``args`` (``--flag V`` or ``--flag=V``), or None."""
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(flag + "="):
+            return arg[len(flag) + 1:]
+    return None
+
+
+def _pop_nproc(args: list[str]) -> tuple[int | None, list[str]]:
+    """``--nproc``'s value and the arguments without it."""
+    raw, rest, i = None, [], 0
+    while i < len(args):
+        if args[i] == "--nproc" and i + 1 < len(args):
+            raw, i = args[i + 1], i + 2
+            continue
+        if args[i].startswith("--nproc="):
+            raw = args[i][len("--nproc="):]
+        else:
+            rest.append(args[i])
+        i += 1
+    if raw is None:
+        return None, rest
+    try:
+        return int(raw), rest
+    except ValueError:
+        raise ConfigError(f"--nproc expects a whole number of processes; got {raw!r}.") from None
+
+
+def _planned_nproc(given: int | None, rest: list[str]) -> int | None:
+    """Processes to start: ``--nproc``, else the resumed run's, else the ``--config`` file's."""
+    from .config import load_toml, read_resolved
+
+    resume = _option(rest, "--resume")
+    if resume is not None:
+        path = Path(resume) / "config.toml"
+        if not path.exists():
+            return given  # the CLI explains what a run directory is
+        trained = read_resolved(path).nproc
+        if given is not None:
+            check_resume(trained, World(size=max(given, 1)), resume)
+        return trained
+    config_file = _option(rest, "--config")
+    if given is None and config_file is not None and Path(config_file).exists():
+        value = load_toml(config_file).get("nproc")
+        return value if isinstance(value, int) else None
+    return given
+
+
+def _wait_for(cmd: list[str]) -> int:
+    """Run ``cmd`` to its end and return its exit code (128 + N when killed by signal N)."""
+    import subprocess
+
+    with subprocess.Popen(cmd) as proc:
+        while True:
+            try:
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:
+                continue  # Ctrl-C reached torchrun too; it stops the ranks, then exits
+    return 128 - code if code < 0 else code
