@@ -25,7 +25,8 @@ def run_check(backend: str, cell: str, *, layers: int = 2, dtype: str = "float64
     """Run the check the flags ask for.
 
     * default: analytic gradients against central finite differences for every parameter,
-      with masks, resets, truncation and ``layers`` layers (:func:`seqframe.gradcheck.check_gradients`);
+      with masks, resets, truncation and ``layers`` layers
+      (:func:`seqframe.gradcheck.check_gradients`);
     * ``parity``: ``steps`` training steps on ``backend`` and on ``parity``, per-step losses
       compared (:func:`seqframe.parity.parity_check`);
     * ``grad_flow``: the norm of dE_T/dh_t against the lag T-t, table and plot

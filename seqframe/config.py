@@ -78,7 +78,7 @@ class RunConfig:
     out: str | None = None
     quiet: bool = False
 
-    def replace(self, **changes: Any) -> "RunConfig":
+    def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
 

@@ -7,8 +7,8 @@ Every message says what was wrong, what was expected, and what to do. The CLI pr
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from enum import IntEnum
-from typing import Iterable
 
 
 class ExitCode(IntEnum):

@@ -67,7 +67,8 @@ def load_hf(spec: str, split: str | None = None) -> Any:
     datasets = _import_datasets()
     path = Path(name)
     try:
-        if path.is_dir() and any((path / f).exists() for f in ("dataset_info.json", "state.json", "dataset_dict.json")):
+        saved = ("dataset_info.json", "state.json", "dataset_dict.json")  # save_to_disk output
+        if path.is_dir() and any((path / f).exists() for f in saved):
             loaded = datasets.load_from_disk(str(path))
             return loaded[split] if split is not None else loaded
         if path.is_file():
@@ -85,7 +86,8 @@ def load_hf(spec: str, split: str | None = None) -> Any:
         raise DataError(f"Hugging Face data set {name!r} has no split {split!r}.") from exc
     except Exception as exc:  # datasets raises many types: connection, not-found, offline
         offline = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE")
-        reason = "offline mode is on" if offline else "it is not in the local cache and the hub could not be reached"
+        reason = ("offline mode is on" if offline
+                  else "it is not in the local cache and the hub could not be reached")
         raise DataError(
             f"could not load Hugging Face data set {name!r}: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''} ({reason}). Download it on a machine "

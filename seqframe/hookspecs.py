@@ -24,7 +24,7 @@ Registering a name another plugin already registered is an error naming both dis
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

@@ -21,7 +21,8 @@ start from the same weights and a resumed run draw the same masks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -115,7 +116,9 @@ class Ops(ABC):
 
     # ---- reductions --------------------------------------------------------------------------
     @abstractmethod
-    def sum(self, x: Array, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Array: ...
+    def sum(
+        self, x: Array, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+    ) -> Array: ...
 
     @abstractmethod
     def max(self, x: Array, axis: int | None = None, keepdims: bool = False) -> Array: ...

@@ -10,9 +10,10 @@ Shape letters: B batch, T time, D input features, O outputs (classes for ``cross
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, Sequence
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class Batch:
     def length(self) -> int:
         return self.inputs.shape[1]
 
-    def rows(self, start: int, stop: int) -> "Batch":
+    def rows(self, start: int, stop: int) -> Batch:
         """Rows ``start:stop`` (a data-parallel rank's shard, or an accumulation micro-batch)."""
         return Batch(*(a[start:stop] for a in (self.inputs, self.targets, self.mask, self.reset)))
 
