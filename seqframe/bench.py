@@ -32,7 +32,8 @@ import numpy as np
 from .errors import ConfigError
 from .task import Batch
 
-REFERENCE = "torch-nn"
+REFERENCE = "torch-nn"  # the row label of the hand-written loop
+REFERENCE_BACKEND = "torch"  # the backend that supplies it
 
 
 @dataclass(frozen=True)
@@ -132,36 +133,26 @@ def seqframe_stepper(spec: str, cell: str, work: Workload,
     return step, label
 
 
-def torch_reference_stepper(cell: str, work: Workload, dtype: str = "float32"):
-    """The same model and step written by hand with ``torch.nn`` (the bar to reach)."""
-    import torch
-    import torch.nn.functional as F
+def reference_stepper(cell: str, work: Workload, dtype: str = "float32"):
+    """The hand-written native loop a backend offers as the bar to reach, or None.
 
-    torch.manual_seed(work.seed)
-    kind = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-    float_dtype = getattr(torch, dtype)
-    rnn = kind(work.vocab, work.hidden, num_layers=work.layers, batch_first=True).to(float_dtype)
-    head = torch.nn.Linear(work.hidden, work.vocab).to(float_dtype)
-    params = list(rnn.parameters()) + list(head.parameters())
-    optimizer = torch.optim.Adam(params, lr=work.lr)
-    shape = (work.layers, work.batch, work.hidden)
-    zeros = torch.zeros(shape, dtype=float_dtype)
-    carried = [(zeros, zeros.clone()) if cell == "lstm" else zeros]
+    A backend class may define ``reference_stepper(cell, work, dtype) -> step`` (the torch
+    backend writes the model with ``torch.nn`` and ``torch.optim``); asking through the registry
+    keeps core free of any backend's imports.
+    """
+    backend = _backend_class(REFERENCE_BACKEND)
+    factory = getattr(backend, "reference_stepper", None)
+    return factory(cell, work, dtype) if factory else None
 
-    def step(batch: Batch) -> float:
-        x = torch.from_numpy(batch.inputs).to(float_dtype)  # (B, T, V)
-        y = torch.from_numpy(batch.targets)  # (B, T)
-        out, state = rnn(x, carried[0])
-        logits = head(out)  # (B, T, V)
-        loss = F.cross_entropy(logits.reshape(-1, work.vocab), y.reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, work.clip_norm)
-        optimizer.step()
-        carried[0] = tuple(s.detach() for s in state) if cell == "lstm" else state.detach()
-        return loss.item()
 
-    return step, REFERENCE
+def _backend_class(name: str):
+    from .errors import PluginError, UsageError
+    from .plugins import get_registry
+
+    try:
+        return get_registry().load("backend", name)
+    except (PluginError, UsageError):  # not installed or not registered: no reference row
+        return None
 
 
 # ---- timing ----------------------------------------------------------------------------------
@@ -193,10 +184,9 @@ def time_interleaved(steppers: dict[str, Callable[[Batch], float]], batches: lis
 
 
 def _threads_of(backend: str) -> int:
-    if backend in ("torch", REFERENCE):
-        import torch
-
-        return torch.get_num_threads()
+    cls = _backend_class(REFERENCE_BACKEND) if backend in (REFERENCE_BACKEND, REFERENCE) else None
+    if cls is not None and hasattr(cls, "num_threads"):
+        return cls.num_threads()
     raw = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
     return int(raw) if raw and raw.isdigit() else (os.cpu_count() or 1)
 
@@ -232,13 +222,13 @@ def run_bench(backends: tuple[str, ...] = ("torch", "numpy"), cells: tuple[str, 
     for cell in cells:
         steppers: dict[str, Callable] = {}
         owners: dict[str, str] = {}
-        _set_torch_threads(threads)
+        _set_threads(threads)
         for spec in backends:
             step, label = seqframe_stepper(spec, cell, work, dtype)
             steppers[label], owners[label] = step, parse_backend(spec)[0]
-        if reference and _torch_installed():
-            step, label = torch_reference_stepper(cell, work, dtype)
-            steppers[label], owners[label] = step, REFERENCE
+        step = reference_stepper(cell, work, dtype) if reference else None
+        if step is not None:
+            steppers[REFERENCE], owners[REFERENCE] = step, REFERENCE
         say(f"timing {cell}: {', '.join(steppers)} ({rounds} rounds x {steps} steps)")
         timings = time_interleaved(steppers, batches, steps, rounds, warmup)
         rows += _rows(cell, timings, owners, work, dtype, steps, rounds)
@@ -263,20 +253,10 @@ def _rows(cell, timings, owners, work, dtype, steps, rounds) -> list[dict[str, A
     return rows
 
 
-def _torch_installed() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _set_torch_threads(threads: int | None) -> None:
-    if threads is None or not _torch_installed():
-        return
-    import torch
-
-    torch.set_num_threads(int(threads))
+def _set_threads(threads: int | None) -> None:
+    cls = _backend_class(REFERENCE_BACKEND)
+    if threads is not None and cls is not None and hasattr(cls, "set_num_threads"):
+        cls.set_num_threads(int(threads))
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:

@@ -78,6 +78,22 @@ class TorchOps(Ops):
 
     name = "torch"
 
+    # ---- hooks for `seqframe bench` (class-level: no device or dtype needed) --------------
+    @staticmethod
+    def reference_stepper(cell: str, work, dtype: str = "float32"):
+        """The same benchmark model written by hand with ``torch.nn`` (see reference.py)."""
+        from .reference import reference_stepper
+
+        return reference_stepper(cell, work, dtype)
+
+    @staticmethod
+    def num_threads() -> int:
+        return torch.get_num_threads()
+
+    @staticmethod
+    def set_num_threads(threads: int) -> None:
+        torch.set_num_threads(threads)
+
     def __init__(
         self,
         dtype: str = "float32",
