@@ -83,9 +83,10 @@ def load_files(data: str, test: str | None) -> tuple[TsData, TsData]:
     return read_ts(train_path), read_ts(test_path)
 
 
-def load_builtin(name: str) -> tuple[TsData, TsData]:
-    """Read a built-in train/test pair shipped in ``seqframe_gesture/data``."""
-    return read_ts(DATA_DIR / f"{name}_TRAIN.ts"), read_ts(DATA_DIR / f"{name}_TEST.ts")
+def load_builtin(name: str, test: str | None = None) -> tuple[TsData, TsData]:
+    """Read a built-in train/test pair shipped in ``seqframe_gesture/data`` (or another test)."""
+    test_path = Path(test).expanduser() if test else DATA_DIR / f"{name}_TEST.ts"
+    return read_ts(DATA_DIR / f"{name}_TRAIN.ts"), read_ts(test_path)
 
 
 def label_order(labels: list[str]) -> tuple[str, ...]:

@@ -76,9 +76,9 @@ class GestureTask(Task):
         if is_hf_spec(self.data):
             return sources.load_hf_pair(self.data, self.opts)
         name = sources.builtin_name(self.data)
-        if name is not None and self.opts["test"] is None:
-            return sources.load_builtin(name)
-        return sources.load_files(self.data or "", self.opts["test"])
+        if name is not None and not Path(self.data or name).exists():
+            return sources.load_builtin(name, self.opts["test"])
+        return sources.load_files(self.data, self.opts["test"])
 
     def _clean(self, data: TsData) -> list[np.ndarray]:
         out = []

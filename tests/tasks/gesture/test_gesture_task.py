@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from seqframe_gesture import prep
+from seqframe_gesture import prep, sources
 from seqframe_gesture.batching import stratified_split
 from seqframe_gesture.task import GestureTask
 from seqframe_gesture.tsformat import read_ts
@@ -28,6 +28,13 @@ def test_default_is_pickup_and_names_are_case_insensitive():
     task = make("JAPANESEvowels", readout="last")
     assert (task.spec.input_size, task.spec.output_size, task.spec.readout) == (12, 9, "last")
     assert task.problem == "JapaneseVowels" and len(task.sets["test"][0]) == 370
+
+
+def test_builtin_with_another_test_file(tmp_path):
+    test = tmp_path / "few.ts"
+    lines = (sources.DATA_DIR / "PickupGestureWiimoteZ_TEST.ts").read_text().splitlines()
+    test.write_text("\n".join(lines[: lines.index("@data") + 4]) + "\n")
+    assert len(make("pickupgesturewiimotez", test=str(test)).sets["test"][0]) == 3
 
 
 def test_readout_option_is_validated():
