@@ -169,9 +169,12 @@ class Collective(Protocol):
 class ShardedRNG:
     """A dropout generator that draws masks for the global batch and hands out this rank's rows.
 
-    Every rank draws the same numbers as a single process would (so the stream stays in step on
-    every rank and a checkpoint's generator state is every rank's) and keeps rows
-    ``offset:offset + B_local`` of each draw. :meth:`select` says which rows before each window.
+    Every rank draws whole-batch masks and keeps rows ``offset:offset + B_local`` of each draw
+    (:meth:`select` says which, before each micro-batch). The stream stays in step on every rank,
+    so the checkpoint's generator state is every rank's; with one micro-batch per step (no
+    ``--accumulate``) the masks are exactly a single process's. With ``--accumulate k`` every
+    micro-batch draws a whole-batch mask, so the masks differ from a single process's (which
+    draws micro-batch-sized ones): the same distribution, not the same numbers.
     """
 
     def __init__(self, rng: np.random.Generator):
@@ -303,7 +306,7 @@ class DataParallel:
             where = f"{self.run_dir}/checkpoints/latest" if self.run_dir else "the run directory"
             raise DistributedError(
                 f"{exc} The last checkpoint in {where} is intact; continue with `seqframe run "
-                f"--resume {self.run_dir or 'RUN_DIR'}` and {self.size} processes.") from None
+                f"--resume {self.run_dir or 'RUN_DIR'}` ({self.size} processes again).") from None
 
 
 SINGLE = DataParallel()

@@ -15,6 +15,8 @@ from pathlib import Path
 from .distributed import World, check_resume
 from .errors import ConfigError
 
+INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C, as the CLI uses
+
 
 def launch_from_argv(argv: list[str], environ: dict[str, str] | None = None,
                      spawn: Callable[[list[str]], int] | None = None) -> int | None:
@@ -52,8 +54,10 @@ def launch_from_argv(argv: list[str], environ: dict[str, str] | None = None,
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
            f"--nproc-per-node={nproc}", "-m", "seqframe", *argv[:command + 1], *rest]
     code = (spawn or _wait_for)(cmd)
-    if code != 0:
-        run_dir = _option(rest, "--resume") or _option(rest, "--out") or "RUN_DIR"
+    run_dir = _option(rest, "--resume") or _option(rest, "--out") or "RUN_DIR"
+    if code == INTERRUPTED:
+        print(f"interrupted: continue with `seqframe run --resume {run_dir}`.", file=sys.stderr)
+    elif code != 0:
         print(f"error: the {nproc}-process run failed (torchrun exit code {code}); the lines "
               f"above say which rank failed and why. Checkpoints written before the failure are "
               f"intact: continue with `seqframe run --resume {run_dir}`.", file=sys.stderr)
@@ -111,14 +115,19 @@ def _planned_nproc(given: int | None, rest: list[str]) -> int | None:
 
 
 def _wait_for(cmd: list[str]) -> int:
-    """Run ``cmd`` to its end and return its exit code (128 + N when killed by signal N)."""
+    """Run ``cmd`` to its end; its exit code (128 + N when killed by signal N), or 130 when
+    Ctrl-C stopped it."""
     import subprocess
 
+    interrupted = False
     with subprocess.Popen(cmd) as proc:
         while True:
             try:
                 code = proc.wait()
                 break
             except KeyboardInterrupt:
-                continue  # Ctrl-C reached torchrun too; it stops the ranks, then exits
+                # Ctrl-C reached torchrun and the ranks too: they write a checkpoint and stop.
+                interrupted = True
+    if interrupted and code != 0:
+        return INTERRUPTED
     return 128 - code if code < 0 else code

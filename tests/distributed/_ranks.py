@@ -41,7 +41,7 @@ def free_port() -> int:
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
-    env.update(OMP_NUM_THREADS="1", SEQFRAME_DIST_TIMEOUT="60", **extra)
+    env.update({"OMP_NUM_THREADS": "1", "SEQFRAME_DIST_TIMEOUT": "60", **extra})
     return env
 
 
