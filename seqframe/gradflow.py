@@ -36,6 +36,7 @@ class GradFlow:
             entry k is the mean over the batch rows of the L2 norm over H of dE_T/dh_{T-k}.
         source: where weights and inputs came from, for titles and table headers.
         batch_size: the rows averaged over.
+        meta: the settings behind the numbers (length, hidden, seed, backend, dtype, run dir).
     """
 
     norms: dict[str, np.ndarray]
@@ -121,7 +122,8 @@ def adding_like_batch(batch_size: int, length: int, rng: np.random.Generator) ->
     """Random inputs shaped like the adding problem's: (B, T, 2), target the marked sum (B, 1).
 
     Channel 0 is U(0, 1) noise, channel 1 marks one step in each half. The loss is read at the
-    last step only, which is what makes the lag of every earlier step well defined.
+    last step only, which is what makes the lag of every earlier step well defined. (Core never
+    imports a plugin, so this is a small stand-in for the ``adding`` task's own generator.)
     """
     half = max(length // 2, 1)
     values = rng.uniform(0.0, 1.0, size=(batch_size, length))  # (B, T)
