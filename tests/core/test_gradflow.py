@@ -106,14 +106,17 @@ def elman(hidden, rng, scale=0.5):
     }
 
 
+def elman_step(p, x, h):
+    """One Elman step written out independently of seqframe's cells."""
+    pre = x @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T + p["bias_hh_l0"]
+    return np.tanh(pre)
+
+
 def elman_loss_from(p, batch, t, h_t):
     """Our own forward: the summed squared error of the last step, starting from h_t at step t."""
     h = h_t
     for s in range(t + 1, batch.length):
-        x = batch.inputs[:, s]
-        h = np.tanh(
-            x @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T + p["bias_hh_l0"]
-        )
+        h = elman_step(p, batch.inputs[:, s], h)
     y = h @ p["readout.weight"].T + p["readout.bias"]  # (B, 1)
     return ((y - batch.targets) ** 2).sum(axis=1)  # (B,) per row: rows are independent
 
@@ -121,10 +124,7 @@ def elman_loss_from(p, batch, t, h_t):
 def elman_states(p, batch):
     h, states = np.zeros((batch.batch_size, p["weight_hh_l0"].shape[0])), []
     for s in range(batch.length):
-        x = batch.inputs[:, s]
-        h = np.tanh(
-            x @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T + p["bias_hh_l0"]
-        )
+        h = elman_step(p, batch.inputs[:, s], h)
         states.append(h)
     return states
 
