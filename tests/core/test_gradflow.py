@@ -129,23 +129,26 @@ def elman_states(p, batch):
     return states
 
 
+def central_difference_norms(p, batch, eps=1e-6):
+    """Mean over rows of ||dE_T/dh_{T-k}|| by lag k, from central differences of our own forward."""
+    states, hidden = elman_states(p, batch), p["weight_hh_l0"].shape[0]
+    by_step = []
+    for t in range(batch.length):
+        grad = np.zeros((batch.batch_size, hidden))
+        for j in range(hidden):
+            bump = np.eye(hidden)[j] * eps
+            up = elman_loss_from(p, batch, t, states[t] + bump)
+            grad[:, j] = (up - elman_loss_from(p, batch, t, states[t] - bump)) / (2 * eps)
+        by_step.append(np.linalg.norm(grad, axis=1).mean())
+    return np.array(by_step[::-1])  # index = lag
+
+
 def test_elman_norms_match_central_differences_through_the_hidden_state(ops):
     hidden, steps = 4, 7
     p = elman(hidden, np.random.default_rng(3))
     flow = gradient_flow(ops, "rnn", length=steps, hidden=hidden, batch_size=5, seed=11, params=p)
     batch = adding_like_batch(5, steps, np.random.default_rng([11, 1]))
-    states, eps = elman_states(p, batch), 1e-6
-    expected = []
-    for t in range(steps):
-        grad = np.zeros((5, hidden))
-        for j in range(hidden):
-            bump = np.zeros(hidden)
-            bump[j] = eps
-            up = elman_loss_from(p, batch, t, states[t] + bump)
-            down = elman_loss_from(p, batch, t, states[t] - bump)
-            grad[:, j] = (up - down) / (2 * eps)
-        expected.append(np.linalg.norm(grad, axis=1).mean())
-    np.testing.assert_allclose(flow.norms["rnn"], expected[::-1], rtol=1e-6)
+    np.testing.assert_allclose(flow.norms["rnn"], central_difference_norms(p, batch), rtol=1e-6)
 
 
 def test_identity_recurrence_decays_and_grows_exactly_geometrically(ops):
@@ -269,16 +272,8 @@ def test_trained_run_norms_match_finite_differences(elman_run):
     task, predictor, _ = open_run(elman_run)
     p = {k: predictor.ops.to_numpy(v) for k, v in predictor.params.items()}
     batch = task.train_batches(0, 6, 4)[0]
-    states, eps = elman_states(p, batch), 1e-6
-    expected = []
-    for t in range(7):
-        grad = np.zeros((6, 4))
-        for j in range(4):
-            bump = np.eye(4)[j] * eps
-            diff = elman_loss_from(p, batch, t, states[t] + bump)
-            grad[:, j] = (diff - elman_loss_from(p, batch, t, states[t] - bump)) / (2 * eps)
-        expected.append(np.linalg.norm(grad, axis=1).mean())
-    np.testing.assert_allclose(flow.norms["rnn (trained)"], expected[::-1], rtol=1e-6)
+    expected = central_difference_norms(p, batch)
+    np.testing.assert_allclose(flow.norms["rnn (trained)"], expected, rtol=1e-6)
 
 
 def test_asking_a_run_for_another_cell_is_an_error(elman_run):
