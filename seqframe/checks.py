@@ -18,7 +18,7 @@ class CheckOutcome:
     files: tuple[Path, ...] = ()
 
 
-def run_check(backend: str, cell: str, *, layers: int = 2, dtype: str = "float64",
+def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str = "float64",
               parity: str | None = None, grad_flow: bool = False, run_dir: str | None = None,
               length: int = 100, out: str | None = None, device: str = "cpu",
               fused: bool | None = None, steps: int = 50) -> CheckOutcome:
@@ -34,6 +34,8 @@ def run_check(backend: str, cell: str, *, layers: int = 2, dtype: str = "float64
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")
+    # two layers exercise the gradient between layers; one curve per cell reads best in a plot
+    layers = layers if layers is not None else (2 if not (parity or grad_flow) else 1)
     if layers < 1:
         raise ConfigError(f"--layers must be >= 1, got {layers}.")
     registry = get_registry()

@@ -229,7 +229,8 @@ def tasks(name: str | None) -> None:
 @click.option("--backend", default="numpy", show_default=True, help=BACKEND_HELP)
 @click.option("--cell", default="lstm", show_default=True,
               help="Cell to check (with --grad-flow: a comma-separated list to compare).")
-@click.option("--layers", type=int, default=2, show_default=True)
+@click.option("--layers", type=int, default=None,
+              help="Stacked layers (default 2 for the gradient check, 1 otherwise).")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float64",
               show_default=True)
 @click.option("--device", default="cpu", show_default=True)
