@@ -30,6 +30,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -303,13 +304,15 @@ class DataParallel:
         try:
             return fn(*args)
         except DistributedError as exc:
-            where = f"{self.run_dir}/checkpoints/latest" if self.run_dir else "the run directory"
+            latest = Path(self.run_dir or ".") / "checkpoints" / "latest"
+            if self.run_dir is None or not latest.exists():
+                raise DistributedError(f"{exc} No checkpoint had been written yet.") from None
             raise DistributedError(
-                f"{exc} The last checkpoint in {where} is intact; continue with `seqframe run "
-                f"--resume {self.run_dir or 'RUN_DIR'}` ({self.size} processes again).") from None
+                f"{exc} The last checkpoint in {latest} is intact; continue with `seqframe run "
+                f"--resume {self.run_dir}` ({self.size} processes again).") from None
 
 
-SINGLE = DataParallel()
+SINGLE = DataParallel()  # the trainer's default; never changed
 
 
 @contextlib.contextmanager
@@ -323,7 +326,7 @@ def session(ops: Any, world: World) -> Iterator[DataParallel]:
         ConfigError: several processes but a backend without collective operations.
     """
     if world.size == 1:
-        yield SINGLE
+        yield DataParallel()
         return
     make = getattr(ops, "collective", None)
     if make is None:

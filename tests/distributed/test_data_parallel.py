@@ -132,6 +132,10 @@ def test_rank_zeros_user_error_is_raised_on_the_other_ranks_with_its_exit_code()
 def test_a_lost_rank_names_the_checkpoint_and_how_to_resume(tmp_path):
     dp = DataParallel(OtherRank(fail=True), NumpyOps("float64"))
     dp.run_dir = tmp_path
+    with pytest.raises(DistributedError, match=r"lost the other ranks.*\. No checkpoint had "
+                       r"been written yet\.$"):
+        dp.reduce(dp.ops, 1.0, 1.0, 1.0, {"w": np.zeros(2)})
+    (tmp_path / "checkpoints" / "latest").mkdir(parents=True)
     with pytest.raises(DistributedError, match=r"lost the other ranks.*checkpoints/latest is "
                        r"intact; continue with `seqframe run --resume .*` \(2 processes again"):
         dp.reduce(dp.ops, 1.0, 1.0, 1.0, {"w": np.zeros(2)})
