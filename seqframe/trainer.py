@@ -410,6 +410,7 @@ class Trainer:
             "grad_norm_mean": st.norm_sum / st.steps_since_eval if st.steps_since_eval else None,
             "grad_norm_max": st.norm_max if st.steps_since_eval else None,
             "timesteps": st.timesteps, "val": metrics, "best": improved,
+            "wall_seconds": round(self.elapsed(), 3),  # training time so far (curves vs time)
         }
         self.metrics.append(record)
         st.loss_sum = st.loss_count = st.timesteps = st.norm_sum = st.norm_max = 0.0

@@ -46,7 +46,11 @@ def wait_for_checkpoint(proc, run_dir, timeout=60.0):
 
 
 def lines(run_dir):
-    return (run_dir / "metrics.jsonl").read_text().splitlines()
+    """metrics.jsonl records, less the wall clock (the one field no rerun can reproduce)."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    for record in records:
+        assert record.pop("wall_seconds") >= 0
+    return records
 
 
 def test_sigkill_mid_run_then_resume_is_bit_identical(tiny_config, tmp_path):
