@@ -328,11 +328,10 @@ def session(ops: Any, world: World) -> Iterator[DataParallel]:
     if world.size == 1:
         yield DataParallel()
         return
-    make = getattr(ops, "collective", None)
-    if make is None:
+    collective = ops.collective(timeout=timeout_seconds())
+    if collective is None:
         raise ConfigError(f"backend {ops.name!r} cannot train data-parallel ({world.size} "
                           f"processes); use --backend torch, or run a single process.")
-    collective = make(timeout=timeout_seconds())
     if not collective.is_main:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives with the process
     try:

@@ -173,6 +173,17 @@ class Ops(ABC):
         """
         return None
 
+    def collective(self, timeout: float) -> Any:
+        """Collective operations for data-parallel training, or None (one process only).
+
+        Called by :mod:`seqframe.distributed` when ``WORLD_SIZE`` > 1. A backend that can train
+        on several processes returns an object with ``rank``, ``world_size``,
+        ``all_reduce_sum(arrays)``, ``broadcast_object(obj)``, ``all_gather_object(obj)``,
+        ``barrier()`` and ``close()``, failing with a clear error after ``timeout`` seconds
+        rather than hanging; see the torch backend's ``collective.py``.
+        """
+        return None
+
     def describe(self) -> str:
         """One line for the run log, e.g. ``numpy float64 on cpu``."""
         return f"{self.name} {self.dtype} on {self.device}"
