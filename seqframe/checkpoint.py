@@ -196,7 +196,7 @@ def save_training(trainer: Any, name: str) -> Path:
 def load_training(trainer: Any, name: str) -> None:
     """Put checkpoint ``name`` back into ``trainer`` (parameters updated in place)."""
     from .clipping import ClipStats
-    from .trainer import LoopState
+    from .loopstate import LoopState
 
     ops = trainer.ops
     tensors, meta = load_checkpoint(Path(trainer.run_dir) / "checkpoints" / name)

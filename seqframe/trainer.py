@@ -16,7 +16,8 @@ models need the whole sequence, so their window is always the whole batch.
 
 Everything that decides what happens next -- the data cursor, RNG state, carried state, optimizer
 slots, clipping statistics, best metric, training-loss accumulators -- is in the checkpoint, so a
-resumed run continues bit for bit (see :mod:`seqframe.checkpoint`).
+resumed run continues bit for bit (see :mod:`seqframe.checkpoint`). A step whose loss or
+gradient is NaN/Inf updates nothing; :mod:`seqframe.guard` decides what happens next.
 
 Data parallel (several processes under torchrun): each rank trains on its shard of every batch
 and the step's sums are all-reduced before clipping; the hooks are the ``self.dp`` calls, the
@@ -28,22 +29,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import windows as win
 from .checkpoint import load_training, save_training
 from .clipping import Clipper
 from .distributed import SINGLE, DataParallel
-from .errors import ConfigError, DataError, NonFiniteError, SeqframeError
+from .errors import ConfigError, DataError, SeqframeError
+from .guard import check_policy, on_nonfinite
+from .loopstate import LoopState
 from .optim import build_optimizer, build_schedule
 from .predictor import ModelPredictor, concat_states, state_batch_size, state_rows, task_metrics
 from .progress import InterruptFlag, MetricsLog, ProgressBar
 from .seeding import data_seed, seed_streams
-
-NONFINITE_POLICIES = ("stop", "skip", "rollback")
-MAX_CONSECUTIVE_SKIPS = 10
-MAX_ROLLBACKS = 10
 
 
 class Interrupted(SeqframeError):
@@ -60,47 +58,6 @@ class Interrupted(SeqframeError):
         super().__init__(
             f"interrupted at step {step}; {where}. Continue with `seqframe run --resume {run_dir}`."
         )
-
-
-@dataclass
-class Cursor:
-    """Where the data stream stands: the next window to train on."""
-
-    epoch: int = 0
-    batch: int = 0
-    window: int = 0
-
-
-@dataclass
-class LoopState:
-    """The loop's host-side counters; all of it goes into the checkpoint as JSON."""
-
-    step: int = 0
-    cursor: Cursor = field(default_factory=Cursor)
-    best: float | None = None
-    best_step: int | None = None
-    best_val: dict | None = None
-    evals_since_best: int = 0
-    last_eval_step: int = -1
-    lr_scale: float = 1.0  # halved by every non-finite rollback
-    loss_sum: float = 0.0  # training loss since the last evaluation (for metrics.jsonl)
-    loss_count: float = 0.0
-    timesteps: float = 0.0  # valid time steps trained on since the last evaluation
-    norm_sum: float = 0.0  # pre-clip gradient norms since the last evaluation
-    norm_max: float = 0.0
-    steps_since_eval: int = 0
-    skipped: int = 0
-    consecutive_skips: int = 0
-    rollbacks: int = 0
-    elapsed: float = 0.0  # seconds this run has been going, over every process
-    metrics_size: int = 0
-    last: dict = field(default_factory=dict)  # loss, lr, grad_norm of the last step
-    finished: bool = False
-    stop_reason: str = ""
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LoopState:
-        return cls(**{**data, "cursor": Cursor(**data["cursor"])})
 
 
 class Trainer:
@@ -237,7 +194,7 @@ class Trainer:
             finite = self._step(batch, spans[cur.window])
             cur.window += 1
             if not finite:
-                if self._on_nonfinite():
+                if on_nonfinite(self, *self._nonfinite_info):
                     return  # rolled back: the cursor now points at the checkpoint's window
                 cur.window = len(spans)  # skip the rest of this batch
             done = cur.window == len(spans)
@@ -349,39 +306,6 @@ class Trainer:
         return window_loss_and_grad(self.model, self.ops, self.params, window, state,
                                     dropout_rng=self.rngs["dropout"], carry_at=carry_at)
 
-    # ---- the non-finite guard ---------------------------------------------------------------
-    def _on_nonfinite(self) -> bool:
-        """Apply ``config.nonfinite``; True when the trainer rolled back to a checkpoint."""
-        cfg, st = self.config, self.state
-        loss, norm = self._nonfinite_info
-        last = self.clipper.stats.last_norm
-        what = "loss" if not math.isfinite(loss) else "gradient norm"
-        latest = self.run_dir / "checkpoints" / "latest"
-        kept = (f"The last good checkpoint is kept in {latest}" if latest.exists()
-                else "No checkpoint had been written yet")
-        message = (
-            f"non-finite {what} at step {st.step + 1} (loss {loss}, gradient norm {norm}; last "
-            f"finite gradient norm {last:.4g}). {kept}. Try a lower --lr (now {cfg.lr:g}) and "
-            f"--clip-norm 1.0, or --nonfinite skip|rollback."
-        )
-        if cfg.nonfinite == "skip" and st.consecutive_skips < MAX_CONSECUTIVE_SKIPS:
-            st.skipped += 1
-            st.consecutive_skips += 1
-            self.carried = None  # the state may be poisoned too; the next batch starts fresh
-            self.log(f"warning: {message.split('.')[0]}; skipping the batch")
-            return False
-        if cfg.nonfinite == "rollback" and st.rollbacks < MAX_ROLLBACKS:
-            rollbacks = st.rollbacks + 1
-            self.restore("latest", keep_lr_scale=True)
-            st = self.state
-            st.rollbacks, st.lr_scale = rollbacks, st.lr_scale * 0.5
-            self.log(f"warning: {message.split('.')[0]}; rolled back to step {st.step}, "
-                     f"learning rate x{st.lr_scale:g}")
-            return True
-        if cfg.nonfinite != "stop":
-            message += f" ({cfg.nonfinite} did not help: gave up after repeated failures.)"
-        raise NonFiniteError(message)
-
     # ---- evaluation, early stopping, checkpoints --------------------------------------------
     def _after_step(self) -> None:
         cfg, st = self.config, self.state
@@ -431,9 +355,7 @@ class Trainer:
 
 def check_config(config) -> None:
     """Reject trainer settings that cannot work, with what to change."""
-    if config.nonfinite not in NONFINITE_POLICIES:
-        raise ConfigError(f"--nonfinite must be one of {', '.join(NONFINITE_POLICIES)}; "
-                          f"got {config.nonfinite!r}.")
+    check_policy(config.nonfinite)
     for key in ("batch_size", "accumulate"):
         if getattr(config, key) < 1:
             raise ConfigError(f"{key} must be at least 1; got {getattr(config, key)}.")
