@@ -31,7 +31,17 @@ def _step_loss(cell: Cell, ops: Ops, xp, hp, state, weights) -> float:
     return float(sum(np.sum(host(ops, s) * w) for s, w in zip(new_state, weights, strict=True)))
 
 
-def _numeric_grad(f, x: np.ndarray, eps: float) -> np.ndarray:
+def numeric_grad(f, x: np.ndarray, eps: float) -> np.ndarray:
+    """Central differences ``(f(x + eps) - f(x - eps)) / (2 eps)`` for every entry of ``x``.
+
+    Args:
+        f: a scalar function of no arguments that reads ``x``.
+        x: a host float64 array; each entry is nudged in place and put back.
+        eps: the step.
+
+    Returns:
+        The numerical gradient of ``f`` with respect to ``x``, shaped like ``x``.
+    """
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         keep = x[i]
@@ -81,11 +91,11 @@ def check_step_gradients(cell: Cell, ops: Ops, *, batch: int = 2, hidden: int = 
     def loss() -> float:
         return _step_loss(cell, ops, xp, hp, state, weights)
 
-    assert_close(f"{cell.name}: d_xp", host(ops, d_xp), _numeric_grad(loss, xp, eps), rtol, atol)
-    assert_close(f"{cell.name}: d_hp", host(ops, d_hp), _numeric_grad(loss, hp, eps), rtol, atol)
+    assert_close(f"{cell.name}: d_xp", host(ops, d_xp), numeric_grad(loss, xp, eps), rtol, atol)
+    assert_close(f"{cell.name}: d_hp", host(ops, d_hp), numeric_grad(loss, hp, eps), rtol, atol)
     for i, s in enumerate(state):
         assert_close(f"{cell.name}: d_state_prev[{i}] ({cell.state_names[i]})",
-                     host(ops, d_prev[i]), _numeric_grad(loss, s, eps), rtol, atol)
+                     host(ops, d_prev[i]), numeric_grad(loss, s, eps), rtol, atol)
 
 
 def _check_state_layout(cell: Cell, state: Any, batch: int, hidden: int, what: str) -> None:

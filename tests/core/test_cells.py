@@ -10,6 +10,7 @@ from seqframe_numpy import NumpyOps
 
 from seqframe.cells import Cell, GRUCell, LSTMCell, RNNCell
 from seqframe.cells import plugin as cells_plugin
+from seqframe.testing.numerics import numeric_grad
 
 OPS = NumpyOps("float64")
 CELLS = [RNNCell, LSTMCell, GRUCell]
@@ -76,17 +77,8 @@ def test_step_backward_matches_finite_differences(cls):
         new, _ = cell.step(OPS, xp_, hp_, state_)
         return sum(float(np.sum(w * s)) for w, s in zip(weights, new, strict=True))
 
-    def numeric(array, f, eps=1e-6):
-        grad = np.zeros_like(array)
-        for idx in np.ndindex(array.shape):
-            old = array[idx]
-            array[idx] = old + eps
-            up = f()
-            array[idx] = old - eps
-            down = f()
-            array[idx] = old
-            grad[idx] = (up - down) / (2 * eps)
-        return grad
+    def numeric(array, f):
+        return numeric_grad(f, array, eps=1e-6)
 
     _, cache = cell.step(OPS, xp, hp, state)
     d_xp, d_hp, d_prev = cell.step_backward(OPS, weights, cache)

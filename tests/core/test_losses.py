@@ -9,21 +9,9 @@ import pytest
 from seqframe_numpy import NumpyOps
 
 from seqframe.losses import cross_entropy, gaussian_nll, mse
+from seqframe.testing.numerics import numeric_grad
 
 OPS = NumpyOps("float64")
-
-
-def _numeric_grad(x, f, eps=1e-6):
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        up = f()
-        x[idx] = old - eps
-        down = f()
-        x[idx] = old
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
 
 
 def test_cross_entropy_by_hand():
@@ -79,7 +67,7 @@ def test_gradients_match_finite_differences(name):
     weights = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0])
     fn = {"cross_entropy": cross_entropy, "mse": mse, "gaussian_nll": gaussian_nll}[name]
     _, _, d = fn(OPS, out, targets, weights)
-    numeric = _numeric_grad(out, lambda: float(fn(OPS, out, targets, weights)[0]))
+    numeric = numeric_grad(lambda: float(fn(OPS, out, targets, weights)[0]), out, eps=1e-6)
     np.testing.assert_allclose(d, numeric, atol=1e-8)
     assert not d[[1, 4]].any()  # rows with weight 0 get no gradient
 
