@@ -56,6 +56,35 @@ class Batch:
         return Batch(*(a[start:stop] for a in (self.inputs, self.targets, self.mask, self.reset)))
 
 
+class RowBatches(Sequence[Batch]):
+    """One epoch's mini-batches over the rows in ``order``, each built only when indexed.
+
+    A ready-made result for :meth:`Task.train_batches`: subclass it and say in :meth:`make` how a
+    chunk of rows becomes a :class:`Batch`. Batch ``k`` holds ``order[k*B:(k+1)*B]``, so the last
+    one may be smaller; negative indices count from the end.
+
+    Args:
+        order: (N,) row indices in this epoch's order.
+        batch_size: B, rows per batch.
+    """
+
+    def __init__(self, order: np.ndarray, batch_size: int):
+        self.order, self.batch_size = order, batch_size
+
+    def __len__(self) -> int:
+        return -(-len(self.order) // self.batch_size)
+
+    def __getitem__(self, index: int) -> Batch:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        return self.make(self.order[index * self.batch_size:(index + 1) * self.batch_size], index)
+
+    @abstractmethod
+    def make(self, rows: np.ndarray, index: int) -> Batch:
+        """Batch number ``index`` (0-based), made of the data rows ``rows`` (B,)."""
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What the task needs from the model.

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from seqframe.errors import ConfigError
-from seqframe.task import Batch, ModelSpec, Predictor, Split, Task, TaskOption
+from seqframe.task import Batch, ModelSpec, Predictor, RowBatches, Split, Task, TaskOption
 
 from .data import AddingData, generate, split_rng
 
@@ -24,20 +24,14 @@ EVAL_CHUNK = 500
 EXPECTED_SUM = 1.0
 
 
-class _Batches(Sequence[Batch]):
+class _Batches(RowBatches):
     """Mini-batches over one epoch's rows, sliced on demand (indexable and sized)."""
 
     def __init__(self, data: AddingData, order: np.ndarray, batch_size: int):
-        self.data, self.order, self.batch_size = data, order, batch_size
+        super().__init__(order, batch_size)
+        self.data = data
 
-    def __len__(self) -> int:
-        return -(-len(self.order) // self.batch_size)
-
-    def __getitem__(self, index: int) -> Batch:  # type: ignore[override]
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+    def make(self, rows: np.ndarray, index: int) -> Batch:
         inputs = self.data.inputs[rows]  # (B, T, 2)
         b, t = inputs.shape[:2]
         return Batch(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from seqframe.errors import ConfigError
-from seqframe.task import Batch
+from seqframe.task import Batch, RowBatches
 
 
 def pad_batch(series: Sequence[np.ndarray], targets: np.ndarray) -> Batch:
@@ -25,22 +25,15 @@ def pad_batch(series: Sequence[np.ndarray], targets: np.ndarray) -> Batch:
     return Batch(inputs, np.asarray(targets, dtype=np.int64), mask, np.ones(B, dtype=bool))
 
 
-class EpochBatches(Sequence[Batch]):
+class EpochBatches(RowBatches):
     """One epoch's mini-batches over ``order``, built on demand (indexable and sized)."""
 
     def __init__(self, series: list[np.ndarray], targets: np.ndarray, order: np.ndarray,
                  batch_size: int, transform=None):
-        self.series, self.targets, self.order = series, targets, order
-        self.batch_size, self.transform = batch_size, transform
+        super().__init__(order, batch_size)
+        self.series, self.targets, self.transform = series, targets, transform
 
-    def __len__(self) -> int:
-        return -(-len(self.order) // self.batch_size)
-
-    def __getitem__(self, index: int) -> Batch:  # type: ignore[override]
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
-        rows = self.order[index * self.batch_size:][: self.batch_size]
+    def make(self, rows: np.ndarray, index: int) -> Batch:
         series = [self.series[r] for r in rows]
         if self.transform is not None:  # seeded by the batch index: same batch when asked again
             series = self.transform(series, index)
