@@ -51,18 +51,19 @@ def on_nonfinite(trainer: Any, loss: float, norm: float) -> bool:
     cfg, st = trainer.config, trainer.state
     message = explain(loss, norm, step=st.step + 1, last_norm=trainer.clipper.stats.last_norm,
                       lr=cfg.lr, latest=trainer.run_dir / "checkpoints" / "latest")
+    what = message.split(" (loss")[0]  # "non-finite loss at step N", for the one-line warnings
     if cfg.nonfinite == "skip" and st.consecutive_skips < MAX_CONSECUTIVE_SKIPS:
         st.skipped += 1
         st.consecutive_skips += 1
         trainer.carried = None  # the state may be poisoned too; the next batch starts fresh
-        trainer.log(f"warning: {message.split('.')[0]}; skipping the batch")
+        trainer.log(f"warning: {what}; skipping the batch")
         return False
     if cfg.nonfinite == "rollback" and st.rollbacks < MAX_ROLLBACKS:
         rollbacks = st.rollbacks + 1  # the checkpoint's own count is older than this one
         trainer.restore("latest", keep_lr_scale=True)
         st = trainer.state
         st.rollbacks, st.lr_scale = rollbacks, st.lr_scale * 0.5
-        trainer.log(f"warning: {message.split('.')[0]}; rolled back to step {st.step}, "
+        trainer.log(f"warning: {what}; rolled back to step {st.step}, "
                     f"learning rate x{st.lr_scale:g}")
         return True
     if cfg.nonfinite != "stop":

@@ -22,7 +22,12 @@ def test_nan_stops_with_step_norm_and_hint_keeping_the_last_good_checkpoint(tiny
 
 
 def test_skip_drops_the_bad_batch_and_goes_on(tiny_config):
-    summary = runs.run(tiny_config(options={"nan_batch": 1}, nonfinite="skip", epochs=2))
+    lines = []
+    summary = runs.run(tiny_config(options={"nan_batch": 1}, nonfinite="skip", epochs=2,
+                                   quiet=False),
+                       log=lines.append)
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert warnings == ["warning: non-finite loss at step 2; skipping the batch"]
     assert summary["nonfinite"] == {"skipped": 1, "rollbacks": 0}
     assert summary["steps"] == 7  # 8 batches, one skipped
     assert math.isfinite(summary["metrics"]["test"]["loss"])
@@ -53,8 +58,13 @@ def poisoned(at_call=None, every=False):
 def test_rollback_reloads_the_checkpoint_and_halves_the_learning_rate(tiny_config, tmp_path,
                                                                       monkeypatch):
     monkeypatch.setattr(Trainer, "_run_window", poisoned(at_call=4))
+    lines = []
     summary = runs.run(tiny_config(nonfinite="rollback", checkpoint_every=2, eval_every=1,
-                                   epochs=2, optimizer="sgd", lr=0.1, momentum=0.0))
+                                   epochs=2, optimizer="sgd", lr=0.1, momentum=0.0,
+                                   quiet=False),
+                       log=lines.append)
+    assert [line for line in lines if line.startswith("warning:")] == [
+        "warning: non-finite gradient norm at step 4; rolled back to step 2, learning rate x0.5"]
     assert summary["nonfinite"] == {"skipped": 0, "rollbacks": 1}
     assert summary["steps"] == 8  # the rolled-back steps were redone
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
