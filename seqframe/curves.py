@@ -1,5 +1,8 @@
 """``curves.png``: the training loss and the validation metric against the optimizer step.
 
+When the validation metric is the loss itself, the second panel shows the mean pre-clip gradient
+norm between evaluations instead.
+
 Drawn from the records of ``metrics.jsonl`` alone, so a resumed run draws the same picture as an
 uninterrupted one. Uses matplotlib's object API with the Agg canvas: no GUI, no global pyplot
 state, safe in worker threads and on headless machines.
@@ -42,10 +45,9 @@ def plot_curves(records: list[dict[str, Any]], path: str | Path, metric: str) ->
                   label="val")
     left.set(xlabel="optimizer step", ylabel="loss", title="loss")
     left.legend()
-    values = [r.get("val", {}).get(metric) for r in records]
-    right.plot(steps, [float("nan") if v is None else v for v in values], marker="o",
-               color="tab:orange")
-    right.set(xlabel="optimizer step", ylabel=metric, title=f"validation {metric}")
+    values, ylabel, title, color = second_panel(records, metric)
+    right.plot(steps, values, marker="o", color=color)
+    right.set(xlabel="optimizer step", ylabel=ylabel, title=title)
     for ax in (left, right):
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -57,3 +59,19 @@ def plot_curves(records: list[dict[str, Any]], path: str | Path, metric: str) ->
         fh.write(buffer.getvalue())
     os.replace(tmp, path)
     return path
+
+
+def second_panel(records: list[dict[str, Any]], metric: str) -> tuple[list[float], str, str, str]:
+    """The right panel's series, y label, title and colour.
+
+    The validation metric, unless it is the loss the left panel already shows; then the mean
+    pre-clip gradient norm between evaluations, which tells whether clipping is doing the work.
+    """
+    def series(values):
+        return [float("nan") if v is None else v for v in values]
+
+    if metric == "loss":
+        norms = series(r.get("grad_norm_mean") for r in records)
+        return norms, "mean pre-clip norm", "gradient norm (before clipping)", "tab:green"
+    values = series(r.get("val", {}).get(metric) for r in records)
+    return values, metric, f"validation {metric}", "tab:orange"

@@ -51,3 +51,15 @@ def test_metrics_records_carry_gradient_norm_statistics(tiny_config, tmp_path):
         assert r["grad_norm_max"] >= r["grad_norm_mean"] > 0.05  # pre-clip, above the bound
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["clipping"]["clipped_fraction"] == 1.0
+
+
+def test_curves_second_panel_shows_the_metric_or_the_gradient_norm():
+    from seqframe.curves import second_panel
+
+    records = [{"step": 1, "val": {"loss": 2.0, "mase": 1.5}, "grad_norm_mean": 0.7},
+               {"step": 2, "val": {"loss": 1.0}, "grad_norm_mean": None}]
+    values, ylabel, title, _ = second_panel(records, "mase")
+    assert values[0] == 1.5 and values[1] != values[1] and title == "validation mase"
+    values, ylabel, title, _ = second_panel(records, "loss")
+    assert values[0] == 0.7 and values[1] != values[1]
+    assert title == "gradient norm (before clipping)"
