@@ -12,23 +12,9 @@ import pytest
 
 import seqframe
 from seqframe import plugins
-from seqframe.cli import main
 from tests.test_plugins import fixture_ep
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def sf(capsys):
-    """Run ``seqframe ARGS`` in-process; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args: str):
-        with pytest.raises(SystemExit) as info:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return info.value.code, out, err
-
-    return invoke
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from seqframe.cli import main
 from seqframe.errors import UsageError
 from seqframe.scaffold import new_plugin
 
@@ -23,17 +22,6 @@ RUN_FLAGS = {
     "backend": ["--backend", "np-demo", "--task", "adding", "-o", "length=6",
                 "-o", "train_size=32"],
 }
-
-
-@pytest.fixture
-def sf(capsys):
-    def invoke(*args: str):
-        with pytest.raises(SystemExit) as info:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return info.value.code, out, err
-
-    return invoke
 
 
 # ---- errors ----------------------------------------------------------------------------------
