@@ -132,7 +132,7 @@ class CharLMTask(Task):
         vocab = self._require_prepared()
         key = (epoch, batch_size, seed)
         if self._epoch_cache is not None and self._epoch_cache[0] == key:
-            return self._epoch_cache[1]  # the trainer asks again before every batch
+            return self._epoch_cache[1]  # asking again for the same epoch is free
         ids, seq_len = self._ids["train"], self.opts["seq_len"]
         check_fits(len(ids), batch_size, seq_len)
         offset = epoch_offset(len(ids), batch_size, seq_len, epoch, seed)

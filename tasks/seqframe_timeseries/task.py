@@ -47,7 +47,6 @@ class TimeSeriesTask(Task):
     def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
         super().__init__(options, data)
         self.calendar = check(self.opts)
-        self._epoch_cache: tuple | None = None
 
     # ---- preparing ---------------------------------------------------------------------------
 
@@ -138,16 +137,13 @@ class TimeSeriesTask(Task):
     # ---- training ----------------------------------------------------------------------------
 
     def train_batches(self, epoch: int, batch_size: int, seed: int) -> WindowBatches:
-        key = (epoch, batch_size, seed)
-        if self._epoch_cache is None or self._epoch_cache[0] != key:
-            rng = np.random.default_rng([seed, epoch])
-            order = rng.permutation(self.train_origins)
-            if 0 < self.opts["windows_per_epoch"] < len(order):
-                order = order[:self.opts["windows_per_epoch"]]
-            batches = WindowBatches(self.features, self.x, order, self.opts["lookback"],
-                                    self.model_horizon, self.opts["normalize"], batch_size)
-            self._epoch_cache = (key, batches)
-        return self._epoch_cache[1]
+        # the trainer asks once per epoch and keeps the answer, so nothing is cached here
+        rng = np.random.default_rng([seed, epoch])
+        order = rng.permutation(self.train_origins)
+        if 0 < self.opts["windows_per_epoch"] < len(order):
+            order = order[:self.opts["windows_per_epoch"]]
+        return WindowBatches(self.features, self.x, order, self.opts["lookback"],
+                             self.model_horizon, self.opts["normalize"], batch_size)
 
     # ---- evaluation --------------------------------------------------------------------------
 
