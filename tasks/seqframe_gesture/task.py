@@ -10,7 +10,8 @@ scored for the final report. Normalisation (``-o normalize``) and the missing-va
 Readout ``mean`` (default) or ``last`` (``-o readout``), loss ``cross_entropy`` over the classes;
 metrics ``accuracy``, ``macro_f1`` and ``loss`` (mean cross-entropy per series, nats), which early
 stopping watches because on a few dozen validation series accuracy moves in coarse steps.
-Baselines: ``majority_class``, ``1nn_euclidean``, ``1nn_dtw`` on the same inputs the model sees.
+Baselines: ``majority_class``, ``1nn_euclidean``, ``1nn_dtw`` on the same scaled series the model
+sees (without the ``-o kernels`` channels, which are features of those series).
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from seqframe.errors import DataError
+from seqframe.errors import ConfigError, DataError
 from seqframe.task import Batch, ModelSpec, Predictor, Split, Task, TaskOption
 
 from . import baselines as nn
-from . import metrics, plots, prep, sources
+from . import kernels, metrics, plots, prep, sources
 from .batching import EpochBatches, pad_batch, stratified_split
 from .tsformat import TsData, read_ts
 
 EVAL_ROWS = 256  # series per predictor call during evaluation
+SPLITS = ("val", "test")
 
 
 class GestureTask(Task):
@@ -51,6 +53,9 @@ class GestureTask(Task):
         TaskOption("downsample", int, 1, "average blocks of this many steps (1 = keep all)."),
         TaskOption("differences", bool, False, "append each channel's first difference as an "
                    "extra input channel (after normalising)."),
+        TaskOption("kernels", int, 0, "append this many random dilated convolution features "
+                   "(ROCKET-style, fixed, not trained) as input channels; 0 = off."),
+        TaskOption("kernel_seed", int, 0, "seed of the random kernels (-o kernels)."),
         TaskOption("augment", float, 0.0, "training-batch augmentation strength: random time "
                    "stretch, gain and noise (0 = off)."),
         TaskOption("test", str, None, "test .ts file (default: X_TEST.ts beside X_TRAIN.ts)."),
@@ -96,6 +101,10 @@ class GestureTask(Task):
         out = [prep.finish(prep.normalise(s, mode, self.scaler)) for s in series]
         return [prep.with_differences(s) for s in out] if self.opts["differences"] else out
 
+    def _features(self, series: list[np.ndarray]) -> list[np.ndarray]:
+        """What the model reads: the scaled series plus the random kernel channels, if any."""
+        return [kernels.with_kernel_features(s, self.bank) for s in series]
+
     @staticmethod
     def _require_labels(data: TsData, role: str) -> None:
         if data.labels is None:
@@ -124,6 +133,10 @@ class GestureTask(Task):
             )
 
     def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec:
+        if self.opts["kernels"] < 0:
+            raise ConfigError(
+                f"option 'kernels' must be 0 (off) or a positive count, got {self.opts['kernels']}."
+            )
         train, test = self._load()
         self.problem = train.header.problem_name or Path(train.path).stem
         self._require_labels(train, "training")
@@ -148,25 +161,32 @@ class GestureTask(Task):
             "test": (x_test, y_test),
             "train_full": (x_train, y_train),
         }
+        # The kernels' widest span is the longest training series (as stored, so a run reopened
+        # for `predict` rebuilds the same kernels whatever data it is given).
+        self.kernel_span = state.get("kernel_span") if state else max(len(s) for s in x_train)
+        channels = x_train[0].shape[1]
+        self.bank = kernels.make_bank(self.opts["kernels"], channels, self.kernel_span,
+                                      self.opts["kernel_seed"])
+        self.model_inputs = {split: self._features(self.sets[split][0]) for split in SPLITS}
         self._baseline_cache: dict[str, dict] = {}
-        features = self.input_size * (2 if self.opts["differences"] else 1)
-        return ModelSpec(input_size=features, output_size=len(self.classes),
+        return ModelSpec(input_size=channels + len(self.bank), output_size=len(self.classes),
                          readout=self.opts["readout"], loss="cross_entropy", stateful=False)
 
     def state_dict(self) -> dict[str, Any]:
         return {"classes": list(self.classes), "scaler": self.scaler,
-                "input_size": self.input_size, "problem": self.problem}
+                "input_size": self.input_size, "problem": self.problem,
+                "kernel_span": self.kernel_span}
 
     def train_batches(self, epoch: int, batch_size: int, seed: int) -> EpochBatches:
         series, y = self.sets["train"]
         order = np.random.default_rng([seed, epoch, 0x6E57]).permutation(len(series))
         strength = self.opts["augment"]
         if strength <= 0:
-            return EpochBatches(series, y, order, batch_size)
+            return EpochBatches(series, y, order, batch_size, lambda rows, _: self._features(rows))
 
         def distort(rows: list[np.ndarray], index: int) -> list[np.ndarray]:
             rng = np.random.default_rng([seed, epoch, index, 0xA06])
-            return [prep.augment(s, strength, rng) for s in rows]
+            return self._features([prep.augment(s, strength, rng) for s in rows])
 
         return EpochBatches(series, y, order, batch_size, distort)
 
@@ -189,8 +209,8 @@ class GestureTask(Task):
         return self.sets[split]
 
     def evaluate(self, predictor: Predictor, split: Split) -> dict[str, float]:
-        series, y = self._split(split)
-        scores = self.logits(predictor, series)
+        _, y = self._split(split)
+        scores = self.logits(predictor, self.model_inputs[split])
         log_probs = scores - scores.max(1, keepdims=True)
         log_probs -= np.log(np.exp(log_probs).sum(1, keepdims=True))
         pred = scores.argmax(1)
@@ -217,12 +237,13 @@ class GestureTask(Task):
         o = self.opts
         return (f"{self.problem}; normalize={o['normalize']}, missing={o['missing']}, "
                 f"downsample={o['downsample']}, differences={o['differences']}, "
+                f"kernels={o['kernels']}, "
                 f"readout={o['readout']}")
 
     def write_artefacts(self, predictor: Predictor, run_dir: Path) -> list[Path]:
         """Test-set confusion matrix as ``confusion.txt`` and ``confusion.png``."""
-        series, y = self.sets["test"]
-        pred = self.logits(predictor, series).argmax(1)
+        y = self.sets["test"][1]
+        pred = self.logits(predictor, self.model_inputs["test"]).argmax(1)
         counts = metrics.confusion_matrix(y, pred, len(self.classes))
         title = f"test confusion (rows true, columns predicted) -- {self._conventions()}"
         run_dir = Path(run_dir)
@@ -238,7 +259,7 @@ class GestureTask(Task):
         cases = read_ts(data)
         self._check_channels(cases, "file")
         series = self._scale(self._clean(cases))
-        scores = self.logits(predictor, series)
+        scores = self.logits(predictor, self._features(series))
         probs = np.exp(scores - scores.max(1, keepdims=True))
         probs /= probs.sum(1, keepdims=True)
         out_dir = Path(out_dir)
