@@ -243,6 +243,11 @@ def _run_flow(ops: Ops | None, cells: Any, run_dir: Path, batch_size: int, seed:
     from .runs import open_run
 
     task, predictor, config = open_run(run_dir, backend=None if ops is None else ops.name)
+    if config.ensemble > 1:
+        raise ConfigError(
+            f"{str(run_dir)!r} is an ensemble of {config.ensemble} runs; gradient flow is a "
+            f"property of one model. Pass a member: --run {str(run_dir / 'member-0')!r}."
+        )
     wanted = _as_list(cells, ())
     names = {c if isinstance(c, str) else _resolve_cell(c).name for c in wanted}
     if names and names != {config.cell}:

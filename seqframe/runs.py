@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import ensemble
 from .checkpoint import atomic_write_text, load_checkpoint, load_params
 from .config import RunConfig, load_toml, merge, read_resolved, write_toml
 from .curves import plot_curves
@@ -141,8 +142,12 @@ def _new_run_dir(config: RunConfig) -> Path:
 # ---- training --------------------------------------------------------------------------------
 
 
-def run(config: RunConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run(config: RunConfig, log: Callable[[str], None] = print,
+        task_state: dict | None = None) -> dict[str, Any]:
     """Train a new run described by a resolved ``config``; return its summary.
+
+    ``task_state`` (a ``Task.state_dict()``) makes the task reuse that fitted state (vocabulary,
+    scalers) instead of fitting its own: ensemble members share member 0's this way.
 
     Raises:
         Interrupted: Ctrl-C; a checkpoint was written (CLI exit code 130).
@@ -150,9 +155,14 @@ def run(config: RunConfig, log: Callable[[str], None] = print) -> dict[str, Any]
         SeqframeError: anything wrong with the configuration, data or plugins.
     """
     world = env_world()
+    ensemble.check(config, world.size)
     check_run(config, world)
     log = _quiet_aware(config, log, world.rank)
-    ops, task, spec, model = build(config)
+    if config.ensemble > 1:
+        run_dir = _new_run_dir(config)
+        write_toml(config.replace(out=str(run_dir)), run_dir / CONFIG_FILE)
+        return ensemble.train(config, run_dir, log)
+    ops, task, spec, model = build(config, task_state)
     with session(ops, world) as dp:
         run_dir = Path(dp.on_main(lambda: str(_new_run_dir(config))))
         dp.run_dir = run_dir
@@ -179,6 +189,8 @@ def resume(run_dir: str | Path, log: Callable[[str], None] = print) -> dict[str,
     world = env_world()
     check_resume(config.nproc, world, run_dir)
     log = _quiet_aware(config, log, world.rank)
+    if config.ensemble > 1:
+        return ensemble.train(config, run_dir, log)
     _, meta = load_checkpoint(run_dir / "checkpoints" / "latest")
     ops, task, spec, model = build(config, meta["task_state"])
     with session(ops, world) as dp:
@@ -242,6 +254,8 @@ def open_run(run_dir: str | Path, backend: str | None = None):
     """
     run_dir = Path(run_dir)
     config = _read_config(run_dir)
+    if config.ensemble > 1:
+        return (*ensemble.open_members(run_dir, config, backend), config)
     if backend is not None and backend != config.backend:
         config = config.replace(backend=backend, device="auto", amp="off")
     ops = make_ops(config)
@@ -252,11 +266,13 @@ def open_run(run_dir: str | Path, backend: str | None = None):
 
 def evaluate(run_dir: str | Path, split: str | None = None, backend: str | None = None) -> dict:
     """The task's metrics on ``split`` (default: test if the task holds one out, else val)."""
-    task, predictor, _ = open_run(run_dir, backend)
+    task, predictor, config = open_run(run_dir, backend)
     split = split or ("test" if "test" in task.splits() else "val")
     if split not in task.splits():
         raise UsageError(f"task {task.name!r} has no {split!r} split; it has "
                          f"{', '.join(task.splits())}.")
+    if config.ensemble > 1:
+        ensemble.check_split(task, split, Path(run_dir))
     return task_metrics(task, predictor, split)
 
 

@@ -229,6 +229,14 @@ class Task(ABC):
         """The evaluation splits this task has (``val`` always; ``test`` when held out)."""
         return ("val", "test")
 
+    def member_options(self, member: int) -> dict[str, Any]:
+        """Task options that differ for ensemble member ``member`` (``--ensemble``; 0 is first).
+
+        Empty by default: members differ only by seed. Must return ``{}`` or the options as
+        given for member 0, so member 0 is the single run of the same config.
+        """
+        return {}
+
     def baselines(self, split: Split) -> dict[str, dict[str, float]]:
         """Simple reference models scored with the same metrics on ``split``."""
         return {}

@@ -177,6 +177,15 @@ class GestureTask(Task):
                 "input_size": self.input_size, "problem": self.problem,
                 "kernel_span": self.kernel_span}
 
+    def member_options(self, member: int) -> dict[str, Any]:
+        """Each ensemble member holds out its own validation split (``split_seed + member``).
+
+        With a few dozen training series one small validation split is a poor guide for early
+        stopping; different splits per member spread that error and let the ensemble learn from
+        every training series.
+        """
+        return {"split_seed": self.opts["split_seed"] + member}
+
     def train_batches(self, epoch: int, batch_size: int, seed: int) -> EpochBatches:
         series, y = self.sets["train"]
         order = np.random.default_rng([seed, epoch, 0x6E57]).permutation(len(series))

@@ -1,0 +1,167 @@
+"""Ensembles: ``--ensemble K`` trains K members and predicts with their combined outputs.
+
+A deep ensemble (Lakshminarayanan, Pritzel & Blundell, 2017) is K models of the same kind that
+differ in their random initialisation, data order and dropout; combining their predictions
+removes much of the seed-to-seed spread of a single model, which on small data sets can exceed
+every difference between settings. Member ``m`` is an ordinary run with seed ``seed + m`` (so
+member 0 *is* the single run with ``seed``). A task may also vary its data between members
+(:meth:`seqframe.task.Task.member_options`): the gesture task holds out a different validation
+split for each, so every member early-stops on its own cases and together they learn from the
+whole training file.
+
+Every member reads its inputs the same way: members after the first reuse member 0's fitted task
+state (vocabulary, scalers, class order), so the ensemble prepares each input once, with member
+0's task, and hands it to all of them.
+
+Outputs are combined as the loss reads them (:func:`combine`): class probabilities are averaged
+(``cross_entropy``), values are averaged (``mse``), and Gaussians are merged into the mixture's
+mean and variance (``gaussian_nll``).
+
+Layout of an ensemble run ``DIR``: ``config.toml`` (``ensemble = K``), ``member-0`` ...
+``member-{K-1}`` (each a complete run directory), and ``summary.json`` with the ensemble's
+metrics plus each member's. Members train one after another; ``--resume DIR`` skips finished
+members, continues the interrupted one from its checkpoint, and starts the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .checkpoint import atomic_write_text, load_checkpoint
+from .config import RunConfig
+from .errors import ConfigError, UsageError
+from .predictor import task_metrics
+
+MEMBER_DIR = "member-{}"
+
+
+def combine(loss: str, outputs: Sequence[np.ndarray]) -> np.ndarray:
+    """The members' outputs merged into one output of the same shape and meaning.
+
+    * ``cross_entropy``: the log of the mean softmax probability -- logits whose softmax is the
+      average of the members' class probabilities;
+    * ``mse``: the mean;
+    * ``gaussian_nll`` (means, then log-variances): the moment-matched mixture, mean
+      ``mean(mu_k)`` and variance ``mean(var_k + mu_k^2) - mean(mu_k)^2``.
+    """
+    stacked = np.stack([np.asarray(o, dtype=np.float64) for o in outputs])  # (K, ..., O')
+    if loss == "cross_entropy":
+        shifted = stacked - stacked.max(axis=-1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)
+        return np.log(np.maximum(probs.mean(axis=0), np.finfo(np.float64).tiny))
+    if loss == "gaussian_nll":
+        width = stacked.shape[-1] // 2
+        mu, var = stacked[..., :width], np.exp(stacked[..., width:])
+        mean = mu.mean(axis=0)
+        mixture_var = np.maximum((var + mu**2).mean(axis=0) - mean**2, np.finfo(float).tiny)
+        return np.concatenate([mean, np.log(mixture_var)], axis=-1)
+    return stacked.mean(axis=0)
+
+
+class EnsemblePredictor:
+    """A :class:`seqframe.task.Predictor` over members; its state is the tuple of theirs."""
+
+    def __init__(self, members: Sequence[Any], loss: str):
+        self.members, self.loss = list(members), loss
+
+    def predict(self, inputs: np.ndarray, mask: np.ndarray | None = None,
+                state: Any = None) -> tuple[np.ndarray, Any]:
+        states = state if state is not None else (None,) * len(self.members)
+        results = [m.predict(inputs, mask, s) for m, s in zip(self.members, states, strict=True)]
+        return combine(self.loss, [out for out, _ in results]), tuple(s for _, s in results)
+
+
+def member_config(config: RunConfig, member: int, run_dir: Path) -> RunConfig:
+    """Member ``member``'s own config: one model, ``seed + member``, the task's member options."""
+    from .runs import load_plugin
+
+    task = load_plugin("task", config.task)(config.options, config.data)
+    options = {**config.options, **task.member_options(member)}
+    return config.replace(ensemble=1, seed=config.seed + member, options=options,
+                          out=str(run_dir / MEMBER_DIR.format(member)))
+
+
+def check(config: RunConfig, world_size: int) -> None:
+    if config.ensemble < 1:
+        raise ConfigError(f"--ensemble must be at least 1; got {config.ensemble}.")
+    if config.ensemble > 1 and (world_size > 1 or config.nproc > 1):
+        raise ConfigError("--ensemble trains its members one after another in one process; "
+                          "drop --nproc (or train members as separate data-parallel runs).")
+
+
+def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Train (or finish) every member of the ensemble in ``run_dir``; return the summary."""
+    from .runs import resume, run
+
+    summaries, shared = [], None
+    for member in range(config.ensemble):
+        if member == 1:  # every later member reuses member 0's fitted task state
+            shared = load_checkpoint(run_dir / MEMBER_DIR.format(0) / "checkpoints" / "latest")[1]
+        member_dir = run_dir / MEMBER_DIR.format(member)
+        log(f"ensemble member {member + 1} of {config.ensemble}: {member_dir}")
+        if (member_dir / "summary.json").exists():
+            summaries.append(json.loads((member_dir / "summary.json").read_text("utf-8")))
+        elif (member_dir / "checkpoints" / "latest").exists():
+            summaries.append(resume(member_dir, log=log))
+        else:
+            if member_dir.exists():  # stopped before its first checkpoint: nothing to keep
+                shutil.rmtree(member_dir)
+            summaries.append(run(member_config(config, member, run_dir), log=log,
+                                 task_state=shared and shared["task_state"]))
+    return finish(config, run_dir, summaries)
+
+
+def open_members(run_dir: Path, config: RunConfig, backend: str | None):
+    """``(task, predictor)``: member 0's prepared task and an :class:`EnsemblePredictor`."""
+    from .runs import open_run
+
+    opened = [open_run(run_dir / MEMBER_DIR.format(m), backend) for m in range(config.ensemble)]
+    task = opened[0][0]
+    loss = opened[0][1].model.config.loss
+    return task, EnsemblePredictor([predictor for _, predictor, _ in opened], loss)
+
+
+def check_split(task: Any, split: str, run_dir: Path) -> None:
+    """Refuse ``val`` when members held out different validation cases (it would be unfair)."""
+    if split == "val" and task.member_options(1):
+        raise UsageError(
+            f"the members of ensemble {str(run_dir)!r} each held out their own validation "
+            f"split, so no validation split is unseen by all of them; evaluate a member "
+            f"({str(run_dir / MEMBER_DIR.format(0))!r}) or the test split."
+        )
+
+
+def finish(config: RunConfig, run_dir: Path, members: list[dict]) -> dict[str, Any]:
+    """Score the combined model on test, write artefacts and ``summary.json``."""
+    task, predictor = open_members(run_dir, config, backend=None)
+    splits = task.splits()
+    if task.member_options(1):  # each member held out its own cases: only their mean is fair
+        metrics = {"val": {k: float(np.mean([m["metrics"]["val"][k] for m in members]))
+                           for k in members[0]["metrics"]["val"]}}
+    else:
+        metrics = {"val": task_metrics(task, predictor, "val")}
+    if "test" in splits:
+        metrics["test"] = task_metrics(task, predictor, "test")
+    baseline_split = "test" if "test" in splits else "val"
+    baselines = {name: {k: float(v) for k, v in values.items()}
+                 for name, values in task.baselines(baseline_split).items()}
+    artefacts = [str(p) for p in task.write_artefacts(predictor, run_dir)]
+    summary = {
+        "task": task.name, "backend": members[0]["backend"], "cell": config.cell,
+        "ensemble": config.ensemble, "steps": sum(m["steps"] for m in members),
+        "wall_seconds": round(sum(m["wall_seconds"] for m in members), 3),
+        "metrics": metrics, "baselines": baselines, "baseline_split": baseline_split,
+        "metric": task.metric, "stop_reason": "members trained",
+        "members": [{"run_dir": m["run_dir"], "seed": config.seed + i, "steps": m["steps"],
+                     "best_step": m["best_step"], "metrics": m["metrics"]}
+                    for i, m in enumerate(members)],
+        "artefacts": artefacts, "run_dir": str(run_dir),
+    }
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary

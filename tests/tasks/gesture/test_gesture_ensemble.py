@@ -1,0 +1,59 @@
+"""Gesture ensembles: a validation split per member, the CLI end to end, predict averages."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+from seqframe_gesture.task import GestureTask
+
+from seqframe import runs
+
+
+def test_each_member_holds_out_its_own_validation_split(tiny_pair):
+    task = GestureTask({"split_seed": 5}, str(tiny_pair))
+    assert task.member_options(0) == {"split_seed": 5}  # member 0 is the plain run
+    assert task.member_options(2) == {"split_seed": 7}
+    splits = []
+    for member in range(3):
+        member_task = GestureTask({"split_seed": 5, **task.member_options(member)}, str(tiny_pair))
+        member_task.prepare()
+        splits.append(sorted(map(tuple, member_task.sets["val"][0][0].tolist())))
+    assert splits[0] != splits[1] or splits[1] != splits[2]
+
+
+def test_ensemble_run_eval_and_predict_through_the_cli(sf, tiny_pair, tmp_path):
+    root = tmp_path / "ens"
+    code, out, err = sf("run", "--task", "gesture", "--data", str(tiny_pair), "--backend",
+                        "numpy", "--hidden", "4", "--epochs", "3", "--ensemble", "2",
+                        "-o", "kernels=3", "--out", str(root))
+    assert code == 0, err
+    assert "ensemble member 2 of 2" in err and "gesture / lstm on numpy" in out
+    summary = json.loads((root / "summary.json").read_text())
+    assert all((root / f"member-{m}" / name).exists()
+               for m in range(2) for name in ("config.toml", "summary.json"))
+    member1, _, config1 = runs.open_run(root / "member-1")
+    assert config1.options["split_seed"] == 1
+    assert member1.scaler == runs.open_run(root / "member-0")[0].scaler  # member 0's, shared
+    assert (root / "confusion.txt").exists()
+
+    code, _, err = sf("eval", str(root), "--split", "val")
+    assert code == 2 and "each held out their own validation split" in err
+    code, out, _ = sf("eval", str(root))
+    assert code == 0 and f"{summary['metrics']['test']['accuracy']:.6g}" in out
+
+    test_file = tiny_pair.with_name("Tiny_TEST.ts")
+    code, out, err = sf("predict", str(root), "--data", str(test_file))
+    assert code == 0, err
+    with (root / "predictions.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    got = np.array([[float(r[f"p_{c}"]) for c in "abc"] for r in rows])
+    expected = []
+    for m in range(2):
+        code, _, err = sf("predict", str(root / f"member-{m}"), "--data", str(test_file))
+        with (root / f"member-{m}" / "predictions.csv").open() as fh:
+            expected.append([[float(r[f"p_{c}"]) for c in "abc"] for r in csv.DictReader(fh)])
+    np.testing.assert_allclose(got, np.mean(expected, axis=0), atol=2e-6)  # CSV has 6 decimals
+    accuracy = np.mean([r["predicted"] == r["label"] for r in rows])
+    assert accuracy == summary["metrics"]["test"]["accuracy"]
