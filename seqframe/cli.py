@@ -72,7 +72,7 @@ _RUN_FLAGS = [
     ("--time-budget", float, "Stop training after this many seconds (0 = no budget)."),
     ("--nonfinite", str, "On a NaN/Inf loss or gradient: stop, skip or rollback."),
     ("--seed", int, "Random seed (weights, dropout, data order)."),
-    ("--ensemble", int, "Train this many members (seeds seed, seed+1, ...) and combine them."),
+    ("--ensemble", int, "Train this many models (seeds seed*K+m) and combine their outputs."),
     ("--device", str, "auto, cpu, cuda, cuda:N or mps (torch backend)."),
     ("--dtype", click.Choice(["float32", "float64"]), "Floating-point precision."),
     ("--amp", click.Choice(["off", "bf16", "fp16"]), "Autocast precision on CUDA (torch)."),

@@ -74,7 +74,7 @@ class RunConfig:
     dtype: str = "float32"
     amp: str = "off"  # off | bf16 | fp16: autocast on CUDA (torch backend)
     nproc: int = 1  # data-parallel processes launched locally (torch backend, torchrun)
-    ensemble: int = 1  # members trained with seeds seed, seed+1, ...; predictions combined
+    ensemble: int = 1  # K members trained with seeds seed*K + m; their outputs combined
     # output
     out: str | None = None
     quiet: bool = False

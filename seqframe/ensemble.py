@@ -3,8 +3,9 @@
 A deep ensemble (Lakshminarayanan, Pritzel & Blundell, 2017) is K models of the same kind that
 differ in their random initialisation, data order and dropout; combining their predictions
 removes much of the seed-to-seed spread of a single model, which on small data sets can exceed
-every difference between settings. Member ``m`` is an ordinary run with seed ``seed + m`` (so
-member 0 *is* the single run with ``seed``). A task may also vary its data between members
+every difference between settings. Member ``m`` is an ordinary run with seed ``seed * K + m``,
+so ensembles of K members with different seeds share no member (and with seed 0, member 0 is the
+single run). A task may also vary its data between members
 (:meth:`seqframe.task.Task.member_options`): the gesture task holds out a different validation
 split for each, so every member early-stops on its own cases and together they learn from the
 whole training file.
@@ -77,13 +78,17 @@ class EnsemblePredictor:
         return combine(self.loss, [out for out, _ in results]), tuple(s for _, s in results)
 
 
+def member_seed(config: RunConfig, member: int) -> int:
+    return config.seed * config.ensemble + member
+
+
 def member_config(config: RunConfig, member: int, run_dir: Path) -> RunConfig:
-    """Member ``member``'s own config: one model, ``seed + member``, the task's member options."""
+    """Member ``member``'s own config: one model, seed ``seed * K + member``, its task options."""
     from .runs import load_plugin
 
     task = load_plugin("task", config.task)(config.options, config.data)
     options = {**config.options, **task.member_options(member)}
-    return config.replace(ensemble=1, seed=config.seed + member, options=options,
+    return config.replace(ensemble=1, seed=member_seed(config, member), options=options,
                           out=str(run_dir / MEMBER_DIR.format(member)))
 
 
@@ -158,7 +163,7 @@ def finish(config: RunConfig, run_dir: Path, members: list[dict]) -> dict[str, A
         "wall_seconds": round(sum(m["wall_seconds"] for m in members), 3),
         "metrics": metrics, "baselines": baselines, "baseline_split": baseline_split,
         "metric": task.metric, "stop_reason": "members trained",
-        "members": [{"run_dir": m["run_dir"], "seed": config.seed + i, "steps": m["steps"],
+        "members": [{"run_dir": m["run_dir"], "seed": member_seed(config, i), "steps": m["steps"],
                      "best_step": m["best_step"], "metrics": m["metrics"]}
                     for i, m in enumerate(members)],
         "artefacts": artefacts, "run_dir": str(run_dir),

@@ -57,13 +57,13 @@ def test_predictor_keeps_one_state_per_member():
 
 
 def test_members_are_ordinary_runs_and_test_uses_the_combined_model(tiny_config, tmp_path):
-    summary = runs.run(tiny_config(ensemble=3, epochs=2, out=str(tmp_path / "ens")))
-    single = runs.run(tiny_config(epochs=2, out=str(tmp_path / "single")))
+    summary = runs.run(tiny_config(ensemble=3, epochs=2, seed=0, out=str(tmp_path / "ens")))
+    single = runs.run(tiny_config(epochs=2, seed=0, out=str(tmp_path / "single")))
     root = tmp_path / "ens"
-    assert summary["ensemble"] == 3 and [m["seed"] for m in summary["members"]] == [3, 4, 5]
+    assert summary["ensemble"] == 3 and [m["seed"] for m in summary["members"]] == [0, 1, 2]
     member0 = json.loads((root / "member-0" / "summary.json").read_text())
-    assert member0["metrics"] == single["metrics"]  # member 0 is the single run with `seed`
-    assert runs.open_run(root / "member-1")[2].seed == 4
+    assert member0["metrics"] == single["metrics"]  # with seed 0, member 0 is the single run
+    assert runs.open_run(root / "member-1")[2].seed == 1
     # the ensemble's test score is the task's metric of the averaged probabilities
     task, _, _ = runs.open_run(root / "member-0")
     members = [runs.open_run(root / f"member-{m}")[1] for m in range(3)]
@@ -80,6 +80,12 @@ def test_members_are_ordinary_runs_and_test_uses_the_combined_model(tiny_config,
     assert summary["metrics"]["val"] == pytest.approx(task_metrics(task, Averaged(), "val"))
     assert runs.evaluate(root) == pytest.approx(summary["metrics"]["test"])
     assert runs.format_summary(summary).startswith("tiny / lstm on numpy")
+
+
+def test_ensembles_with_other_seeds_share_no_member(tiny_config):
+    seeds = [[ensemble.member_seed(tiny_config(ensemble=4, seed=s), m) for m in range(4)]
+             for s in range(3)]
+    assert seeds == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
 
 
 def test_resume_finishes_the_members_left(tiny_config, tmp_path):
