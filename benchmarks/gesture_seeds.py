@@ -6,7 +6,8 @@
 Any other UCR/UEA pair: add ``--data path/to/X_TRAIN.ts``. Only ``--seed`` changes between runs
 (model initialisation, batch order, dropout); the validation split is fixed by the config's
 ``split_seed``. The std is the sample standard deviation (ddof=1) over seeds. The test split is
-read once per run, by the run's final report, from the checkpoint chosen on validation loss.
+read once per run, by the run's final report, from the checkpoint chosen on validation loss
+(an ensemble's: its members' checkpoints, combined). ``--jobs 2`` trains two seeds at once.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ def main() -> None:
         results.append(record(summary))
         test, val = summary["metrics"]["test"], summary["metrics"]["val"]
         print(f"seed {summary['seed']}: test accuracy {test['accuracy']:.4f}  macro_f1 "
-              f"{test['macro_f1']:.4f}  (val accuracy {val['accuracy']:.4f}, best step "
-              f"{summary['best_step']} of {summary['steps']}, {summary['wall_seconds']:.0f} s)",
-              flush=True)
+              f"{test['macro_f1']:.4f}  (val accuracy {val['accuracy']:.4f}, "
+              + _progress(summary) + f", {summary['wall_seconds']:.0f} s)", flush=True)
     for name in ("accuracy", "macro_f1"):
         print(f"test {name}: {mean_std([r['test'][name] for r in results])} "
               f"over {len(results)} seeds")
@@ -31,6 +31,15 @@ def main() -> None:
         print(f"baseline {name}: test accuracy {scores['accuracy']:.4f}, "
               f"macro_f1 {scores['macro_f1']:.4f}")
     write_json(args.json, results)
+
+
+def _progress(summary: dict) -> str:
+    """Where a run stopped; for an ensemble, each member's test accuracy and steps."""
+    if "members" not in summary:
+        return f"best step {summary['best_step']} of {summary['steps']}"
+    members = " ".join(f"{m['metrics']['test']['accuracy']:.2f}" for m in summary["members"])
+    return (f"{len(summary['members'])} members' own test accuracy {members}; "
+            f"{summary['steps']} steps in all")
 
 
 if __name__ == "__main__":

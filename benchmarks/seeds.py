@@ -11,6 +11,7 @@ import json
 import statistics
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from seqframe.runs import resolve_config, run
@@ -26,6 +27,8 @@ def seed_parser(description: str, task_options: bool = False) -> argparse.Argume
     if task_options:
         parser.add_argument("-o", dest="options", action="append", default=[],
                             metavar="KEY=VALUE", help="override a task option; repeatable")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="seeds trained at once, each in its own process (default 1)")
     parser.add_argument("--out", help="parent folder of the run directories (default: temp)")
     parser.add_argument("--json", help="also write the per-seed results to this file")
     return parser
@@ -38,21 +41,37 @@ def mean_std(values: list[float], digits: int = 4) -> str:
 
 
 def run_seeds(args: argparse.Namespace, prefix: str) -> Iterator[dict]:
-    """Train the config once per seed; yield each run's summary as it finishes."""
+    """Train the config once per seed; yield each run's summary, in seed order.
+
+    With ``--jobs N`` up to N seeds train at once in separate processes (each run is
+    single-threaded under ``OMP_NUM_THREADS=1``, so N should not exceed the cores).
+    """
     out = Path(args.out or tempfile.mkdtemp(prefix=prefix))
+    jobs = []
     for seed in args.seeds:
         flags = {"seed": seed, "out": str(out / f"seed{seed}"), "quiet": True}
         flags.update({k: v for k, v in (("data", args.data), ("backend", args.backend)) if v})
         if getattr(args, "options", None):
             flags["options"] = dict(item.split("=", 1) for item in args.options)
-        yield {"seed": seed, **run(resolve_config(flags, args.config), log=_silent)}
+        jobs.append((seed, flags, args.config))
+    if getattr(args, "jobs", 1) <= 1:
+        yield from map(_run_one, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        yield from pool.map(_run_one, jobs)
+
+
+def _run_one(job: tuple[int, dict, str]) -> dict:
+    seed, flags, config_file = job
+    return {"seed": seed, **run(resolve_config(flags, config_file), log=_silent)}
 
 
 def record(summary: dict) -> dict:
-    """The per-seed entry of the JSON dump."""
-    keys = ("seed", "steps", "best_step", "wall_seconds", "backend", "baselines", "run_dir")
+    """The per-seed entry of the JSON dump (an ensemble's adds its members' scores)."""
+    keys = ("seed", "steps", "best_step", "wall_seconds", "backend", "baselines", "run_dir",
+            "ensemble", "members")
     return {"test": summary["metrics"]["test"], "val": summary["metrics"]["val"],
-            **{k: summary[k] for k in keys}}
+            **{k: summary[k] for k in keys if k in summary}}
 
 
 def write_json(path: str | None, results: list[dict]) -> None:
