@@ -38,6 +38,7 @@ from .checkpoint import atomic_write_text, load_checkpoint
 from .config import RunConfig
 from .errors import ConfigError, UsageError
 from .predictor import task_metrics
+from .trainer import Interrupted
 
 MEMBER_DIR = "member-{}"
 
@@ -102,24 +103,33 @@ def check(config: RunConfig, world_size: int) -> None:
 
 def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[str, Any]:
     """Train (or finish) every member of the ensemble in ``run_dir``; return the summary."""
-    from .runs import resume, run
-
     summaries, shared = [], None
     for member in range(config.ensemble):
         if member == 1:  # every later member reuses member 0's fitted task state
             shared = load_checkpoint(run_dir / MEMBER_DIR.format(0) / "checkpoints" / "latest")[1]
-        member_dir = run_dir / MEMBER_DIR.format(member)
-        log(f"ensemble member {member + 1} of {config.ensemble}: {member_dir}")
-        if (member_dir / "summary.json").exists():
-            summaries.append(json.loads((member_dir / "summary.json").read_text("utf-8")))
-        elif (member_dir / "checkpoints" / "latest").exists():
-            summaries.append(resume(member_dir, log=log))
-        else:
-            if member_dir.exists():  # stopped before its first checkpoint: nothing to keep
-                shutil.rmtree(member_dir)
-            summaries.append(run(member_config(config, member, run_dir), log=log,
-                                 task_state=shared and shared["task_state"]))
+        log(f"ensemble member {member + 1} of {config.ensemble}: "
+            f"{run_dir / MEMBER_DIR.format(member)}")
+        try:
+            summaries.append(_train_member(config, run_dir, member, shared, log))
+        except Interrupted as stopped:  # the user resumes the ensemble, not the member
+            raise Interrupted(str(run_dir), stopped.step, stopped.saved) from None
     return finish(config, run_dir, summaries)
+
+
+def _train_member(config: RunConfig, run_dir: Path, member: int, shared: dict | None,
+                  log: Callable[[str], None]) -> dict[str, Any]:
+    """A finished member's summary; an interrupted one resumed; a new one trained."""
+    from .runs import resume, run
+
+    member_dir = run_dir / MEMBER_DIR.format(member)
+    if (member_dir / "summary.json").exists():
+        return json.loads((member_dir / "summary.json").read_text("utf-8"))
+    if (member_dir / "checkpoints" / "latest").exists():
+        return resume(member_dir, log=log)
+    if member_dir.exists():  # stopped before its first checkpoint: nothing to keep
+        shutil.rmtree(member_dir)
+    return run(member_config(config, member, run_dir), log=log,
+               task_state=shared and shared["task_state"])
 
 
 def open_members(run_dir: Path, config: RunConfig, backend: str | None):

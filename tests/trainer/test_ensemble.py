@@ -11,6 +11,7 @@ import pytest
 from seqframe import ensemble, runs
 from seqframe.errors import ConfigError, ExitCode
 from seqframe.predictor import task_metrics
+from seqframe.trainer import Interrupted
 
 
 def softmax(z):
@@ -99,6 +100,24 @@ def test_resume_finishes_the_members_left(tiny_config, tmp_path):
     for key in ("metrics", "steps"):
         assert again[key] == whole[key]
     assert json.loads((root / "summary.json").read_text())["metrics"] == whole["metrics"]
+
+
+def test_ctrl_c_in_a_member_points_at_the_ensemble(tiny_config, tmp_path, monkeypatch):
+    root = tmp_path / "ens"
+    root.mkdir()
+    config = tiny_config(ensemble=2, out=str(root))
+    real_run = runs.run
+
+    def stopped_second_member(member_config, log=print, task_state=None):
+        if member_config.seed == 1:
+            raise Interrupted(member_config.out, step=7, saved=True)
+        return real_run(member_config, log=log, task_state=task_state)
+
+    monkeypatch.setattr(runs, "run", stopped_second_member)
+    with pytest.raises(Interrupted, match=r"interrupted at step 7; a checkpoint was written. "
+                                          r"Continue with `seqframe run --resume .*ens`\.") as info:
+        ensemble.train(config.replace(seed=0), root, log=lambda _: None)
+    assert info.value.exit_code == 130
 
 
 def test_bad_ensemble_settings_are_refused(tiny_config, sf):
