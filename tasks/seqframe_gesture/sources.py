@@ -63,6 +63,14 @@ def _train_file(data: str) -> Path:
     return path
 
 
+def train_path(data: str | None) -> Path:
+    """The training ``.ts`` file ``--data`` names (a built-in name, a file or a folder)."""
+    name = builtin_name(data)
+    if name is not None and not Path(data or name).exists():
+        return DATA_DIR / f"{name}_TRAIN.ts"
+    return _train_file(data)
+
+
 def load_files(data: str, test: str | None) -> tuple[TsData, TsData]:
     """Read a ``.ts`` train file and its test file (sibling, or ``test`` when given)."""
     train_path = _train_file(data)

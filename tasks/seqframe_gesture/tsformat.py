@@ -203,3 +203,28 @@ def read_ts(path: str | Path) -> TsData:
     if not series:
         raise DataError(f"{name}: no cases after '@data'; expected one series per line.")
     return TsData(series, labels if header.class_label else None, header, name)
+
+
+def write_ts(path: str | Path, series: list[np.ndarray], labels: list[str] | None,
+             problem_name: str, class_labels: tuple[str, ...] = ()) -> Path:
+    """Write ``(T_i, D)`` cases (NaN = missing) as a ``.ts`` file that :func:`read_ts` reads back.
+
+    Used to cut a training file into cross-validation folds (``benchmarks/gesture_cv.py``);
+    ``class_labels`` keeps the full class list even when a fold lacks some class.
+    """
+    dims = series[0].shape[1]
+    lengths = {len(s) for s in series}
+    labelled = labels is not None
+    declared = class_labels or tuple(dict.fromkeys(labels or ()))
+    head = [f"@problemName {problem_name}", f"@univariate {str(dims == 1).lower()}",
+            f"@dimensions {dims}", f"@equalLength {str(len(lengths) == 1).lower()}",
+            f"@missing {str(any(np.isnan(s).any() for s in series)).lower()}",
+            "@classLabel " + ("true " + " ".join(declared) if labelled else "false"), "@data"]
+    lines = []
+    for i, case in enumerate(series):
+        channels = ":".join(",".join("?" if np.isnan(v) else repr(float(v)) for v in case[:, d])
+                            for d in range(dims))
+        lines.append(channels + (f":{labels[i]}" if labelled else ""))
+    path = Path(path)
+    path.write_text("\n".join(head + lines) + "\n", encoding="utf-8")
+    return path

@@ -130,3 +130,19 @@ def test_binary_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(DataError, match="cannot read data file .* as UTF-8 text"):
         read_ts(path)
+
+
+def test_write_ts_round_trips_through_the_reader(tmp_path):
+    from seqframe_gesture.tsformat import write_ts
+
+    cases = [np.array([[1.0, 0.5], [np.nan, 2.0], [3.0, -1.25]]), np.array([[0.1, 0.2]])]
+    path = write_ts(tmp_path / "F_TRAIN.ts", cases, ["b", "a"], "Fold",
+                    class_labels=("a", "b", "c"))
+    data = read_ts(path)
+    assert data.labels == ["b", "a"] and data.header.class_labels == ("a", "b", "c")
+    assert data.header.problem_name == "Fold" and data.header.missing
+    assert data.header.equal_length is False and data.n_channels == 2
+    for got, want in zip(data.series, cases, strict=True):
+        np.testing.assert_array_equal(got, want)  # repr() keeps every bit; NaN stays missing
+    unlabelled = read_ts(write_ts(tmp_path / "U.ts", cases[1:], None, "U"))
+    assert unlabelled.labels is None and unlabelled.header.univariate is False
