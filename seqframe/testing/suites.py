@@ -33,6 +33,7 @@ from .taskcheck import (
     check_batch,
     check_determinism,
     check_evaluate,
+    check_member_options,
     check_metric_cases,
     check_model_spec,
     check_state_round_trip,
@@ -251,6 +252,9 @@ class TaskConformance:
 
     def test_baselines(self, prepared) -> None:
         check_baselines(prepared[0])
+
+    def test_member_options(self, prepared) -> None:
+        check_member_options(prepared[0])
 
     def test_metric_cases(self, prepared) -> None:
         cases = self.metric_cases(prepared[0])

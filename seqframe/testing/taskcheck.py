@@ -356,6 +356,25 @@ def check_artefacts(task: Task, spec: ModelSpec, run_dir: Path) -> None:
             _fail(task, f"write_artefacts wrote {path} outside the run directory {run_dir}")
 
 
+def check_member_options(task: Task) -> None:
+    """``member_options``: declared options only, and member 0's equal the task's own.
+
+    Member 0 of ``--ensemble`` must be the single run of the same config, and every member must
+    build from the same ``-o`` table (see :mod:`seqframe.ensemble`).
+    """
+    declared = {opt.name for opt in task.options}
+    for member in range(3):
+        changes = task.member_options(member)
+        if not isinstance(changes, dict):
+            _fail(task, f"member_options({member}) returned {changes!r}; expected a dict")
+        unknown = sorted(set(changes) - declared)
+        if unknown:
+            _fail(task, f"member_options({member}) sets {unknown}, which are not its options")
+        if member == 0 and any(task.opts[k] != v for k, v in changes.items()):
+            _fail(task, f"member_options(0) = {changes} changes the task's own options "
+                        f"{ {k: task.opts[k] for k in changes} }; member 0 must be the plain run")
+
+
 def check_task(task_cls: type[Task], options: dict | None = None, data: str | None = None, *,
                batch_size: int = 4, seed: int = 0, metric_cases=None,
                run_dir: Path | None = None, max_batches: int = 3) -> None:
@@ -382,6 +401,7 @@ def check_task(task_cls: type[Task], options: dict | None = None, data: str | No
         ("state round trip", lambda: check_state_round_trip(make, batch_size, seed, max_batches)),
         ("evaluate", lambda: check_evaluate(task, spec)),
         ("baselines", lambda: check_baselines(task)),
+        ("member options", lambda: check_member_options(task)),
     ]
     if metric_cases is not None:
         checks.append(("metric cases", lambda: check_metric_cases(task, metric_cases(task))))

@@ -197,7 +197,14 @@ class WrongMetricNameTask(CountTask):
         return {"mean_squared_error": super().evaluate(predictor, split)["mse"]}
 
 
+class ShiftedMemberTask(CountTask):
+    def member_options(self, member):
+        return {"length": self.opts["length"] + member + 1}  # member 0 is not the plain run
+
+
 @pytest.mark.parametrize("task_cls, message", [
+    (ShiftedMemberTask, r"member options: .*member_options\(0\) = \{'length': 6\} changes the "
+                        r"task's own options"),
     (UnseededTask, r"determinism: .*epoch 0: batch 0 inputs differ"),
     (FloatMaskTask, r"mask is float64 \(3, 5\); expected bool"),
     (NumpyStateTask, "state_dict\\(\\) is not JSON-serialisable"),
