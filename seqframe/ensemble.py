@@ -103,20 +103,21 @@ def check(config: RunConfig, world_size: int) -> None:
 
 def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[str, Any]:
     """Train (or finish) every member of the ensemble in ``run_dir``; return the summary."""
-    summaries, shared = [], None
+    summaries, task_state = [], None
     for member in range(config.ensemble):
         if member == 1:  # every later member reuses member 0's fitted task state
-            shared = load_checkpoint(run_dir / MEMBER_DIR.format(0) / "checkpoints" / "latest")[1]
+            meta = load_checkpoint(run_dir / MEMBER_DIR.format(0) / "checkpoints" / "latest")[1]
+            task_state = meta["task_state"]
         log(f"ensemble member {member + 1} of {config.ensemble}: "
             f"{run_dir / MEMBER_DIR.format(member)}")
         try:
-            summaries.append(_train_member(config, run_dir, member, shared, log))
+            summaries.append(_train_member(config, run_dir, member, task_state, log))
         except Interrupted as stopped:  # the user resumes the ensemble, not the member
             raise Interrupted(str(run_dir), stopped.step, stopped.saved) from None
     return finish(config, run_dir, summaries)
 
 
-def _train_member(config: RunConfig, run_dir: Path, member: int, shared: dict | None,
+def _train_member(config: RunConfig, run_dir: Path, member: int, task_state: dict | None,
                   log: Callable[[str], None]) -> dict[str, Any]:
     """A finished member's summary; an interrupted one resumed; a new one trained."""
     from .runs import resume, run
@@ -128,8 +129,7 @@ def _train_member(config: RunConfig, run_dir: Path, member: int, shared: dict | 
         return resume(member_dir, log=log)
     if member_dir.exists():  # stopped before its first checkpoint: nothing to keep
         shutil.rmtree(member_dir)
-    return run(member_config(config, member, run_dir), log=log,
-               task_state=shared and shared["task_state"])
+    return run(member_config(config, member, run_dir), log=log, task_state=task_state)
 
 
 def open_members(run_dir: Path, config: RunConfig, backend: str | None):
