@@ -15,8 +15,8 @@ BENCH = Path(__file__).resolve().parents[3] / "docs" / "benchmarks"
 def test_run_files_resolve_on_their_built_in_data():
     pickup = resolve_config({}, BENCH / "gesture-pickup.toml")
     vowels = resolve_config({}, BENCH / "gesture-japanesevowels.toml")
-    assert pickup.ensemble == 5 and pickup.bidirectional
-    for config, channels, classes in ((pickup, 1, 10), (vowels, 12, 9)):
+    assert pickup.ensemble == 5 and pickup.bidirectional and pickup.options["kernels"] == 32
+    for config, channels, classes in ((pickup, 1 + 32, 10), (vowels, 12, 9)):
         spec = GestureTask(config.options, config.data).prepare()
         assert (spec.input_size, spec.output_size) == (channels, classes)
 
