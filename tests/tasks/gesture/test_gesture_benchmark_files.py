@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from seqframe_gesture.task import GestureTask
 
 from seqframe.runs import resolve_config
@@ -22,6 +23,7 @@ def test_run_files_resolve_on_their_built_in_data():
 
 
 def test_pickup_file_runs_unchanged_on_another_pair(sf, tiny_pair, tmp_path):
+    pytest.importorskip("torch", reason="the run file trains on the torch backend")
     # only the training length is cut, to keep the test short
     code, _, err = sf("run", "--config", str(BENCH / "gesture-pickup.toml"), "--data",
                       str(tiny_pair), "--epochs", "2", "--out", str(tmp_path / "run"), "-q")
