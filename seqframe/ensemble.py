@@ -154,19 +154,16 @@ def check_split(task: Any, split: str, run_dir: Path) -> None:
 
 def finish(config: RunConfig, run_dir: Path, members: list[dict]) -> dict[str, Any]:
     """Score the combined model on test, write artefacts and ``summary.json``."""
+    from .runs import final_report
+
     task, predictor = open_members(run_dir, config, backend=None)
-    splits = task.splits()
     if task.member_options(1):  # each member held out its own cases: only their mean is fair
         metrics = {"val": {k: float(np.mean([m["metrics"]["val"][k] for m in members]))
                            for k in members[0]["metrics"]["val"]}}
     else:
         metrics = {"val": task_metrics(task, predictor, "val")}
-    if "test" in splits:
-        metrics["test"] = task_metrics(task, predictor, "test")
-    baseline_split = "test" if "test" in splits else "val"
-    baselines = {name: {k: float(v) for k, v in values.items()}
-                 for name, values in task.baselines(baseline_split).items()}
-    artefacts = [str(p) for p in task.write_artefacts(predictor, run_dir)]
+    test, baselines, baseline_split, artefacts = final_report(task, predictor, run_dir)
+    metrics.update(test)
     summary = {
         "task": task.name, "backend": members[0]["backend"], "cell": config.cell,
         "ensemble": config.ensemble, "steps": sum(m["steps"] for m in members),

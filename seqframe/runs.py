@@ -219,14 +219,9 @@ def finish(trainer: Trainer) -> dict[str, Any]:
     if (run_dir / "checkpoints" / "best").exists():
         params = load_params(run_dir, trainer.ops, "best")[0]
     predictor = ModelPredictor(trainer.model, trainer.ops, params)
-    splits = task.splits()
     metrics = {"val": st.best_val or task_metrics(task, predictor, "val")}
-    if "test" in splits:
-        metrics["test"] = task_metrics(task, predictor, "test")
-    baseline_split = "test" if "test" in splits else "val"
-    baselines = {name: {k: float(v) for k, v in values.items()}
-                 for name, values in task.baselines(baseline_split).items()}
-    artefacts = [str(p) for p in task.write_artefacts(predictor, run_dir)]
+    test, baselines, baseline_split, artefacts = final_report(task, predictor, run_dir)
+    metrics.update(test)
     plot_curves(trainer.metrics.read(), run_dir / "curves.png", task.metric)
     summary = {
         "task": task.name, "backend": trainer.ops.name, "cell": trainer.config.cell,
@@ -240,6 +235,23 @@ def finish(trainer: Trainer) -> dict[str, Any]:
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def final_report(task, predictor, run_dir: Path):
+    """What a finished run reports besides validation, from its final ``predictor``.
+
+    Returns:
+        ``({"test": metrics} or {}, baselines, baseline_split, artefact paths)``: test metrics
+        when the task holds a test split out, its baselines on test (else val), and the files
+        its ``write_artefacts`` wrote.
+    """
+    splits = task.splits()
+    test = {"test": task_metrics(task, predictor, "test")} if "test" in splits else {}
+    baseline_split = "test" if "test" in splits else "val"
+    baselines = {name: {k: float(v) for k, v in values.items()}
+                 for name, values in task.baselines(baseline_split).items()}
+    artefacts = [str(p) for p in task.write_artefacts(predictor, run_dir)]
+    return test, baselines, baseline_split, artefacts
 
 
 # ---- using a finished run --------------------------------------------------------------------
