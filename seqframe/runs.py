@@ -316,7 +316,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     rows = [[name, *(_fmt(metrics[s].get(name)) for s in metrics),
              *(_fmt(baselines[b].get(name)) for b in baselines)] for name in names]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = [f"{summary['task']} / {summary['cell']} on {summary['backend']}: "
+    members = f" (ensemble of {summary['ensemble']})" if summary.get("ensemble", 1) > 1 else ""
+    lines = [f"{summary['task']} / {summary['cell']} on {summary['backend']}{members}: "
              f"{summary['steps']} steps in {summary['wall_seconds']:.1f} s, "
              f"run {summary.get('run_dir', '')}"]
     for row in [header, *rows]:

@@ -80,7 +80,7 @@ def test_members_are_ordinary_runs_and_test_uses_the_combined_model(tiny_config,
     # the tiny task shares one validation split, so the combined model is scored on it too
     assert summary["metrics"]["val"] == pytest.approx(task_metrics(task, Averaged(), "val"))
     assert runs.evaluate(root) == pytest.approx(summary["metrics"]["test"])
-    assert runs.format_summary(summary).startswith("tiny / lstm on numpy")
+    assert runs.format_summary(summary).startswith("tiny / lstm on numpy (ensemble of 3): ")
 
 
 def test_ensembles_with_other_seeds_share_no_member(tiny_config):

@@ -29,7 +29,7 @@ def test_ensemble_run_eval_and_predict_through_the_cli(sf, tiny_pair, tmp_path):
                         "numpy", "--hidden", "4", "--epochs", "3", "--ensemble", "2",
                         "-o", "kernels=3", "--out", str(root))
     assert code == 0, err
-    assert "ensemble member 2 of 2" in err and "gesture / lstm on numpy" in out
+    assert "ensemble member 2 of 2" in err and "gesture / lstm on numpy (ensemble of 2)" in out
     summary = json.loads((root / "summary.json").read_text())
     assert all((root / f"member-{m}" / name).exists()
                for m in range(2) for name in ("config.toml", "summary.json"))
