@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import atomic_write_text, load_checkpoint
+from .checkpoint import atomic_write_text, load_checkpoint, load_params
 from .config import RunConfig
 from .errors import ConfigError, UsageError
-from .predictor import task_metrics
+from .predictor import ModelPredictor, task_metrics
 from .trainer import Interrupted
 
 MEMBER_DIR = "member-{}"
@@ -133,13 +133,19 @@ def _train_member(config: RunConfig, run_dir: Path, member: int, task_state: dic
 
 
 def open_members(run_dir: Path, config: RunConfig, backend: str | None):
-    """``(task, predictor)``: member 0's prepared task and an :class:`EnsemblePredictor`."""
+    """``(task, predictor)``: member 0's prepared task and an :class:`EnsemblePredictor`.
+
+    Only member 0 is opened in full: the others share its task state and model shape, so each
+    needs just its own weights (preparing the task again per member would repeat its data work).
+    """
     from .runs import open_run
 
-    opened = [open_run(run_dir / MEMBER_DIR.format(m), backend) for m in range(config.ensemble)]
-    task = opened[0][0]
-    loss = opened[0][1].model.config.loss
-    return task, EnsemblePredictor([predictor for _, predictor, _ in opened], loss)
+    task, first, _ = open_run(run_dir / MEMBER_DIR.format(0), backend)
+    members = [first] + [
+        ModelPredictor(first.model, first.ops,
+                       load_params(run_dir / MEMBER_DIR.format(m), first.ops, "best")[0])
+        for m in range(1, config.ensemble)]
+    return task, EnsemblePredictor(members, first.model.config.loss)
 
 
 def check_split(task: Any, split: str, run_dir: Path) -> None:
