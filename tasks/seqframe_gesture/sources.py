@@ -29,9 +29,11 @@ _TRAIN_NAME = re.compile(r"^(?P<stem>.*)_(?P<train>train)(?P<ext>\.ts)$", re.IGN
 
 
 def builtin_name(data: str | None) -> str | None:
-    """The built-in data set ``data`` names (any case), or None."""
+    """The built-in data set ``data`` names (any case), or None; a path that exists wins."""
     if data is None:
         return DEFAULT
+    if Path(data).exists():
+        return None
     return next((name for name in BUILTIN if name.lower() == data.strip().lower()), None)
 
 
@@ -66,9 +68,7 @@ def _train_file(data: str) -> Path:
 def train_path(data: str | None) -> Path:
     """The training ``.ts`` file ``--data`` names (a built-in name, a file or a folder)."""
     name = builtin_name(data)
-    if name is not None and not Path(data or name).exists():
-        return DATA_DIR / f"{name}_TRAIN.ts"
-    return _train_file(data)
+    return DATA_DIR / f"{name}_TRAIN.ts" if name is not None else _train_file(data)
 
 
 def load_files(data: str, test: str | None) -> tuple[TsData, TsData]:

@@ -83,7 +83,7 @@ class GestureTask(Task):
         if is_hf_spec(self.data):
             return sources.load_hf_pair(self.data, self.opts)
         name = sources.builtin_name(self.data)
-        if name is not None and not Path(self.data or name).exists():
+        if name is not None:
             return sources.load_builtin(name, self.opts["test"])
         return sources.load_files(self.data, self.opts["test"])
 
@@ -246,8 +246,7 @@ class GestureTask(Task):
         o = self.opts
         return (f"{self.problem}; normalize={o['normalize']}, missing={o['missing']}, "
                 f"downsample={o['downsample']}, differences={o['differences']}, "
-                f"kernels={o['kernels']}, "
-                f"readout={o['readout']}")
+                f"kernels={o['kernels']}, readout={o['readout']}")
 
     def write_artefacts(self, predictor: Predictor, run_dir: Path) -> list[Path]:
         """Test-set confusion matrix as ``confusion.txt`` and ``confusion.png``."""
