@@ -42,8 +42,9 @@ def stratified_folds(labels: list[str], folds: int, seed: int) -> np.ndarray:
     return fold
 
 
-def write_folds(data: str | None, folds: int, seed: int, out: Path) -> list[tuple[Path, Path]]:
-    """``(FoldK_TRAIN.ts, FoldK_TEST.ts)`` per fold, cut from the training file only."""
+def write_folds(data: str | None, folds: int, seed: int,
+                out: Path) -> list[tuple[Path, Path, int]]:
+    """``(FoldK_TRAIN.ts, FoldK_TEST.ts, held-out cases)`` per fold, from the training file only."""
     train = read_ts(sources.train_path(data))
     out.mkdir(parents=True, exist_ok=True)
     declared = train.header.class_labels or sources.label_order(train.labels)
@@ -55,7 +56,7 @@ def write_folds(data: str | None, folds: int, seed: int, out: Path) -> list[tupl
             rows = np.flatnonzero(keep)
             parts.append(write_ts(out / f"Fold{k}_{role}.ts", [train.series[i] for i in rows],
                                   [train.labels[i] for i in rows], f"Fold{k}", declared))
-        pairs.append((parts[0], parts[1]))
+        pairs.append((parts[0], parts[1], int((fold == k).sum())))
     return pairs
 
 
@@ -97,13 +98,13 @@ def main() -> None:
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.settings)}
     options = dict(item.split("=", 1) for item in args.options)
     jobs = []
-    for k, (train, test) in enumerate(pairs):
+    for k, (train, test, _) in enumerate(pairs):
         flags = {**overrides, "seed": args.seed, "data": str(train), "quiet": True,
                  "out": str(out / f"run{k}"), "options": {**options, "test": str(test)}}
         jobs.append((k, flags, args.config))
     with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
         results = list(pool.map(run_fold, jobs))
-    held_out = [len(read_ts(test).series) for _, test in pairs]
+    held_out = [n for _, _, n in pairs]
     for r, n in zip(results, held_out, strict=True):
         print(f"fold {r['fold']}: accuracy {r['accuracy']:.3f} on {n} held-out training cases "
               f"(1-NN DTW {r['dtw']:.3f})")

@@ -34,8 +34,9 @@ def test_fold_files_partition_the_training_file_and_never_read_test(tiny_pair, t
     pairs = cv.write_folds(str(tiny_pair), 4, seed=0, out=tmp_path / "folds")
     original = read_ts(tiny_pair)
     held_out = []
-    for train, test in pairs:
+    for train, test, size in pairs:
         fit, fold = read_ts(train), read_ts(test)
+        assert size == len(fold.series)
         assert len(fit.series) + len(fold.series) == len(original.series)
         assert fit.header.class_labels == fold.header.class_labels == ("a", "b", "c")
         held_out += [(tuple(s.ravel()), label) for s, label in zip(fold.series, fold.labels,
