@@ -31,7 +31,8 @@ from .numerics import (
     check_window_parity,
 )
 from .opscheck import OPS_CHECKS, check_ops
-from .taskcheck import ConstantPredictor, FunctionPredictor, MetricCase, check_batch, check_task
+from .predictors import ConstantPredictor, FunctionPredictor, MetricCase
+from .taskcheck import check_batch, check_task
 
 __all__ = [
     "BackendConformance",

@@ -26,8 +26,8 @@ from .numerics import (
     check_window_parity,
 )
 from .opscheck import OPS_CHECKS
+from .predictors import MetricCase
 from .taskcheck import (
-    MetricCase,
     check_artefacts,
     check_baselines,
     check_batch,
