@@ -94,6 +94,7 @@ class Trainer:
         self.interrupt = InterruptFlag(log)
         self.bar: ProgressBar | None = None
         self._batches: tuple[int, Any] | None = None
+        self._agreed: tuple[tuple, tuple[bool, ...]] | None = None  # (where, flags): _flags
         self._start = time.perf_counter()
 
     # ---- checkpoints ------------------------------------------------------------------------
@@ -157,17 +158,9 @@ class Trainer:
         return self.state
 
     def _check_stop(self) -> None:
-        state, cfg = self.state, self.config
+        state = self.state
         time_up, interrupted = self._flags()
-        reason = ""
-        if cfg.steps is not None and state.step >= cfg.steps:
-            reason = "steps"
-        elif cfg.steps is None and state.cursor.epoch >= (cfg.epochs or 1):
-            reason = "epochs"
-        elif cfg.patience > 0 and state.evals_since_best >= cfg.patience:
-            reason = "early_stop"
-        elif time_up:
-            reason = "time_budget"
+        reason = self._stop_reason(time_up)
         if reason:
             if state.last_eval_step != state.step:
                 self.evaluate()
@@ -228,16 +221,36 @@ class Trainer:
         return max(self.k1(batch), 0 if self.whole else self.config.bptt_back)
 
     def _should_stop(self) -> bool:
-        cfg, state = self.config, self.state
+        """After a window: stop the batch here? (:meth:`_check_stop` then says why.)"""
         time_up, interrupted = self._flags()
-        return ((cfg.steps is not None and state.step >= cfg.steps)
-                or (cfg.patience > 0 and state.evals_since_best >= cfg.patience)
-                or time_up or interrupted)
+        return bool(self._stop_reason(time_up)) or interrupted
+
+    def _stop_reason(self, time_up: bool) -> str:
+        """Why training ends now (steps, epochs, early stop, time budget), or ``""``."""
+        cfg, state = self.config, self.state
+        if cfg.steps is not None and state.step >= cfg.steps:
+            return "steps"
+        if cfg.steps is None and state.cursor.epoch >= (cfg.epochs or 1):
+            return "epochs"
+        if cfg.patience > 0 and state.evals_since_best >= cfg.patience:
+            return "early_stop"
+        return "time_budget" if time_up else ""
 
     def _flags(self) -> tuple[bool, bool]:
-        """(time budget spent, Ctrl-C pressed), agreed by every rank: their clocks differ."""
+        """(time budget spent, Ctrl-C pressed), agreed by every rank: their clocks differ.
+
+        Asked after every window and again by :meth:`_check_stop` when the batch ends there;
+        the answer is kept for that point of training (step and cursor), so the ranks meet for
+        it once, not twice.
+        """
+        cur = self.state.cursor
+        where = (self.state.step, cur.epoch, cur.batch, cur.window)
+        if self._agreed is not None and self._agreed[0] == where:
+            return self._agreed[1]
         budget = self.config.time_budget
-        return self.dp.agree(budget > 0 and self.elapsed() >= budget, self.interrupt.set)
+        flags = self.dp.agree(budget > 0 and self.elapsed() >= budget, self.interrupt.set)
+        self._agreed = (where, flags)
+        return flags
 
     def _step(self, batch, span: win.Span) -> bool:
         """One optimizer step on one window; False when the loss or gradients are not finite."""
