@@ -54,7 +54,7 @@ def run_seeds(args: argparse.Namespace, prefix: str) -> Iterator[dict]:
         if getattr(args, "options", None):
             flags["options"] = dict(item.split("=", 1) for item in args.options)
         jobs.append((seed, flags, args.config))
-    if getattr(args, "jobs", 1) <= 1:
+    if args.jobs <= 1:
         yield from map(_run_one, jobs)
         return
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:

@@ -148,9 +148,14 @@ def open_members(run_dir: Path, config: RunConfig, backend: str | None):
     return task, EnsemblePredictor(members, first.model.config.loss)
 
 
+def members_differ(task: Any) -> bool:
+    """Whether the task gives members other data than member 0 (e.g. their own val split)."""
+    return bool(task.member_options(1))
+
+
 def check_split(task: Any, split: str, run_dir: Path) -> None:
     """Refuse ``val`` when members held out different validation cases (it would be unfair)."""
-    if split == "val" and task.member_options(1):
+    if split == "val" and members_differ(task):
         raise UsageError(
             f"the members of ensemble {str(run_dir)!r} each held out their own validation "
             f"split, so no validation split is unseen by all of them; evaluate a member "
@@ -163,7 +168,7 @@ def finish(config: RunConfig, run_dir: Path, members: list[dict]) -> dict[str, A
     from .runs import final_report
 
     task, predictor = open_members(run_dir, config, backend=None)
-    if task.member_options(1):  # each member held out its own cases: only their mean is fair
+    if members_differ(task):  # each member held out its own cases: only their mean is fair
         metrics = {"val": {k: float(np.mean([m["metrics"]["val"][k] for m in members]))
                            for k in members[0]["metrics"]["val"]}}
     else:
