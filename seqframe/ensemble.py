@@ -93,12 +93,15 @@ def member_config(config: RunConfig, member: int, run_dir: Path) -> RunConfig:
                           out=str(run_dir / MEMBER_DIR.format(member)))
 
 
+NPROC_REFUSED = ("--ensemble trains its members one after another in one process; drop --nproc "
+                 "(or train members as separate data-parallel runs).")
+
+
 def check(config: RunConfig, world_size: int) -> None:
     if config.ensemble < 1:
         raise ConfigError(f"--ensemble must be at least 1; got {config.ensemble}.")
     if config.ensemble > 1 and (world_size > 1 or config.nproc > 1):
-        raise ConfigError("--ensemble trains its members one after another in one process; "
-                          "drop --nproc (or train members as separate data-parallel runs).")
+        raise ConfigError(NPROC_REFUSED)
 
 
 def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[str, Any]:

@@ -31,8 +31,8 @@ def launch_from_argv(argv: list[str], environ: dict[str, str] | None = None,
     stops every process when one fails). Inside torchrun (``WORLD_SIZE`` set) it does nothing.
 
     Raises:
-        ConfigError: ``--nproc`` is not a whole number, or a resume asks for another number of
-            processes than the run was trained with.
+        ConfigError: ``--nproc`` is not a whole number, a resume asks for another number of
+            processes than the run was trained with, or the run is an ensemble.
         MissingDependencyError: PyTorch is not installed.
     """
     env = os.environ if environ is None else environ
@@ -43,6 +43,10 @@ def launch_from_argv(argv: list[str], environ: dict[str, str] | None = None,
     nproc = _planned_nproc(given, rest)
     if nproc is None or nproc <= 1:
         return None
+    if _planned_ensemble(rest) > 1:  # refused here, before torchrun starts N copies to refuse it
+        from .ensemble import NPROC_REFUSED
+
+        raise ConfigError(NPROC_REFUSED)
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
@@ -112,6 +116,21 @@ def _planned_nproc(given: int | None, rest: list[str]) -> int | None:
         value = load_toml(config_file).get("nproc")
         return value if isinstance(value, int) else None
     return given
+
+
+def _planned_ensemble(rest: list[str]) -> int:
+    """Members to train: ``--ensemble``, else the ``--config`` file's (1 when unreadable: the
+    CLI explains a bad value)."""
+    from .config import load_toml
+
+    given = _option(rest, "--ensemble")
+    if given is not None:
+        return int(given) if given.isdigit() else 1
+    config_file = _option(rest, "--config")
+    if config_file is not None and Path(config_file).exists():
+        value = load_toml(config_file).get("ensemble")
+        return value if isinstance(value, int) else 1
+    return 1
 
 
 def _wait_for(cmd: list[str]) -> int:

@@ -88,6 +88,20 @@ def test_nproc_must_be_a_number():
         launch_from_argv(["run", "--nproc", "two"], environ={}, spawn=Spawn())
 
 
+def test_an_ensemble_is_refused_before_torchrun_starts(tmp_path):
+    spawn = Spawn()
+    with pytest.raises(ConfigError, match=r"--ensemble trains its members one after another in "
+                       r"one process; drop --nproc"):
+        launch_from_argv(["run", "--nproc", "2", "--ensemble", "3"], environ={}, spawn=spawn)
+    (tmp_path / "run.toml").write_text("ensemble = 2\nnproc = 2\n")
+    with pytest.raises(ConfigError, match="drop --nproc"):
+        launch_from_argv(["run", "--config", str(tmp_path / "run.toml")], environ={}, spawn=spawn)
+    assert spawn.commands == []
+    launch_from_argv(["run", "--config", str(tmp_path / "run.toml"), "--ensemble", "1"],
+                     environ={}, spawn=spawn)  # the flag overrides the file
+    assert len(spawn.commands) == 1
+
+
 def test_without_torch_the_launcher_says_what_to_install(monkeypatch):
     import importlib.util
 
