@@ -24,7 +24,7 @@ from .cells.base import Cell, State
 from .errors import ConfigError, ShapeError
 from .ops import Ops
 
-READOUTS = ("every_step", "last", "mean")
+READOUTS = ("every_step", "last", "mean", "max")
 LOSSES = ("cross_entropy", "mse", "gaussian_nll")
 
 
@@ -39,8 +39,9 @@ class ModelConfig:
         output_size: O, classes for ``cross_entropy``, target values otherwise.
         layers: stacked recurrent layers.
         readout: ``every_step`` (an output per step), ``last`` (the final state of each
-            direction of the top layer, i.e. the last valid step of a forward pass) or ``mean``
-            (top-layer outputs averaged over valid steps).
+            direction of the top layer, i.e. the last valid step of a forward pass), ``mean``
+            (top-layer outputs averaged over valid steps) or ``max`` (each top-layer feature's
+            largest value over valid steps).
         loss: ``cross_entropy``, ``mse`` or ``gaussian_nll``.
         dropout: inverted-dropout probability on every layer's output (between layers and
             before the readout), training only.

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import ConfigError, UsageError
 
-Readout = Literal["every_step", "last", "mean"]
+Readout = Literal["every_step", "last", "mean", "max"]
 Loss = Literal["cross_entropy", "mse", "gaussian_nll"]
 Split = Literal["train", "val", "test"]
 

@@ -230,12 +230,13 @@ class ReadoutResult:
     loss_sum: Array
     outputs: Array  # (B, T, O') every-step readout, (B, O') otherwise
     grads: dict | None = None  # readout.weight, readout.bias
-    d_top: Array | None = None  # (T, B, F) dLoss/d(top outputs): every_step, mean
+    d_top: Array | None = None  # (T, B, F) dLoss/d(top outputs): every_step, mean, max
     seeds: list | None = None  # per direction dLoss/d(final state): last
 
 
 def _features(model: Model, ops: Ops, window, top: Array, finals: tuple, drop: list):
-    """The (N, F) rows the linear readout sees, and the (T, B, 1) averaging weights of ``mean``."""
+    """The (N, F) rows the linear readout sees, and the pooling weights of ``mean`` (T, B, 1) or
+    ``max`` (T, B, F)."""
     readout, (steps, batch) = model.config.readout, top.shape[:2]
     if readout == "every_step":
         return ops.reshape(top, (steps * batch, -1)), None
@@ -246,6 +247,14 @@ def _features(model: Model, ops: Ops, window, top: Array, finals: tuple, drop: l
         feats = ops.concat(tops, axis=1) if len(tops) > 1 else tops[0]
         return (feats * drop[-1] if drop else feats), None
     weights = ops.permute_dims(window.loss_mask, (1, 0))  # (T, B)
+    if readout == "max":
+        # Each feature's largest value over the valid steps, as a one-hot (T, B, F) weight on
+        # its first arg-max: the same weighted sum as `mean`, so one backward serves both.
+        valid = ops.reshape(weights, (steps, batch, 1)) > 0
+        masked = ops.where(valid, top, -3.0e38)
+        first = ops.argmax(ops.permute_dims(masked, (1, 2, 0)), axis=-1)  # (B, F)
+        w = ops.permute_dims(ops.one_hot(first, steps), (2, 0, 1))
+        return ops.sum(top * w, axis=0), w
     per_row = ops.maximum(ops.sum(weights, axis=0), 1.0)  # (B,) steps averaged, at least 1
     w = ops.reshape(weights / per_row, (steps, batch, 1))
     return ops.sum(top * w, axis=0), w
@@ -302,7 +311,7 @@ def readout_loss(model: Model, ops: Ops, params: dict, window, top: Array, final
     readout, hidden = model.config.readout, model.config.hidden_size
     if readout == "every_step":
         result.d_top = ops.reshape(d_feats, tuple(top.shape))
-    elif readout == "mean":
+    elif readout in ("mean", "max"):
         result.d_top = w * ops.reshape(d_feats, (1,) + tuple(d_feats.shape))
     else:
         d_feats = d_feats * drop[-1] if drop else d_feats

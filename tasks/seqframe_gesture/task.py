@@ -7,9 +7,10 @@ masked, nothing is resampled. A stratified validation split (``-o val_fraction``
 scored for the final report. Normalisation (``-o normalize``) and the missing-value policy
 (``-o missing``) are described in :mod:`.prep`; scalers are fitted on the training part only.
 
-Readout ``mean`` (default) or ``last`` (``-o readout``), loss ``cross_entropy`` over the classes;
-metrics ``accuracy``, ``macro_f1`` and ``loss`` (mean cross-entropy per series, nats), which early
-stopping watches because on a few dozen validation series accuracy moves in coarse steps.
+Readout ``mean`` (default), ``max`` or ``last`` (``-o readout``), loss ``cross_entropy`` over the
+classes; metrics ``accuracy``, ``macro_f1`` and ``loss`` (mean cross-entropy per series, nats),
+which early stopping watches because on a few dozen validation series accuracy moves in coarse
+steps.
 Baselines: ``majority_class``, ``1nn_euclidean``, ``1nn_dtw`` on the same scaled series the model
 sees (without the ``-o kernels`` channels, which are features of those series).
 """
@@ -41,7 +42,8 @@ class GestureTask(Task):
     description = "classify variable-length sensor sequences (UCR/UEA .ts; Pickup gestures)"
     options = (
         TaskOption("readout", str, "mean", "how a sequence becomes one output: the mean over "
-                   "valid steps or the last valid step.", ("mean", "last")),
+                   "valid steps, the last valid step, or each feature's largest value over "
+                   "valid steps.", ("mean", "last", "max")),
         TaskOption("normalize", str, "channel", "channel: per-channel z-score fitted on the "
                    "training part; series: z-normalise each series (UCR convention); none.",
                    prep.NORMALIZATIONS),

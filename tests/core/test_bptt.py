@@ -274,6 +274,21 @@ def test_last_and_mean_readouts_agree_with_every_step_outputs(readout):
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+def test_max_readout_takes_each_feature_s_largest_value_over_the_valid_steps():
+    # With an identity readout the every-step outputs ARE the top layer's features.
+    mask = prefix_mask([T, 2, 4])
+    every, params = make(GRUCell, layers=2, bidirectional=True, output_size=2 * H, loss="mse")
+    pooled, _ = make(GRUCell, layers=2, bidirectional=True, output_size=2 * H, loss="mse",
+                     readout="max")
+    params["readout.weight"], params["readout.bias"] = np.eye(2 * H), np.zeros(2 * H)
+    b = batch(every, mask=mask)
+    per_step, _ = forward(every, OPS, params, b.inputs, b.mask)
+    got, _ = forward(pooled, OPS, params, b.inputs, b.mask)
+    want = np.where(mask[..., None], per_step, -np.inf).max(axis=1)
+    np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(want, per_step.max(axis=1))  # padded steps would have won
+
+
 def test_loss_only_equals_the_training_loss_without_dropout():
     model, params = make(LSTMCell, layers=2, readout="mean", loss="mse")
     b = batch(model, mask=prefix_mask([T, 1, 3]))

@@ -27,6 +27,8 @@ def test_two_layer_cells_pass_at_1e_minus_6(cls):
     (RNNCell, dict(readout="mean", loss="gaussian_nll", layers=3)),
     (LSTMCell, dict(readout="last", loss="gaussian_nll", with_masks=False)),
     (GRUCell, dict(readout="mean", loss="cross_entropy", truncation=False, with_resets=False)),
+    (LSTMCell, dict(readout="max", bidirectional=True, dropout=0.3, hidden=2)),
+    (GRUCell, dict(readout="max", loss="mse", layers=2)),
 ])
 def test_every_readout_loss_and_feature_passes(cls, options):
     report = check_gradients(OPS, cls(), **options)

@@ -57,7 +57,7 @@ def test_zero_state_layout():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"readout": "first"}, "unknown readout 'first'; expected one of every_step, last, mean"),
+    ({"readout": "first"}, "unknown readout 'first'; expected one of every_step, last, mean, max"),
     ({"loss": "hinge"}, "unknown loss 'hinge'; expected one of cross_entropy, mse, gaussian_nll"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\); got 1.0"),
     ({"hidden_size": 0}, "model hidden_size must be a positive integer; got 0"),

@@ -145,7 +145,7 @@ def test_cuda_fused_matches_cpu(amp):
     assert max(differences(cuda, got, cpu, ref).values()) <= tol
 
 
-@pytest.mark.parametrize("readout", ["every_step", "last", "mean"])
+@pytest.mark.parametrize("readout", ["every_step", "last", "mean", "max"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_fused_forward_matches_the_reference_forward(ops, cell, readout):
     from tests.plugins.torch.window_cases import flat_state, random_state

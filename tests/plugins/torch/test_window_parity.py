@@ -31,6 +31,7 @@ SCENARIOS = {
     "last": ({"readout": "last", "dropout": 0.3}, {}),
     "last_bidirectional": ({"readout": "last", "bidirectional": True}, {}),
     "mean_mse": ({"readout": "mean", "loss": "mse", "bidirectional": True}, {}),
+    "max_dropout": ({"readout": "max", "dropout": 0.3, "bidirectional": True}, {}),
 }
 
 

@@ -38,7 +38,7 @@ def test_builtin_with_another_test_file(tmp_path):
 
 
 def test_readout_option_is_validated():
-    with pytest.raises(ConfigError, match="option 'readout' must be one of mean, last"):
+    with pytest.raises(ConfigError, match="option 'readout' must be one of mean, last, max"):
         GestureTask({"readout": "first"})
 
 
