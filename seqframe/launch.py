@@ -100,7 +100,7 @@ def _pop_nproc(args: list[str]) -> tuple[int | None, list[str]]:
 
 def _planned_nproc(given: int | None, rest: list[str]) -> int | None:
     """Processes to start: ``--nproc``, else the resumed run's, else the ``--config`` file's."""
-    from .config import load_toml, read_resolved
+    from .config import read_resolved
 
     resume = _option(rest, "--resume")
     if resume is not None:
@@ -111,26 +111,27 @@ def _planned_nproc(given: int | None, rest: list[str]) -> int | None:
         if given is not None:
             check_resume(trained, World(size=max(given, 1)), resume)
         return trained
-    config_file = _option(rest, "--config")
-    if given is None and config_file is not None and Path(config_file).exists():
-        value = load_toml(config_file).get("nproc")
-        return value if isinstance(value, int) else None
-    return given
+    return given if given is not None else _file_value(rest, "nproc")
 
 
 def _planned_ensemble(rest: list[str]) -> int:
     """Members to train: ``--ensemble``, else the ``--config`` file's (1 when unreadable: the
     CLI explains a bad value)."""
-    from .config import load_toml
-
     given = _option(rest, "--ensemble")
     if given is not None:
         return int(given) if given.isdigit() else 1
+    return _file_value(rest, "ensemble") or 1
+
+
+def _file_value(rest: list[str], key: str) -> int | None:
+    """The whole number ``key`` of the ``--config`` file, or None (absent, or not a number)."""
+    from .config import load_toml
+
     config_file = _option(rest, "--config")
-    if config_file is not None and Path(config_file).exists():
-        value = load_toml(config_file).get("ensemble")
-        return value if isinstance(value, int) else 1
-    return 1
+    if config_file is None or not Path(config_file).exists():
+        return None
+    value = load_toml(config_file).get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _wait_for(cmd: list[str]) -> int:
