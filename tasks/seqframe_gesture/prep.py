@@ -132,3 +132,16 @@ def with_differences(series: np.ndarray) -> np.ndarray:
     """
     diff = np.diff(series, axis=0, prepend=series[:1])  # (T, D), row 0 is zero
     return np.concatenate([series, diff], axis=1)
+
+
+def with_elapsed(series: np.ndarray, span: int) -> np.ndarray:
+    """Append the time elapsed since the series began, in units of ``span`` steps: ``(T, D+1)``.
+
+    Per-series z-normalisation and a mean readout both discard how long a gesture took, yet
+    duration separates gestures (on PickupGestureWiimoteZ a "pick up" lasts 4-10 times as long
+    as a short flick). Step ``t`` gets ``t / span``; with ``span`` fixed (the longest training
+    series), the channel's mean over the valid steps is ``(T - 1) / (2 span)``, so the model can
+    read the length as well as each step's place in the gesture. Nothing is resampled.
+    """
+    elapsed = np.arange(len(series), dtype=np.float64)[:, None] / span  # (T, 1)
+    return np.concatenate([series, elapsed], axis=1)

@@ -55,6 +55,9 @@ class GestureTask(Task):
         TaskOption("downsample", int, 1, "average blocks of this many steps (1 = keep all)."),
         TaskOption("differences", bool, False, "append each channel's first difference as an "
                    "extra input channel (after normalising)."),
+        TaskOption("elapsed", bool, False, "append the time elapsed since the series began "
+                   "(steps / longest training series) as an input channel, so the model can "
+                   "tell how long a gesture took."),
         TaskOption("kernels", int, 0, "append this many random dilated convolution features "
                    "(ROCKET-style, fixed, not trained) as input channels; 0 = off."),
         TaskOption("kernel_seed", int, 0, "seed of the random kernels (-o kernels)."),
@@ -104,8 +107,14 @@ class GestureTask(Task):
         return [prep.with_differences(s) for s in out] if self.opts["differences"] else out
 
     def _features(self, series: list[np.ndarray]) -> list[np.ndarray]:
-        """What the model reads: the scaled series plus the random kernel channels, if any."""
-        return [kernels.with_kernel_features(s, self.bank) for s in series]
+        """What the model reads: the scaled series plus the kernel and elapsed-time channels.
+
+        Computed after augmentation, so a stretched training series has a stretched duration.
+        """
+        out = [kernels.with_kernel_features(s, self.bank) for s in series]
+        if self.opts["elapsed"]:
+            out = [prep.with_elapsed(s, self.kernel_span) for s in out]
+        return out
 
     @staticmethod
     def _require_labels(data: TsData, role: str) -> None:
@@ -171,7 +180,8 @@ class GestureTask(Task):
                                       self.opts["kernel_seed"])
         self.model_inputs = {split: self._features(self.sets[split][0]) for split in SPLITS}
         self._baseline_cache: dict[str, dict] = {}
-        return ModelSpec(input_size=channels + len(self.bank), output_size=len(self.classes),
+        extra = len(self.bank) + int(self.opts["elapsed"])
+        return ModelSpec(input_size=channels + extra, output_size=len(self.classes),
                          readout=self.opts["readout"], loss="cross_entropy", stateful=False)
 
     def state_dict(self) -> dict[str, Any]:
@@ -248,7 +258,7 @@ class GestureTask(Task):
         o = self.opts
         return (f"{self.problem}; normalize={o['normalize']}, missing={o['missing']}, "
                 f"downsample={o['downsample']}, differences={o['differences']}, "
-                f"kernels={o['kernels']}, readout={o['readout']}")
+                f"kernels={o['kernels']}, elapsed={o['elapsed']}, readout={o['readout']}")
 
     def write_artefacts(self, predictor: Predictor, run_dir: Path) -> list[Path]:
         """Test-set confusion matrix as ``confusion.txt`` and ``confusion.png``."""

@@ -253,3 +253,18 @@ def test_differences_option_appends_first_differences(tiny_pair):
     np.testing.assert_array_equal(got[:, :2], raw)
     np.testing.assert_array_equal(got[0, 2:], [0.0, 0.0])
     np.testing.assert_allclose(got[1:, 2:], raw[1:] - raw[:-1])
+
+
+def test_elapsed_option_appends_time_since_start_in_longest_training_lengths(tiny_pair):
+    task = make(str(tiny_pair), elapsed=True, normalize="none")
+    plain = make(str(tiny_pair), normalize="none")
+    assert task.spec.input_size == plain.spec.input_size + 1
+    span = max(len(s) for s in plain.sets["train_full"][0])
+    assert task.state_dict()["kernel_span"] == span
+    for got, raw in zip(task.model_inputs["test"], plain.model_inputs["test"], strict=True):
+        np.testing.assert_array_equal(got[:, :-1], raw)
+        np.testing.assert_allclose(got[:, -1], np.arange(len(raw)) / span)
+    # an augmented (stretched) training series gets the elapsed time of its new length
+    stretched = make(str(tiny_pair), elapsed=True, augment=0.5).train_batches(0, 4, seed=1)[0]
+    for row, length in enumerate(stretched.mask.sum(axis=1)):
+        np.testing.assert_allclose(stretched.inputs[row, :length, -1], np.arange(length) / span)
