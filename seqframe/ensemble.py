@@ -10,9 +10,11 @@ single run). A task may also vary its data between members
 split for each, so every member early-stops on its own cases and together they learn from the
 whole training file.
 
-Every member reads its inputs the same way: members after the first reuse member 0's fitted task
-state (vocabulary, scalers, class order), so the ensemble prepares each input once, with member
-0's task, and hands it to all of them.
+Members after the first reuse member 0's fitted task state (vocabulary, scalers, class order), so
+the ensemble prepares each input once, with member 0's task, and hands it to all of them; a
+member whose options change what its model reads (the gesture task draws each member its own
+random kernels) gets it through the task's :meth:`~seqframe.task.Task.input_view`, built from the
+options recorded in that member's ``config.toml``.
 
 Outputs are combined as the loss reads them (:func:`combine`): class probabilities are averaged
 (``cross_entropy``), values are averaged (``mse``), and Gaussians are merged into the mixture's
@@ -35,9 +37,10 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import atomic_write_text, load_checkpoint, load_params
-from .config import RunConfig
+from .config import RunConfig, read_resolved
 from .errors import ConfigError, UsageError
 from .predictor import ModelPredictor, task_metrics
+from .task import InputView
 from .trainer import Interrupted
 
 MEMBER_DIR = "member-{}"
@@ -67,15 +70,21 @@ def combine(loss: str, outputs: Sequence[np.ndarray]) -> np.ndarray:
 
 
 class EnsemblePredictor:
-    """A :class:`seqframe.task.Predictor` over members; its state is the tuple of theirs."""
+    """A :class:`seqframe.task.Predictor` over members; its state is the tuple of theirs.
 
-    def __init__(self, members: Sequence[Any], loss: str):
+    ``views[m]`` (optional, ``None`` = as given) turns the inputs into member ``m``'s own.
+    """
+
+    def __init__(self, members: Sequence[Any], loss: str,
+                 views: Sequence[InputView | None] | None = None):
         self.members, self.loss = list(members), loss
+        self.views = list(views) if views is not None else [None] * len(self.members)
 
     def predict(self, inputs: np.ndarray, mask: np.ndarray | None = None,
                 state: Any = None) -> tuple[np.ndarray, Any]:
         states = state if state is not None else (None,) * len(self.members)
-        results = [m.predict(inputs, mask, s) for m, s in zip(self.members, states, strict=True)]
+        results = [m.predict(view(inputs, mask) if view else inputs, mask, s)
+                   for m, view, s in zip(self.members, self.views, states, strict=True)]
         return combine(self.loss, [out for out, _ in results]), tuple(s for _, s in results)
 
 
@@ -139,16 +148,19 @@ def open_members(run_dir: Path, config: RunConfig, backend: str | None):
     """``(task, predictor)``: member 0's prepared task and an :class:`EnsemblePredictor`.
 
     Only member 0 is opened in full: the others share its task state and model shape, so each
-    needs just its own weights (preparing the task again per member would repeat its data work).
+    needs just its own weights and, where its options change its inputs, a view of member 0's
+    (preparing the task again per member would repeat its data work).
     """
-    from .runs import open_run
+    from .runs import CONFIG_FILE, open_run
 
     task, first, _ = open_run(run_dir / MEMBER_DIR.format(0), backend)
-    members = [first] + [
-        ModelPredictor(first.model, first.ops,
-                       load_params(run_dir / MEMBER_DIR.format(m), first.ops, "best")[0])
-        for m in range(1, config.ensemble)]
-    return task, EnsemblePredictor(members, first.model.config.loss)
+    members, views = [first], [None]
+    for m in range(1, config.ensemble):
+        member_dir = run_dir / MEMBER_DIR.format(m)
+        members.append(ModelPredictor(first.model, first.ops,
+                                      load_params(member_dir, first.ops, "best")[0]))
+        views.append(task.input_view(read_resolved(member_dir / CONFIG_FILE).options))
+    return task, EnsemblePredictor(members, first.model.config.loss, views)
 
 
 def members_differ(task: Any) -> bool:

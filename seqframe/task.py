@@ -10,7 +10,7 @@ Shape letters: B batch, T time, D input features, O outputs (classes for ``cross
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -22,6 +22,7 @@ from .errors import ConfigError, UsageError
 Readout = Literal["every_step", "last", "mean", "max"]
 Loss = Literal["cross_entropy", "mse", "gaussian_nll"]
 Split = Literal["train", "val", "test"]
+InputView = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 
 
 @dataclass
@@ -236,6 +237,17 @@ class Task(ABC):
         given for member 0, so member 0 is the single run of the same config.
         """
         return {}
+
+    def input_view(self, options: dict[str, Any]) -> InputView | None:
+        """How a model of this task built with ``options`` reads this task's inputs.
+
+        An ensemble prepares its inputs once, with member 0's task. A member whose
+        :meth:`member_options` change what its model reads (the gesture task's per-member random
+        kernels) gets its inputs through the returned function, ``(inputs (B, T, D), mask (B, T)
+        or None) -> (B, T, D')``, applied to every batch before that member sees it. ``None``
+        (the default): the inputs are the same.
+        """
+        return None
 
     def baselines(self, split: Split) -> dict[str, dict[str, float]]:
         """Simple reference models scored with the same metrics on ``split``."""

@@ -175,14 +175,16 @@ class GestureTask(Task):
         # The kernels' widest span is the longest training series (as stored, so a run reopened
         # for `predict` rebuilds the same kernels whatever data it is given).
         self.kernel_span = state.get("kernel_span") if state else max(len(s) for s in x_train)
-        channels = x_train[0].shape[1]
-        self.bank = kernels.make_bank(self.opts["kernels"], channels, self.kernel_span,
-                                      self.opts["kernel_seed"])
+        self.channels = channels = x_train[0].shape[1]  # scaled series (with differences)
+        self.bank = self._bank(self.opts["kernel_seed"])
         self.model_inputs = {split: self._features(self.sets[split][0]) for split in SPLITS}
         self._baseline_cache: dict[str, dict] = {}
         extra = len(self.bank) + int(self.opts["elapsed"])
         return ModelSpec(input_size=channels + extra, output_size=len(self.classes),
                          readout=self.opts["readout"], loss="cross_entropy", stateful=False)
+
+    def _bank(self, seed: int) -> list[kernels.Kernel]:
+        return kernels.make_bank(self.opts["kernels"], self.channels, self.kernel_span, seed)
 
     def state_dict(self) -> dict[str, Any]:
         return {"classes": list(self.classes), "scaler": self.scaler,
@@ -190,13 +192,41 @@ class GestureTask(Task):
                 "kernel_span": self.kernel_span}
 
     def member_options(self, member: int) -> dict[str, Any]:
-        """Each ensemble member holds out its own validation split (``split_seed + member``).
+        """Each ensemble member holds out its own validation split (``split_seed + member``)
+        and, with ``-o kernels``, draws its own random kernels (``kernel_seed + member``).
 
         With a few dozen training series one small validation split is a poor guide for early
         stopping; different splits per member spread that error and let the ensemble learn from
-        every training series.
+        every training series. Different kernels give the members different views of each
+        series, so their errors agree less and the average gains more (the ensemble as a whole
+        sees ``K x kernels`` random features, as ROCKET sees thousands).
         """
-        return {"split_seed": self.opts["split_seed"] + member}
+        changes = {"split_seed": self.opts["split_seed"] + member}
+        if self.opts["kernels"]:
+            changes["kernel_seed"] = self.opts["kernel_seed"] + member
+        return changes
+
+    def input_view(self, options: dict[str, Any]):
+        """A member with another ``kernel_seed`` reads its own kernels' responses.
+
+        The kernel channels are recomputed from the series channels of each (padded) batch:
+        the batch's zero padding past a series' end is the convolution's own zero padding, so
+        every valid step gets exactly what the member's own task computes.
+        """
+        seed = self.parse_options(options)["kernel_seed"]
+        if not self.bank or seed == self.opts["kernel_seed"]:
+            return None
+        bank, width = self._bank(seed), self.channels + len(self.bank)
+
+        def view(inputs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+            out = np.array(inputs, dtype=np.float64)  # (B, T, D'), a copy
+            lengths = mask.sum(axis=1) if mask is not None else [out.shape[1]] * len(out)
+            for row, length in enumerate(lengths):
+                series = out[row, :length, : self.channels]
+                out[row, :length, :width] = kernels.with_kernel_features(series, bank)
+            return out
+
+        return view
 
     def train_batches(self, epoch: int, batch_size: int, seed: int) -> EpochBatches:
         series, y = self.sets["train"]

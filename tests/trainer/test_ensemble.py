@@ -57,6 +57,22 @@ def test_predictor_keeps_one_state_per_member():
     assert state == (2, 2) and [m.seen for m in members] == [[None, 1], [None, 1]]
 
 
+class Summing:
+    """Outputs each row's sum of inputs over valid steps and channels: shows what it was given."""
+
+    def predict(self, inputs, mask=None, state=None):
+        valid = np.ones(inputs.shape[:2], bool) if mask is None else mask
+        return (inputs * valid[..., None]).sum(axis=(1, 2))[:, None], None
+
+
+def test_each_member_reads_the_inputs_through_its_own_view():
+    views = [None, lambda inputs, mask: inputs * 3.0]
+    predictor = ensemble.EnsemblePredictor([Summing(), Summing()], "mse", views)
+    inputs, mask = np.ones((2, 4, 1)), np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)
+    out, _ = predictor.predict(inputs, mask)
+    np.testing.assert_allclose(out[:, 0], [(4 + 12) / 2, (2 + 6) / 2])
+
+
 def test_members_are_ordinary_runs_and_test_uses_the_combined_model(tiny_config, tmp_path):
     summary = runs.run(tiny_config(ensemble=3, epochs=2, seed=0, out=str(tmp_path / "ens")))
     single = runs.run(tiny_config(epochs=2, seed=0, out=str(tmp_path / "single")))

@@ -6,6 +6,7 @@ import csv
 import json
 
 import numpy as np
+from seqframe_gesture.batching import pad_batch
 from seqframe_gesture.task import GestureTask
 
 from seqframe import runs
@@ -23,6 +24,23 @@ def test_each_member_holds_out_its_own_validation_split(tiny_pair):
     assert splits[0] != splits[1] or splits[1] != splits[2]
 
 
+def test_members_draw_their_own_kernels_and_read_them_through_the_input_view(tiny_pair):
+    task = GestureTask({"kernels": 4, "kernel_seed": 3, "augment": 0.1}, str(tiny_pair))
+    task.prepare()
+    assert task.member_options(0) == {"split_seed": 0, "kernel_seed": 3}
+    assert task.member_options(2) == {"split_seed": 2, "kernel_seed": 5}
+    assert task.input_view({"kernels": 4, "kernel_seed": 3, "split_seed": 2}) is None
+    options = {"kernels": 4, "augment": 0.1, **task.member_options(2)}
+    member = GestureTask(options, str(tiny_pair))
+    member.prepare(task.state_dict())  # as an ensemble member: member 0's fitted state
+    series = task.model_inputs["test"]
+    batch = pad_batch(series, np.zeros(len(series)))
+    got = task.input_view(options)(batch.inputs, batch.mask)
+    expected = pad_batch(member.model_inputs["test"], np.zeros(len(series))).inputs
+    assert not np.allclose(batch.inputs, expected)  # the members really read other kernels
+    np.testing.assert_allclose(got[batch.mask], expected[batch.mask], rtol=1e-12, atol=1e-12)
+
+
 def test_ensemble_run_eval_and_predict_through_the_cli(sf, tiny_pair, tmp_path):
     root = tmp_path / "ens"
     code, out, err = sf("run", "--task", "gesture", "--data", str(tiny_pair), "--backend",
@@ -34,7 +52,7 @@ def test_ensemble_run_eval_and_predict_through_the_cli(sf, tiny_pair, tmp_path):
     assert all((root / f"member-{m}" / name).exists()
                for m in range(2) for name in ("config.toml", "summary.json"))
     member1, _, config1 = runs.open_run(root / "member-1")
-    assert config1.options["split_seed"] == 1
+    assert (config1.options["split_seed"], config1.options["kernel_seed"]) == (1, 1)
     assert member1.scaler == runs.open_run(root / "member-0")[0].scaler  # member 0's, shared
     assert (root / "confusion.txt").exists()
 
