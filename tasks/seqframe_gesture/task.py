@@ -172,8 +172,9 @@ class GestureTask(Task):
             "test": (x_test, y_test),
             "train_full": (x_train, y_train),
         }
-        # The kernels' widest span is the longest training series (as stored, so a run reopened
-        # for `predict` rebuilds the same kernels whatever data it is given).
+        # The longest training series is the kernels' widest span and the elapsed channel's
+        # unit (as stored, so a run reopened for `predict` rebuilds the same features whatever
+        # data it is given).
         self.kernel_span = state.get("kernel_span") if state else max(len(s) for s in x_train)
         self.channels = channels = x_train[0].shape[1]  # scaled series (with differences)
         self.bank = self._bank(self.opts["kernel_seed"])
