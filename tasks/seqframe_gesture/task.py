@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from seqframe.errors import ConfigError, DataError
-from seqframe.task import Batch, ModelSpec, Predictor, Split, Task, TaskOption
+from seqframe.task import Batch, InputView, ModelSpec, Predictor, Split, Task, TaskOption
 
 from . import baselines as nn
 from . import kernels, metrics, plots, prep, sources
@@ -176,12 +176,12 @@ class GestureTask(Task):
         # unit (as stored, so a run reopened for `predict` rebuilds the same features whatever
         # data it is given).
         self.kernel_span = state.get("kernel_span") if state else max(len(s) for s in x_train)
-        self.channels = channels = x_train[0].shape[1]  # scaled series (with differences)
+        self.channels = x_train[0].shape[1]  # the scaled series' channels (with differences)
         self.bank = self._bank(self.opts["kernel_seed"])
         self.model_inputs = {split: self._features(self.sets[split][0]) for split in SPLITS}
         self._baseline_cache: dict[str, dict] = {}
         extra = len(self.bank) + int(self.opts["elapsed"])
-        return ModelSpec(input_size=channels + extra, output_size=len(self.classes),
+        return ModelSpec(input_size=self.channels + extra, output_size=len(self.classes),
                          readout=self.opts["readout"], loss="cross_entropy", stateful=False)
 
     def _bank(self, seed: int) -> list[kernels.Kernel]:
@@ -207,7 +207,7 @@ class GestureTask(Task):
             changes["kernel_seed"] = self.opts["kernel_seed"] + member
         return changes
 
-    def input_view(self, options: dict[str, Any]):
+    def input_view(self, options: dict[str, Any]) -> InputView | None:
         """A member with another ``kernel_seed`` reads its own kernels' responses.
 
         The kernel channels are recomputed from the series channels of each (padded) batch:
