@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from seqframe_gesture import baselines as nn
 from seqframe_gesture.tsformat import read_ts
-
-SHARED = Path(__file__).parents[3] / ".." / "shared" / "data"
 
 
 def naive_dtw(x: np.ndarray, y: np.ndarray) -> float:
@@ -81,12 +78,12 @@ def test_one_nn_takes_the_closest_and_the_first_on_ties():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared data folder not present")
 @pytest.mark.parametrize("name, published, ours", [("JapaneseVowels", 0.949, 0.9486),
                                                    ("PickupGestureWiimoteZ", 0.66, 0.70)])
-def test_1nn_dtw_on_raw_archive_data_is_near_published(name, published, ours):
+def test_1nn_dtw_on_raw_archive_data_is_near_published(shared_data, name, published, ours):
     """Raw values (no normalisation), full window; Pickup differs from UCR's 0.66, see docs."""
-    train, test = read_ts(SHARED / f"{name}_TRAIN.ts"), read_ts(SHARED / f"{name}_TEST.ts")
+    train = read_ts(shared_data / f"{name}_TRAIN.ts")
+    test = read_ts(shared_data / f"{name}_TEST.ts")
     start = time.perf_counter()
     pred = nn.one_nn(nn.dtw_distances(test.series, train.series), np.array(train.labels))
     assert time.perf_counter() - start < 60

@@ -10,8 +10,6 @@ from seqframe_gesture.tsformat import read_ts
 
 from seqframe.errors import DataError, ExitCode
 
-SHARED = Path(__file__).parents[3] / ".." / "shared" / "data"
-
 UNIVARIATE = """# a comment line
 @problemName Toy
 @timeStamps false
@@ -76,15 +74,14 @@ def test_unknown_header_keys_are_kept(tmp_path):
     assert data.header.extra == {"targetLabel": "false"} and data.labels is None
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared data folder not present")
 @pytest.mark.parametrize(
     "name, n_train, n_test, channels, lengths, classes",
     [("PickupGestureWiimoteZ", 50, 50, 1, (29, 361), 10),
      ("JapaneseVowels", 270, 370, 12, (7, 29), 9)],
 )
-def test_shared_archive_files(name, n_train, n_test, channels, lengths, classes):
-    train = read_ts(SHARED / f"{name}_TRAIN.ts")
-    test = read_ts(SHARED / f"{name}_TEST.ts")
+def test_shared_archive_files(shared_data, name, n_train, n_test, channels, lengths, classes):
+    train = read_ts(shared_data / f"{name}_TRAIN.ts")
+    test = read_ts(shared_data / f"{name}_TEST.ts")
     assert (len(train.series), len(test.series)) == (n_train, n_test)
     assert train.header.problem_name == name and train.n_channels == channels
     all_lengths = [len(s) for s in train.series + test.series]

@@ -8,20 +8,22 @@ import numpy as np
 import pytest
 from seqframe_timeseries.io import BUILTIN, load_table
 from seqframe_timeseries.series import select_series
-from ts_helpers import SHARED
 
 from seqframe.errors import DataError, MissingDependencyError
 
 
-def test_builtin_data_sets_are_shipped_and_match_the_shared_copies():
+def test_builtin_data_sets_are_shipped():
     airline = select_series(load_table(None))
     assert airline.source == "airline" and airline.target == "Passengers" and len(airline) == 144
     assert airline.time_column == "Date" and str(airline.times[0]) == "1949-01-01T00:00:00"
     assert airline.values[:3].tolist() == [112, 118, 132]
     seattle = select_series(load_table("seattle-temps"))
     assert (seattle.target, len(seattle), seattle.frequency.describe()) == ("temp", 8759, "hourly")
+
+
+def test_builtin_data_sets_match_the_shared_copies(shared_data):
     for name, (filename, _) in BUILTIN.items():
-        shared = np.loadtxt(SHARED / filename, delimiter=",", skiprows=1, usecols=1)
+        shared = np.loadtxt(shared_data / filename, delimiter=",", skiprows=1, usecols=1)
         np.testing.assert_array_equal(select_series(load_table(name)).values, shared)
 
 

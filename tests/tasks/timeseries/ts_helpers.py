@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-SHARED = Path("/work/shared/data")
-
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> str:
     with path.open("w", newline="") as fh:
