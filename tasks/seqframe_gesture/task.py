@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from seqframe import metrics
 from seqframe.errors import ConfigError, DataError
 from seqframe.task import Batch, InputView, ModelSpec, Predictor, Split, Task, TaskOption
 
 from . import baselines as nn
-from . import kernels, metrics, plots, prep, sources
+from . import kernels, prep, sources
 from .batching import EpochBatches, pad_batch, stratified_split
 from .tsformat import TsData, read_ts
 
@@ -300,7 +301,7 @@ class GestureTask(Task):
         run_dir = Path(run_dir)
         text = run_dir / "confusion.txt"
         text.write_text(metrics.confusion_text(counts, self.classes, title), encoding="utf-8")
-        png = plots.confusion_png(counts, self.classes, run_dir / "confusion.png", title)
+        png = metrics.confusion_png(counts, self.classes, run_dir / "confusion.png", title)
         return [text, png]
 
     # ---- `seqframe predict` ------------------------------------------------------------------

@@ -1,8 +1,13 @@
-"""Classification metrics on integer class ids: accuracy, macro F1, confusion matrix."""
+"""Classification metrics on integer class ids: accuracy, macro F1, confusion matrix (text, PNG).
+
+Shared by every task that labels sequences (gesture, speech words, ...).
+"""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -53,3 +58,33 @@ def confusion_text(counts: np.ndarray, labels: Sequence[str], title: str = "") -
     right = int(np.trace(counts))
     footer = f"{right}/{total} correct" + (f" ({right / total:.4f})" if total else "")
     return "\n".join(([title] if title else []) + [head, *rows, footer]) + "\n"
+
+
+def confusion_png(counts: np.ndarray, labels: Sequence[str], path: Path, title: str) -> Path:
+    """Draw the confusion counts (rows true, columns predicted) with each cell's count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(labels)
+    size = max(4.0, 0.45 * n + 2.0)
+    fig, ax = plt.subplots(figsize=(size, size))
+    try:
+        ax.imshow(counts, cmap="Blues", vmin=0)
+        ax.set_xticks(range(n), [str(label) for label in labels], rotation=90)
+        ax.set_yticks(range(n), [str(label) for label in labels])
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        ax.set_title("\n".join(textwrap.wrap(title, int(12 * size))), fontsize=8)
+        dark = counts.max(initial=0) / 2
+        for i in range(n):
+            for j in range(n):
+                if counts[i, j]:
+                    ax.text(j, i, str(int(counts[i, j])), ha="center", va="center",
+                            color="white" if counts[i, j] > dark else "black", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return path

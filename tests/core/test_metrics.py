@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from seqframe_gesture.metrics import accuracy, confusion_matrix, confusion_text, macro_f1
+
+from seqframe.metrics import accuracy, confusion_matrix, confusion_text, macro_f1
 
 Y_TRUE = np.array([0, 0, 1, 1, 2])
 Y_PRED = np.array([0, 1, 1, 1, 0])
