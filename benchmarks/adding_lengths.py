@@ -20,7 +20,7 @@ import json
 import time
 from pathlib import Path
 
-from seqframe.runs import resolve_config, run
+from seqframe.runs.run import resolve_config, run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE.parent / "docs" / "benchmarks" / "adding.toml"

@@ -43,9 +43,9 @@ if ARGS is not None:
 
 import numpy as np  # noqa: E402  (after the thread count is set)
 
-from seqframe.bptt import to_window, window_loss_and_grad  # noqa: E402
 from seqframe.cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
-from seqframe.model import Model, ModelConfig  # noqa: E402
+from seqframe.engine.bptt import to_window, window_loss_and_grad  # noqa: E402
+from seqframe.engine.model import Model, ModelConfig  # noqa: E402
 from seqframe.task import Batch  # noqa: E402
 
 CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}

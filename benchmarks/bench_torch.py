@@ -5,7 +5,7 @@ global-norm clip 5, Adam), float32 on the CPU. Rows: seqframe's torch backend th
 kernels (and optionally ``torch:generic``, core's hand-written BPTT on tensors), the numpy
 backend, and ``torch-nn`` -- ``nn.LSTM`` + ``nn.Linear`` + ``cross_entropy`` +
 ``clip_grad_norm_`` + ``torch.optim.Adam`` -- timed in interleaved rounds in the same process at
-the same thread count (median round reported). See :mod:`seqframe.bench`.
+the same thread count (median round reported). See :mod:`seqframe.diagnostics.bench`.
 
 Usage::
 
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     args = parser.parse_args()
 
-    from seqframe.bench import format_rows, run_bench
+    from seqframe.diagnostics.bench import format_rows, run_bench
 
     rows = run_bench(backends=tuple(args.backends), cells=tuple(args.cells), steps=args.steps,
                      threads=args.threads, rounds=args.rounds, warmup=args.warmup, log=print)

@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 
 from seqframe.errors import NonFiniteError
-from seqframe.runs import resolve_config, run
+from seqframe.runs.run import resolve_config, run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE.parent / "docs" / "benchmarks" / "exploding.toml"

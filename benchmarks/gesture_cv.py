@@ -28,7 +28,7 @@ from seqframe_gesture import sources
 from seqframe_gesture.tsformat import read_ts, write_ts
 
 from seqframe.config import load_toml
-from seqframe.runs import resolve_config, run
+from seqframe.runs.run import resolve_config, run
 
 
 def stratified_folds(labels: list[str], folds: int, seed: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from seqframe.gradflow import GradFlow, gradient_flow
+from seqframe.diagnostics.gradflow import GradFlow, gradient_flow
 from seqframe.plugins import get_registry
 
 

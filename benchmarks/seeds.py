@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from seqframe.runs import resolve_config, run
+from seqframe.runs.run import resolve_config, run
 
 
 def seed_parser(description: str, task_options: bool = False) -> argparse.ArgumentParser:

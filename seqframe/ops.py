@@ -167,7 +167,8 @@ class Ops(ABC):
         """A fused forward+backward for ``model``'s windows, or None to use the generic BPTT.
 
         A backend that has native recurrent kernels (cuDNN, oneDNN) returns a callable with the
-        signature of :func:`seqframe.bptt.window_loss_and_grad` (minus ``model`` and ``ops``);
+        signature of :func:`seqframe.engine.bptt.window_loss_and_grad` (minus ``model`` and
+        ``ops``);
         it must agree with the generic path within the tolerance its parity test states.
         The default, no fast path, is always correct.
         """
@@ -176,7 +177,8 @@ class Ops(ABC):
     def collective(self, timeout: float) -> Any:
         """Collective operations for data-parallel training, or None (one process only).
 
-        Called by :mod:`seqframe.distributed` when ``WORLD_SIZE`` > 1. A backend that can train
+        Called by :mod:`seqframe.training.distributed` when ``WORLD_SIZE`` > 1. A backend that can
+        train
         on several processes returns an object with ``rank``, ``world_size``,
         ``all_reduce_sum(arrays)``, ``broadcast_object(obj)``, ``all_gather_object(obj)``,
         ``barrier()`` and ``close()``, failing with a clear error after ``timeout`` seconds

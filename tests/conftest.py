@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seqframe.cli import main
+from seqframe.cli.main import main
 
 # The real data sets of ../shared/data sit beside a CI clone but not beside a user's clone: every
 # test reaches them through the `shared_data` fixture, which skips cleanly when they are absent.

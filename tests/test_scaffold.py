@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from seqframe.cli.scaffold import new_plugin
 from seqframe.errors import UsageError
-from seqframe.scaffold import new_plugin
 
 KINDS = {"task": "echo-demo", "cell": "leaky-demo", "backend": "np-demo"}
 # a few fast training steps with each kind of plugin, through the real command line

@@ -39,7 +39,7 @@ def _context(command: click.Command, name: str, parent: click.Context | None) ->
 
 def render() -> str:
     """The whole reference page."""
-    from seqframe.cli import BUILTIN_COMMANDS, cli
+    from seqframe.cli.main import BUILTIN_COMMANDS, cli
 
     # only the built-in commands: plugins installed on this machine are not seqframe's own
     group = click.Group(name="seqframe", commands={n: cli.commands[n] for n in BUILTIN_COMMANDS},

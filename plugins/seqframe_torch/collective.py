@@ -1,11 +1,12 @@
 """The torch backend's collective operations for data-parallel training (torch.distributed).
 
-:func:`seqframe.distributed.session` asks ``TorchOps.collective()`` for a :class:`TorchCollective`
+:func:`seqframe.training.distributed.session` asks ``TorchOps.collective()`` for a
+:class:`TorchCollective`
 when torchrun started several processes. It joins the process group torchrun describes
 (``env://``: ``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``) with gloo for CPU
 tensors and NCCL for CUDA tensors (each rank on ``cuda:LOCAL_RANK``, see :func:`rank_device`).
 Every operation waits at most the session's timeout; a rank that died or stopped answering turns
-into a :class:`seqframe.distributed.DistributedError` instead of a hang.
+into a :class:`seqframe.training.distributed.DistributedError` instead of a hang.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from seqframe.distributed import DistributedError, env_world
 from seqframe.errors import ConfigError, MissingDependencyError
+from seqframe.training.distributed import DistributedError, env_world
 
 
 def rank_device(spec: str | None) -> str | None:

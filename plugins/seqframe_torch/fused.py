@@ -6,9 +6,9 @@ For the built-in cells (:class:`~seqframe.cells.RNNCell`, :class:`~seqframe.cell
 of ``torch._VF.rnn_tanh``/``lstm``/``gru`` -- cuDNN on NVIDIA GPUs; oneDNN (float32 LSTMs) or
 ATen's own loop on the CPU -- and torch.autograd differentiates it. Everything around the
 recurrence is core's own code, so it cannot drift from the reference: the reset and start state
-(:func:`seqframe.bptt._start_state`), the dropout masks (drawn on the host by
-:func:`seqframe.bptt.dropout_masks`, applied between layers here), and the readout, loss and
-their hand-written gradient (:func:`seqframe.unroll.readout_loss`), whose gradient w.r.t. the
+(:func:`seqframe.engine.bptt._start_state`), the dropout masks (drawn on the host by
+:func:`seqframe.engine.bptt.dropout_masks`, applied between layers here), and the readout, loss and
+their hand-written gradient (:func:`seqframe.engine.unroll.readout_loss`), whose gradient w.r.t. the
 top layer is then pushed through the kernels with one ``torch.autograd.backward``.
 
 Exactness. Masks in seqframe mean "a masked step leaves the state unchanged". A *prefix* mask
@@ -30,8 +30,8 @@ import torch
 from torch import _VF
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqframe import bptt, unroll
 from seqframe.cells import GRUCell, LSTMCell, RNNCell
+from seqframe.engine import bptt, unroll
 
 # cell class -> (kernel, cuDNN mode number of cudnnRNNMode_t)
 KERNELS = {RNNCell: (_VF.rnn_tanh, 1), LSTMCell: (_VF.lstm, 2), GRUCell: (_VF.gru, 3)}
@@ -100,10 +100,10 @@ class FusedWindow:
         return bptt.WindowResult(out.loss_sum, count, grads, _detach(state_out), out.outputs)
 
     def forward(self, params, inputs, mask=None, state=None, reset=None):
-        """Eval-mode forward with :func:`seqframe.bptt.forward`'s signature, on the kernels.
+        """Eval-mode forward with :func:`seqframe.engine.bptt.forward`'s signature, on the kernels.
 
         Anything the kernels cannot express exactly (a gap in a mask) or that is malformed
-        (which the reference reports) goes to :func:`seqframe.bptt.forward`.
+        (which the reference reports) goes to :func:`seqframe.engine.bptt.forward`.
         """
         model, ops = self.model, self.ops
         generic = (model, ops, params, inputs, mask, state, reset)

@@ -314,7 +314,7 @@ class TorchOps(Ops):
         return fused
 
     def fused_forward(self, model: Any) -> Any:
-        """An eval-mode forward on the kernels with :func:`seqframe.bptt.forward`'s signature
+        """An eval-mode forward on the kernels with :func:`seqframe.engine.bptt.forward`'s signature
         (minus ``model`` and ``ops``), or None. Not part of the Ops contract (yet): a predictor
         may use it when present."""
         window = self.fused_window(model)

@@ -1,6 +1,7 @@
 """The char-LM benchmark written by hand with ``torch.nn``: the bar ``seqframe bench`` compares to.
 
-It lives in the torch plugin so that core never imports torch; ``seqframe.bench`` reaches it
+It lives in the torch plugin so that core never imports torch; ``seqframe.diagnostics.bench``
+reaches it
 through :meth:`seqframe_torch.ops.TorchOps.reference_stepper`.
 """
 
@@ -20,7 +21,8 @@ def reference_stepper(cell: str, work: Any, dtype: str = "float32") -> Callable[
 
     Args:
         cell: ``rnn``, ``lstm`` or ``gru``.
-        work: a :class:`seqframe.bench.Workload` (sizes, seed, learning rate, clip norm).
+        work: a :class:`seqframe.diagnostics.bench.Workload` (sizes, seed, learning rate, clip
+        norm).
         dtype: ``float32`` or ``float64``.
     """
     torch.manual_seed(work.seed)

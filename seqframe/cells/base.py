@@ -10,7 +10,7 @@ Every cell seqframe knows has the same outer shape, the one PyTorch's ``nn.RNN``
 A cell only writes the elementwise part, ``step``, and its hand-written derivative,
 ``step_backward``. The two projections and everything around them (stacking, masks, resets,
 readouts, truncation, accumulating the weight gradients with one GEMM per window) live in
-:mod:`seqframe.bptt`, so a third-party cell gets all of that, on every backend, for free.
+:mod:`seqframe.engine.bptt`, so a third-party cell gets all of that, on every backend, for free.
 
 ``state`` is a tuple of (B, H) arrays named by ``state_names``; its first entry is always the
 hidden state ``h`` the next layer and the readout see. See docs/concepts/bptt.md for the derivation.

@@ -3,7 +3,8 @@
 * :func:`check_step_gradients` -- a cell's ``step_backward`` against central finite differences
   of its ``step``, on one backend, in float64. Independent of BPTT: it tests the cell alone.
 * :func:`check_window_gradients` -- a whole model built on the cell (layers, masks, resets,
-  readout and loss) against finite differences, via :func:`seqframe.gradcheck.check_gradients`.
+  readout and loss) against finite differences, via
+  :func:`seqframe.diagnostics.gradcheck.check_gradients`.
 * :func:`check_window_parity` -- ``window_loss_and_grad`` on a backend against the numpy
   reference from the same weights and data: loss, count, every gradient, outputs and state;
   and the backend's fused fast path, when it has one, against the same reference.
@@ -134,7 +135,7 @@ SCENARIOS = (
 
 def scenario_model(cell: Cell, scenario: Scenario, input_size: int = 3, hidden: int = 4,
                    output_size: int = 3):
-    from ..model import Model, ModelConfig
+    from ..engine.model import Model, ModelConfig
 
     config = ModelConfig(cell=cell.name, input_size=input_size, hidden_size=hidden,
                          output_size=output_size, layers=scenario.layers,
@@ -191,7 +192,7 @@ def run_scenario(ops: Ops, cell: Cell, scenario: Scenario, seed: int = 0, fused:
         A dict: ``loss_sum``, ``count``, ``grads`` (name -> array), ``outputs``, ``state``
         (a flat list), or None when ``fused`` and the backend has no fast path for it.
     """
-    from ..bptt import to_window, window_loss_and_grad
+    from ..engine.bptt import to_window, window_loss_and_grad
 
     model = scenario_model(cell, scenario)
     params = {k: ops.asarray(v) for k, v in model.init_params(seed).items()}
@@ -254,11 +255,12 @@ def check_window_parity(ops: Ops, cell: Cell, scenario: Scenario = SCENARIOS[0],
 
 
 def check_window_gradients(ops: Ops, cell: Cell, **kwargs: Any) -> Any:
-    """A model on ``cell`` against finite differences: :func:`seqframe.gradcheck.check_gradients`.
+    """A model on ``cell`` against finite differences:
+    :func:`seqframe.diagnostics.gradcheck.check_gradients`.
 
     Raises AssertionError naming the parameters whose gradients disagree.
     """
-    from ..gradcheck import check_gradients
+    from ..diagnostics.gradcheck import check_gradients
 
     report = check_gradients(ops, cell, **kwargs)
     if not getattr(report, "ok", True):

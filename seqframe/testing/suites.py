@@ -233,7 +233,7 @@ class TaskConformance:
 
     def test_core_accepts_the_batches(self, prepared) -> None:
         """seqframe's own window builder takes the batches as they are."""
-        from ..bptt import to_window
+        from ..engine.bptt import to_window
         from ._common import reference_ops
 
         task, spec = prepared

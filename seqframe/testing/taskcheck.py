@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig, merge
+from ..engine.model import LOSSES, READOUTS
 from ..errors import ConfigError
-from ..model import LOSSES, READOUTS
 from ..task import Batch, ModelSpec, Task, TaskOption
 from .predictors import ConstantPredictor, FunctionPredictor, MetricCase
 
@@ -300,7 +300,7 @@ def check_member_options(task: Task) -> None:
     """``member_options``: declared options only, and member 0's equal the task's own.
 
     Member 0 of ``--ensemble`` must be the single run of the same config, and every member must
-    build from the same ``-o`` table (see :mod:`seqframe.ensemble`).
+    build from the same ``-o`` table (see :mod:`seqframe.runs.ensemble`).
     """
     declared = {opt.name for opt in task.options}
     for member in range(3):

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from seqframe_numpy import NumpyOps
 
-from seqframe.bptt import (
+from seqframe.cells import GRUCell, LSTMCell, RNNCell
+from seqframe.engine.bptt import (
     Window,
     dropout_masks,
     forward,
@@ -20,9 +21,8 @@ from seqframe.bptt import (
     to_window,
     window_loss_and_grad,
 )
-from seqframe.cells import GRUCell, LSTMCell, RNNCell
+from seqframe.engine.model import Model, ModelConfig
 from seqframe.errors import ConfigError, DataError, ShapeError
-from seqframe.model import Model, ModelConfig
 from seqframe.task import Batch
 
 OPS = NumpyOps("float64")

@@ -6,8 +6,8 @@ import pytest
 from seqframe_numpy import NumpyOps
 
 from seqframe.cells import GRUCell, LSTMCell, RNNCell
+from seqframe.diagnostics.gradcheck import GradCheckReport, check_gradients
 from seqframe.errors import ConfigError
-from seqframe.gradcheck import GradCheckReport, check_gradients
 
 OPS = NumpyOps("float64")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from seqframe.diagnostics.gradflow import GradFlow, adding_like_batch, gradient_flow
 from seqframe.errors import ConfigError
-from seqframe.gradflow import GradFlow, adding_like_batch, gradient_flow
 
 
 def test_adding_like_batch_contract():
@@ -209,7 +209,7 @@ def test_params_need_a_single_cell(ops):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_norms_match_torch_autograd(ops, cell):
     torch = pytest.importorskip("torch")
-    from seqframe.gradflow import _fresh_model, _resolve_cell
+    from seqframe.diagnostics.gradflow import _fresh_model, _resolve_cell
 
     hidden, steps, rows = 6, 9, 4
     model = _fresh_model(_resolve_cell(cell), hidden, 1)
@@ -243,7 +243,7 @@ def test_norms_match_torch_autograd(ops, cell):
 
 @pytest.fixture(scope="module")
 def elman_run(tmp_path_factory):
-    from seqframe.runs import resolve_config, run
+    from seqframe.runs.run import resolve_config, run
 
     out = tmp_path_factory.mktemp("runs") / "rnn"
     overrides = {
@@ -264,7 +264,7 @@ def elman_run(tmp_path_factory):
 
 
 def test_trained_run_norms_match_finite_differences(elman_run):
-    from seqframe.runs import open_run
+    from seqframe.runs.run import open_run
 
     flow = gradient_flow(run_dir=elman_run, batch_size=6, seed=4)
     assert list(flow.norms) == ["rnn (trained)"] and flow.length == 7

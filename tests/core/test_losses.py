@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from seqframe_numpy import NumpyOps
 
-from seqframe.losses import cross_entropy, gaussian_nll, mse
+from seqframe.engine.losses import cross_entropy, gaussian_nll, mse
 from seqframe.testing.numerics import numeric_grad
 
 OPS = NumpyOps("float64")

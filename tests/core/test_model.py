@@ -9,8 +9,8 @@ import pytest
 from seqframe_numpy import NumpyOps
 
 from seqframe.cells import GRUCell, LSTMCell, RNNCell
+from seqframe.engine.model import Model, ModelConfig
 from seqframe.errors import ConfigError, ShapeError
-from seqframe.model import Model, ModelConfig
 
 
 def _model(cell=LSTMCell, **kw):

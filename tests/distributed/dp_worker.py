@@ -2,7 +2,7 @@
 
 The environment says which rank this is (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
 ``MASTER_ADDR``, ``MASTER_PORT``, as torchrun would set them); without ``WORLD_SIZE`` it is a
-single process. Runs :func:`seqframe.runs.run` and writes ``OUT_PREFIX.json`` (the loss of every
+single process. Runs :func:`seqframe.runs.run.run` and writes ``OUT_PREFIX.json`` (the loss of every
 optimizer step, the summary) and ``OUT_PREFIX.npz`` (the final parameters of this rank). A user
 error prints ``error: ...`` and exits with its code, as the CLI would.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from seqframe import runs
 from seqframe.config import RunConfig
 from seqframe.errors import SeqframeError
-from seqframe.trainer import Trainer
+from seqframe.runs import run as runs
+from seqframe.training.trainer import Trainer
 
 
 @contextmanager

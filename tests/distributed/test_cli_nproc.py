@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqframe.checkpoint import load_checkpoint
+from seqframe.training.checkpoint import load_checkpoint
 
 from ._ranks import cli, require_gloo, wait_for_checkpoint
 

@@ -1,7 +1,7 @@
 """The core side of data parallelism without processes: sharding, checks, agreement, errors.
 
 The collective is a stand-in that plays one rank of two with answers computed here by hand, so
-what is tested is what :class:`seqframe.distributed.DataParallel` does with them.
+what is tested is what :class:`seqframe.training.distributed.DataParallel` does with them.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from seqframe_numpy.ops import NumpyOps
 
-from seqframe import runs
 from seqframe.config import RunConfig
-from seqframe.distributed import (
+from seqframe.engine.windows import micro_batches
+from seqframe.errors import ConfigError, DataError
+from seqframe.runs import run as runs
+from seqframe.task import Batch
+from seqframe.training.distributed import (
     SINGLE,
     DataParallel,
     DistributedError,
@@ -26,10 +29,7 @@ from seqframe.distributed import (
     shard_bounds,
     timeout_seconds,
 )
-from seqframe.errors import ConfigError, DataError
-from seqframe.progress import MetricsLog
-from seqframe.task import Batch
-from seqframe.windows import micro_batches
+from seqframe.training.progress import MetricsLog
 
 
 class OtherRank:

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
+from seqframe.cli.launch import launch_from_argv
 from seqframe.config import RunConfig, write_toml
 from seqframe.errors import ConfigError, MissingDependencyError
-from seqframe.launch import launch_from_argv
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
 
@@ -118,7 +118,7 @@ def test_a_run_stopped_by_ctrl_c_exits_130_with_the_resume_command(capsys):
 
 
 def test_the_exit_code_of_the_launched_command_is_kept():
-    from seqframe.launch import _wait_for
+    from seqframe.cli.launch import _wait_for
 
     assert _wait_for([sys.executable, "-c", "raise SystemExit(3)"]) == 3
     kill = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"

@@ -3,7 +3,7 @@
 torchrun stops the surviving ranks itself (tested through the CLI in test_cli_nproc.py); here the
 ranks run without it, so what is tested is seqframe's own guard: the collective notices the lost
 peer (a closed connection, or no answer within ``SEQFRAME_DIST_TIMEOUT``) and the run ends with
-:class:`seqframe.distributed.DistributedError` (exit code 1), the last checkpoint intact.
+:class:`seqframe.training.distributed.DistributedError` (exit code 1), the last checkpoint intact.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import time
 import numpy as np
 import pytest
 
-from seqframe.checkpoint import load_checkpoint
 from seqframe.config import RunConfig
+from seqframe.training.checkpoint import load_checkpoint
 
 from ._ranks import SLOW_STEPS, finish_all, require_gloo, start_ranks, wait_for_checkpoint
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from seqframe.distributed import DistributedError
 from seqframe.errors import ConfigError, MissingDependencyError
+from seqframe.training.distributed import DistributedError
 
 from ._ranks import free_port, require_gloo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from seqframe.cli import BUILTIN_COMMANDS
+from seqframe.cli.main import BUILTIN_COMMANDS
 from tests.docs._tools import DOCS, REPO, tool
 
 

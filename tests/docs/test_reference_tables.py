@@ -10,10 +10,10 @@ from pathlib import Path
 
 import seqframe.errors as errors
 from seqframe.config import RunConfig
-from seqframe.parity import TOLERANCES
+from seqframe.diagnostics.parity import TOLERANCES
 from seqframe.testing import numerics
 from seqframe.testing._common import tolerance
-from seqframe.trainer import Interrupted
+from seqframe.training.trainer import Interrupted
 from tests.docs._tools import DOCS, REPO
 
 
@@ -59,7 +59,7 @@ def test_errors_reference_lists_every_error_class_with_its_exit_code():
         assert rows[cls.__name__][2] == str(int(cls.exit_code)), cls
         base = cls.__bases__[0].__name__
         assert rows[cls.__name__][1] == base, (cls, base)
-    interrupted = rows["seqframe.trainer.Interrupted"]
+    interrupted = rows["seqframe.training.trainer.Interrupted"]
     assert interrupted[2] == str(Interrupted.exit_code) == "130"
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from seqframe import runs
 from seqframe.config import RunConfig
+from seqframe.runs import run as runs
 
 # pytest runs with --import-mode=importlib, which puts no test folder on sys.path; the tiny task
 # is a plain module so that subprocess tests can import it too (PYTHONPATH=this folder).

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from seqframe import checkpoint as ck
 from seqframe.errors import DataError
+from seqframe.training import checkpoint as ck
 
 
 def test_round_trip_keeps_values_dtypes_and_metadata(tmp_path):

@@ -8,10 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
-from seqframe import ensemble, runs
+from seqframe.engine.predictor import task_metrics
 from seqframe.errors import ConfigError, ExitCode
-from seqframe.predictor import task_metrics
-from seqframe.trainer import Interrupted
+from seqframe.runs import ensemble
+from seqframe.runs import run as runs
+from seqframe.training.trainer import Interrupted
 
 
 def softmax(z):
@@ -150,7 +151,7 @@ def test_bad_ensemble_settings_are_refused(tiny_config, sf):
 
 
 def test_grad_flow_asks_for_one_member(tiny_config, tmp_path):
-    from seqframe.gradflow import gradient_flow
+    from seqframe.diagnostics.gradflow import gradient_flow
 
     root = tmp_path / "ens"
     runs.run(tiny_config(ensemble=2, out=str(root)))

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 from seqframe_charlm.corpus import load_text
 
-from seqframe import runs
+from seqframe.runs import run as runs
 
 
 def rows_of(path):

@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from seqframe import checkpoint, runs
 from seqframe.errors import ConfigError, DataError, NonFiniteError
-from seqframe.trainer import Trainer
+from seqframe.runs import run as runs
+from seqframe.training import checkpoint
+from seqframe.training.trainer import Trainer
 
 
 def test_nan_stops_with_step_norm_and_hint_keeping_the_last_good_checkpoint(tiny_config, tmp_path):

@@ -8,7 +8,7 @@ from seqframe_numpy.ops import NumpyOps
 
 from seqframe.config import RunConfig
 from seqframe.errors import ConfigError, UnknownNameError
-from seqframe.optim import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, RMSprop, build_optimizer
+from seqframe.training.optim import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, RMSprop, build_optimizer
 
 OPS = NumpyOps(dtype="float64")
 

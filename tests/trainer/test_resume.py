@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from seqframe import runs
-from seqframe.checkpoint import load_checkpoint
+from seqframe.runs import run as runs
+from seqframe.training.checkpoint import load_checkpoint
 
 CHILD = Path(__file__).parent / "trainer_child.py"
 

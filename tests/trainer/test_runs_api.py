@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from seqframe import runs
+from seqframe.engine.predictor import ModelPredictor
 from seqframe.errors import ConfigError, ShapeError, UsageError
-from seqframe.predictor import ModelPredictor
+from seqframe.runs import run as runs
 
 
 def test_layers_defaults_task_file_flags(tmp_path):

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from seqframe import runs
+from seqframe.runs import run as runs
 
 
 def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path):
@@ -54,7 +54,7 @@ def test_metrics_records_carry_gradient_norm_statistics(tiny_config, tmp_path):
 
 
 def test_curves_second_panel_shows_the_metric_or_the_gradient_norm():
-    from seqframe.curves import second_panel
+    from seqframe.runs.curves import second_panel
 
     records = [{"step": 1, "val": {"loss": 2.0, "mase": 1.5}, "grad_norm_mean": 0.7},
                {"step": 2, "val": {"loss": 1.0}, "grad_norm_mean": None}]

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from seqframe_numpy.ops import NumpyOps
 
-from seqframe.clipping import Clipper, global_norm
 from seqframe.config import RunConfig
 from seqframe.errors import ConfigError, UnknownNameError
-from seqframe.optim import Schedule, build_schedule
+from seqframe.training.clipping import Clipper, global_norm
+from seqframe.training.optim import Schedule, build_schedule
 
 OPS = NumpyOps(dtype="float64")
 

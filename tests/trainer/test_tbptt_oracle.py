@@ -9,9 +9,9 @@ epoch prove the trainer's windows, carried state, look-back, loss normalisation 
 import numpy as np
 import pytest
 
-from seqframe import runs
-from seqframe.seeding import seed_streams
-from seqframe.trainer import Trainer
+from seqframe.runs import run as runs
+from seqframe.training.seeding import seed_streams
+from seqframe.training.trainer import Trainer
 
 torch = pytest.importorskip("torch")
 

@@ -1,7 +1,7 @@
 """A training run in a child process, for the kill/interrupt tests.
 
 Usage: python trainer_child.py CONFIG_JSON SECONDS_PER_STEP
-Runs ``seqframe.runs.run`` on the tiny task, sleeping before each optimizer step so the parent
+Runs ``seqframe.runs.run.run`` on the tiny task, sleeping before each optimizer step so the parent
 can kill it mid-run. Exits 130 after a Ctrl-C (the code the CLI uses for Interrupted).
 """
 
@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import trainer_tinytask  # noqa: E402
 
-from seqframe import runs  # noqa: E402
 from seqframe.config import RunConfig  # noqa: E402
-from seqframe.trainer import Interrupted, Trainer  # noqa: E402
+from seqframe.runs import run as runs  # noqa: E402
+from seqframe.training.trainer import Interrupted, Trainer  # noqa: E402
 
 
 def main() -> None:

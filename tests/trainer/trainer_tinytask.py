@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from seqframe.runs import load_plugin as _registry_load
+from seqframe.runs.run import load_plugin as _registry_load
 from seqframe.task import Batch, ModelSpec, Task, TaskOption
 
 D, CLASSES = 3, 4
@@ -101,7 +101,7 @@ class TinyTask(Task):
 
 
 def load_plugin(kind, name):
-    """The registry, plus the tiny task (what tests patch into seqframe.runs.load_plugin)."""
+    """The registry, plus the tiny task (what tests patch into seqframe.runs.run.load_plugin)."""
     if kind == "task" and name == "tiny":
         return TinyTask
     return _registry_load(kind, name)
@@ -109,6 +109,6 @@ def load_plugin(kind, name):
 
 def install():
     """Make ``--task tiny`` resolvable in this process (used by subprocess tests)."""
-    import seqframe.runs
+    import seqframe.runs.run
 
-    seqframe.runs.load_plugin = load_plugin
+    seqframe.runs.run.load_plugin = load_plugin

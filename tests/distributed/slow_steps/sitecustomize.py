@@ -12,7 +12,7 @@ _PAUSE = float(os.environ.get("SEQFRAME_TEST_STEP_SLEEP", "0") or 0)
 if _PAUSE > 0:
     import time
 
-    from seqframe.trainer import Trainer
+    from seqframe.training.trainer import Trainer
 
     _step = Trainer._step
 

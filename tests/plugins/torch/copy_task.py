@@ -1,6 +1,7 @@
 """An in-memory task for driving the real Trainer on any backend (imports no torch).
 
-The parity workload (:func:`seqframe.parity.synthetic_batches`) as a stateful every-step task;
+The parity workload (:func:`seqframe.diagnostics.parity.synthetic_batches`) as a stateful
+every-step task;
 with ``eval_every=1`` the trainer writes every step's training loss to ``metrics.jsonl``.
 """
 
@@ -13,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from seqframe.config import RunConfig
-from seqframe.model import Model, ModelConfig
-from seqframe.parity import ParityWorkload, synthetic_batches
+from seqframe.diagnostics.parity import ParityWorkload, synthetic_batches
+from seqframe.engine.model import Model, ModelConfig
 from seqframe.task import ModelSpec, Task
 from tests.plugins.torch.window_cases import CELLS
 
@@ -43,7 +44,7 @@ class CopyTask(Task):
 
 def make_trainer(ops, cell: str, run_dir: Path, steps: int):
     """A Trainer for CopyTask on ``ops`` (2 layers, dropout, TBPTT k1=8/k2=12, clipping)."""
-    from seqframe.trainer import Trainer
+    from seqframe.training.trainer import Trainer
 
     task = CopyTask()
     spec = task.prepare()

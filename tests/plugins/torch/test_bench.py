@@ -1,10 +1,11 @@
-"""seqframe.bench on a toy workload: rows, ratios, and that every implementation really trains."""
+"""seqframe.diagnostics.bench on a toy workload: rows, ratios, and that every implementation really
+trains."""
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from seqframe.bench import (  # noqa: E402
+from seqframe.diagnostics.bench import (  # noqa: E402
     REFERENCE,
     Workload,
     format_rows,

@@ -39,7 +39,7 @@ def test_a_checkpoint_continues_on_the_other_backend(tmp_path, first, then):
 @pytest.mark.slow
 @pytest.mark.parametrize("backend, other", [("torch", "numpy"), ("numpy", "torch")])
 def test_a_run_evaluates_on_the_other_backend(tmp_path, backend, other):
-    from seqframe import runs
+    from seqframe.runs import run as runs
 
     config = runs.resolve_config({
         "task": "adding", "backend": backend, "dtype": "float64", "device": "cpu",

@@ -9,9 +9,9 @@ from seqframe_numpy.ops import NumpyOps  # noqa: E402
 from seqframe_torch.fused import FusedWindow  # noqa: E402
 from seqframe_torch.ops import TorchOps  # noqa: E402
 
-from seqframe import bptt  # noqa: E402
 from seqframe.cells import Cell, LSTMCell  # noqa: E402
-from seqframe.model import Model, ModelConfig  # noqa: E402
+from seqframe.engine import bptt  # noqa: E402
+from seqframe.engine.model import Model, ModelConfig  # noqa: E402
 from tests.plugins.torch.window_cases import differences, make_case, run_window  # noqa: E402
 
 

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 from seqframe_torch.ops import TorchOps  # noqa: E402
 
-from seqframe import bptt  # noqa: E402
+from seqframe.engine import bptt  # noqa: E402
 from tests.plugins.torch.window_cases import make_case, random_state  # noqa: E402
 
 MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}

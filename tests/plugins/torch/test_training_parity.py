@@ -1,7 +1,9 @@
 """Training parity over 50 optimizer steps: numpy vs torch, generic and fused (float64).
 
-Two routes: :func:`seqframe.parity.parity_check` (what ``seqframe check --parity`` runs), and the
-real :class:`seqframe.trainer.Trainer` on a small in-memory task, whose per-step training losses
+Two routes: :func:`seqframe.diagnostics.parity.parity_check` (what ``seqframe check --parity``
+runs), and the
+real :class:`seqframe.training.trainer.Trainer` on a small in-memory task, whose per-step training
+losses
 are read back from ``metrics.jsonl`` (one evaluation per step).
 """
 
@@ -15,15 +17,15 @@ torch = pytest.importorskip("torch")
 from seqframe_numpy.ops import NumpyOps  # noqa: E402
 from seqframe_torch.ops import TorchOps  # noqa: E402
 
-from seqframe.errors import ConfigError  # noqa: E402
-from seqframe.model import Model, ModelConfig  # noqa: E402
-from seqframe.parity import (  # noqa: E402
+from seqframe.diagnostics.parity import (  # noqa: E402
     ParityWorkload,
     compare,
     parity_check,
     synthetic_batches,
     train_trace,
 )
+from seqframe.engine.model import Model, ModelConfig  # noqa: E402
+from seqframe.errors import ConfigError  # noqa: E402
 from tests.plugins.torch.copy_task import trainer_losses  # noqa: E402
 from tests.plugins.torch.window_cases import CELLS  # noqa: E402
 

@@ -76,7 +76,7 @@ def test_fused_path_changes_nothing_it_was_given(backends):
     model, params, batch = make_case("lstm")
     device_params = {k: ops.asarray(v) for k, v in params.items()}
     before = {k: v.clone() for k, v in device_params.items()}
-    from seqframe import bptt
+    from seqframe.engine import bptt
 
     result = ops.fused_window(model)(device_params, bptt.to_window(ops, batch), None)
     for k, v in device_params.items():

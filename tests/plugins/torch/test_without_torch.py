@@ -65,6 +65,6 @@ def test_registry_lists_torch_and_loading_it_gives_the_install_hint():
 
 
 def test_backends_command_works_without_torch():
-    proc = run_without_torch("from seqframe.cli import main\nmain(['backends'])\n")
+    proc = run_without_torch("from seqframe.cli.main import main\nmain(['backends'])\n")
     assert proc.returncode == 0, proc.stderr
     assert "torch" in proc.stdout and "plugin 'torch'" not in proc.stderr

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqframe import bptt
 from seqframe.cells import GRUCell, LSTMCell, RNNCell
-from seqframe.model import Model, ModelConfig
+from seqframe.engine import bptt
+from seqframe.engine.model import Model, ModelConfig
 from seqframe.task import Batch
 
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}

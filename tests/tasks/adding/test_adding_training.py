@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from seqframe.cli import main
-from seqframe.runs import resolve_config, run
+from seqframe.cli.main import main
+from seqframe.runs.run import resolve_config, run
 
 ROOT = Path(__file__).resolve().parents[3]
 

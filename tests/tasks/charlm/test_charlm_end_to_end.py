@@ -1,4 +1,5 @@
-"""A tiny charlm run through seqframe.runs on the numpy backend, then sampling from its run dir."""
+"""A tiny charlm run through seqframe.runs.run on the numpy backend, then sampling from its run
+dir."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from seqframe.errors import MissingDependencyError, PluginError
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    from seqframe.runs import resolve_config, run
+    from seqframe.runs.run import resolve_config, run
 
     root = tmp_path_factory.mktemp("charlm")
     corpus = root / "tiny.txt"
@@ -43,7 +44,7 @@ def test_run_writes_metrics_baselines_and_a_sample(run_dir):
 
 
 def _open(run_dir, backend):
-    from seqframe.runs import open_run
+    from seqframe.runs.run import open_run
 
     try:
         return open_run(run_dir, backend=backend)

@@ -9,7 +9,7 @@ import numpy as np
 from seqframe_gesture.batching import pad_batch
 from seqframe_gesture.task import GestureTask
 
-from seqframe import runs
+from seqframe.runs import run as runs
 
 
 def test_each_member_holds_out_its_own_validation_split(tiny_pair):

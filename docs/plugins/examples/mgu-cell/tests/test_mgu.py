@@ -1,9 +1,9 @@
 """The MGU cell: seqframe's cell conformance suite, plus an independent oracle (the GRU)."""
 
 import numpy as np
-from seqframe.bptt import forward
+from seqframe.engine.bptt import forward
 from seqframe.cells import GRUCell
-from seqframe.model import Model, ModelConfig
+from seqframe.engine.model import Model, ModelConfig
 from seqframe.testing import CellConformance
 from seqframe_numpy.ops import NumpyOps
 

@@ -4,7 +4,8 @@ For a loss E_T taken at the last step T only, BPTT computes dE_T/dh_t for every 
 by multiplying the per-step Jacobians dh_s/dh_{s-1} (see docs/concepts/bptt.md). Their product
 shrinks or grows roughly geometrically with the lag k = T - t, and that is the vanishing
 (exploding) gradient problem. :func:`gradient_flow` measures it with the very BPTT code training
-uses (:func:`seqframe.bptt.hidden_grads`), for fresh weights or for a trained run, and returns a
+uses (:func:`seqframe.engine.bptt.hidden_grads`), for fresh weights or for a trained run, and
+returns a
 :class:`GradFlow` that prints as a table and plots on a log scale
 (docs/concepts/vanishing-gradients.md discusses the numbers).
 
@@ -20,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .ops import Ops
-from .task import Batch
+from ..errors import ConfigError
+from ..ops import Ops
+from ..task import Batch
 
 DEFAULT_CELLS = ("rnn", "lstm", "gru")
 
@@ -146,7 +147,7 @@ def lag_norms(model: Any, ops: Ops, params: dict[str, Any], batch: Batch) -> np.
     For an ``every_step`` readout the loss is restricted to the last step (``loss_from``), so
     every curve answers the same question: how much of one step's error reaches k steps back.
     """
-    from .bptt import hidden_grads, to_window
+    from ..engine.bptt import hidden_grads, to_window
 
     steps = batch.length
     loss_from = steps - 1 if model.config.readout == "every_step" else 0
@@ -177,7 +178,7 @@ def gradient_flow(
     one batch of random adding-problem inputs (:func:`adding_like_batch`).
 
     Trained weights (``run_dir``): the run's model, weights and task are loaded with
-    :func:`seqframe.runs.open_run`, and the gradient is taken on the first training batch of
+    :func:`seqframe.runs.run.open_run`, and the gradient is taken on the first training batch of
     the run's task (``length``, ``hidden``, ``layers``, ``params`` do not apply).
 
     Args:
@@ -240,7 +241,7 @@ def gradient_flow(
 
 
 def _run_flow(ops: Ops | None, cells: Any, run_dir: Path, batch_size: int, seed: int) -> GradFlow:
-    from .runs import open_run
+    from ..runs.run import open_run
 
     task, predictor, config = open_run(run_dir, backend=None if ops is None else ops.name)
     if config.ensemble > 1:
@@ -286,14 +287,14 @@ def _as_list(cells: Any, default: Sequence[Any]) -> list[Any]:
 def _resolve_cell(cell: Any) -> Any:
     """A Cell instance from a registered name, a Cell class or an instance."""
     if isinstance(cell, str):
-        from .plugins import get_registry
+        from ..plugins import get_registry
 
         return get_registry().load("cell", cell)()
     return cell() if isinstance(cell, type) else cell
 
 
 def _fresh_model(cell: Any, hidden: int, layers: int) -> Any:
-    from .model import Model, ModelConfig
+    from ..engine.model import Model, ModelConfig
 
     config = ModelConfig(
         cell=cell.name,

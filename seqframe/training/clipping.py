@@ -14,8 +14,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import ConfigError
-from .ops import Array, Ops
+from ..errors import ConfigError
+from ..ops import Array, Ops
 
 Grads = dict[str, Array]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .ops import Ops
-from .task import Batch
+from ..ops import Ops
+from ..task import Batch
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def micro_batches(rows: int, accumulate: int) -> list[tuple[int, int]]:
 
 
 def to_window(ops: Ops, batch: Batch, loss_from: int):
-    """The device window of a host batch (see :func:`seqframe.bptt.to_window`)."""
+    """The device window of a host batch (see :func:`seqframe.engine.bptt.to_window`)."""
     from .bptt import to_window as bptt_to_window
 
     return bptt_to_window(ops, batch, loss_from=loss_from)

@@ -2,7 +2,7 @@
 
 We do not build our own launcher: this only turns the flag into PyTorch's ``torchrun`` command
 (``python -m torch.distributed.run``), waits for it and passes its exit code on. The processes it
-starts find each other as :mod:`seqframe.distributed` describes.
+starts find each other as :mod:`seqframe.training.distributed` describes.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .distributed import World, check_resume
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..training.distributed import World, check_resume
 
 INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C, as the CLI uses
 
@@ -44,13 +44,13 @@ def launch_from_argv(argv: list[str], environ: dict[str, str] | None = None,
     if nproc is None or nproc <= 1:
         return None
     if _planned_ensemble(rest) > 1:  # refused here, before torchrun starts N copies to refuse it
-        from .ensemble import NPROC_REFUSED
+        from ..runs.ensemble import NPROC_REFUSED
 
         raise ConfigError(NPROC_REFUSED)
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
-        from .errors import MissingDependencyError
+        from ..errors import MissingDependencyError
 
         raise MissingDependencyError(
             f"--nproc {nproc} starts the processes with torchrun, which comes with PyTorch: "
@@ -100,7 +100,7 @@ def _pop_nproc(args: list[str]) -> tuple[int | None, list[str]]:
 
 def _planned_nproc(given: int | None, rest: list[str]) -> int | None:
     """Processes to start: ``--nproc``, else the resumed run's, else the ``--config`` file's."""
-    from .config import read_resolved
+    from ..config import read_resolved
 
     resume = _option(rest, "--resume")
     if resume is not None:
@@ -125,7 +125,7 @@ def _planned_ensemble(rest: list[str]) -> int:
 
 def _file_value(rest: list[str], key: str) -> int | None:
     """The whole number ``key`` of the ``--config`` file, or None (absent, or not a number)."""
-    from .config import load_toml
+    from ..config import load_toml
 
     config_file = _option(rest, "--config")
     if config_file is None or not Path(config_file).exists():

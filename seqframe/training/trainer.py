@@ -16,12 +16,12 @@ models need the whole sequence, so their window is always the whole batch.
 
 Everything that decides what happens next -- the data cursor, RNG state, carried state, optimizer
 slots, clipping statistics, best metric, training-loss accumulators -- is in the checkpoint, so a
-resumed run continues bit for bit (see :mod:`seqframe.checkpoint`). A step whose loss or
-gradient is NaN/Inf updates nothing; :mod:`seqframe.guard` decides what happens next.
+resumed run continues bit for bit (see :mod:`seqframe.training.checkpoint`). A step whose loss or
+gradient is NaN/Inf updates nothing; :mod:`seqframe.training.guard` decides what happens next.
 
 Data parallel (several processes under torchrun): each rank trains on its shard of every batch
 and the step's sums are all-reduced before clipping; the hooks are the ``self.dp`` calls, the
-rest is :mod:`seqframe.distributed`.
+rest is :mod:`seqframe.training.distributed`.
 """
 
 from __future__ import annotations
@@ -31,15 +31,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import windows as win
+from ..engine import windows as win
+from ..engine.predictor import (
+    ModelPredictor,
+    concat_states,
+    state_batch_size,
+    state_rows,
+    task_metrics,
+)
+from ..errors import ConfigError, DataError, SeqframeError
 from .checkpoint import load_training, save_training
 from .clipping import Clipper
 from .distributed import SINGLE, DataParallel
-from .errors import ConfigError, DataError, SeqframeError
 from .guard import check_policy, on_nonfinite
 from .loopstate import LoopState
 from .optim import build_optimizer, build_schedule
-from .predictor import ModelPredictor, concat_states, state_batch_size, state_rows, task_metrics
 from .progress import InterruptFlag, MetricsLog, ProgressBar
 from .seeding import data_seed, seed_streams
 
@@ -66,11 +72,13 @@ class Trainer:
     Args:
         config: the resolved :class:`seqframe.config.RunConfig`.
         task: the prepared task; ``spec`` what its ``prepare`` returned.
-        model: the :class:`seqframe.model.Model`; ``params`` its backend arrays (updated in place).
+        model: the :class:`seqframe.engine.model.Model`; ``params`` its backend arrays (updated in
+        place).
         ops: the backend.
         run_dir: where metrics.jsonl and checkpoints go.
         log: one-line messages (``print`` by default; a no-op when quiet).
-        dp: this process's :class:`seqframe.distributed.DataParallel` (one process by default).
+        dp: this process's :class:`seqframe.training.distributed.DataParallel` (one process by
+        default).
     """
 
     def __init__(self, config, task, spec, model, ops, params, run_dir, log: Callable = print,
@@ -314,7 +322,7 @@ class Trainer:
         if self.fused is not None:
             return self.fused(self.params, window, state, dropout_rng=self.rngs["dropout"],
                               carry_at=carry_at)
-        from .bptt import window_loss_and_grad
+        from ..engine.bptt import window_loss_and_grad
 
         return window_loss_and_grad(self.model, self.ops, self.params, window, state,
                                     dropout_rng=self.rngs["dropout"], carry_at=carry_at)

@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import ConfigError, ExitCode, SeqframeError
+from .. import __version__
+from ..errors import ConfigError, ExitCode, SeqframeError
+from ..plugins import get_registry
 from .listing import format_table, kind_rows, plugin_rows, registered_summary, task_details
-from .plugins import get_registry
 
 BACKEND_HELP = "Array backend (`seqframe backends` lists them)."
 
@@ -104,7 +104,7 @@ def run(options: tuple[str, ...], config_file: str | None, resume: str | None,
     overrides = {key: value for key, value in flags.items() if value is not None}
     if options:
         overrides["options"] = _parse_options(options)
-    from . import runs
+    from ..runs import run as runs
 
     quiet = bool(overrides.get("quiet"))
     log = (lambda _msg: None) if quiet else _echo_err
@@ -127,7 +127,7 @@ def run(options: tuple[str, ...], config_file: str | None, resume: str | None,
 @click.option("--backend", default=None, help="Evaluate with another backend than training used.")
 def eval_(run_dir: str, split: str, backend: str | None) -> None:
     """Evaluate a run's best checkpoint on a split."""
-    from . import runs
+    from ..runs import run as runs
 
     metrics = runs.evaluate(run_dir, split, backend=backend)
     click.echo(format_table([(k, f"{v:.6g}") for k, v in metrics.items()],
@@ -145,7 +145,7 @@ def eval_(run_dir: str, split: str, backend: str | None) -> None:
 @click.option("--backend", default=None, help=BACKEND_HELP)
 def sample(run_dir: str, backend: str | None, **kwargs: Any) -> None:
     """Generate text from a language-model run."""
-    from . import runs
+    from ..runs import run as runs
 
     task, predictor, _ = runs.open_run(run_dir, backend=backend)
     click.echo(task.sample(predictor, **kwargs))
@@ -160,7 +160,7 @@ def forecast(run_dir: str, horizon: int, data: str | None, backend: str | None) 
     """Forecast past the end of a series with a forecasting run."""
     from pathlib import Path
 
-    from . import runs
+    from ..runs import run as runs
 
     task, predictor, _ = runs.open_run(run_dir, backend=backend)
     for path in task.forecast(predictor, horizon=horizon, data=data, out_dir=Path(run_dir)):
@@ -175,7 +175,7 @@ def predict(run_dir: str, data: str, backend: str | None) -> None:
     """Label every sequence of a file with a classification run."""
     from pathlib import Path
 
-    from . import runs
+    from ..runs import run as runs
 
     task, predictor, _ = runs.open_run(run_dir, backend=backend)
     for path in task.predict_file(predictor, data=data, out_dir=Path(run_dir)):
@@ -247,7 +247,7 @@ def tasks(name: str | None) -> None:
 @click.option("--out", default=None, help="Plot file for --grad-flow.")
 def check(**kwargs: Any) -> None:
     """Check gradients against finite differences, a backend against another, or grad flow."""
-    from .checks import run_check
+    from ..diagnostics.checks import run_check
 
     outcome = run_check(**kwargs)
     click.echo(outcome.text)
@@ -266,7 +266,7 @@ def check(**kwargs: Any) -> None:
 @click.option("--threads", type=int, default=None, help="torch intra-op threads.")
 def bench(backends: tuple[str, ...], cells: tuple[str, ...], **kwargs: Any) -> None:
     """Training throughput on the char-LM workload against a hand-written torch.nn loop."""
-    from .bench import format_rows, run_bench
+    from ..diagnostics.bench import format_rows, run_bench
 
     rows = run_bench(backends=backends or ("torch", "numpy"), cells=cells or ("lstm",),
                      log=_echo_err, **kwargs)

@@ -10,7 +10,7 @@ Parameter names are PyTorch's, so a state dict moves between seqframe and ``torc
     readout.bias              (O',)
 
 where O' is the model's output size: O, or 2*O for ``gaussian_nll`` (a mean and a log-variance
-per target value). The maths of one window lives in :mod:`seqframe.bptt`.
+per target value). The maths of one window lives in :mod:`seqframe.engine.bptt`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells.base import Cell, State
-from .errors import ConfigError, ShapeError
-from .ops import Ops
+from ..cells.base import Cell, State
+from ..errors import ConfigError, ShapeError
+from ..ops import Ops
 
 READOUTS = ("every_step", "last", "mean", "max")
 LOSSES = ("cross_entropy", "mse", "gaussian_nll")

@@ -35,10 +35,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import ConfigError, RunFailedError, SeqframeError
-from .predictor import concat_states, map_state, state_batch_size, state_rows
-from .task import Batch
-from .windows import micro_batches
+from ..engine.predictor import concat_states, map_state, state_batch_size, state_rows
+from ..engine.windows import micro_batches
+from ..errors import ConfigError, RunFailedError, SeqframeError
+from ..task import Batch
 
 TIMEOUT_ENV = "SEQFRAME_DIST_TIMEOUT"
 DEFAULT_TIMEOUT = 600.0  # seconds a rank waits for the others before giving up
@@ -241,7 +241,7 @@ class DataParallel:
         rng.select(self.global_rows, self.offset + start)
         if stop > start:
             return True
-        from .bptt import dropout_masks
+        from ..engine.bptt import dropout_masks
 
         dropout_masks(model, rng, 0, steps)
         return False

@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError, DataError, ShapeError
+from ..ops import Array, Ops
+from ..task import Batch
 from . import unroll
-from .errors import ConfigError, DataError, ShapeError
 from .model import Model
-from .ops import Array, Ops
-from .task import Batch
 
 State = Any  # tuple over layers of tuple over directions of the cell's state tuple
 

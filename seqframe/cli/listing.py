@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .plugins import KINDS, Registry
+from ..plugins import KINDS, Registry
 
 
 def plugin_rows(registry: Registry) -> list[dict[str, Any]]:

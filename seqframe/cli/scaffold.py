@@ -3,7 +3,7 @@
 The package is complete on the first go: a ``pyproject.toml`` with the ``seqframe`` entry point,
 the plugin module, a test file that runs :mod:`seqframe.testing`'s conformance suite on it, and a
 README. ``pip install -e DIR`` makes it visible to ``seqframe``; ``python -m pytest`` in DIR
-passes; ``seqframe run`` trains with it. The templates live in ``seqframe/templates/``.
+passes; ``seqframe run`` trains with it. The templates live in ``seqframe/cli/templates/``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from . import __version__
-from .errors import UsageError
+from .. import __version__
+from ..errors import UsageError
 
 KINDS = ("task", "cell", "backend")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
@@ -44,7 +44,7 @@ def check_name(kind: str, name: str) -> None:
             f"with a letter, with single - or _ between words, at most {MAX_NAME} characters "
             f"(e.g. 'sine' or 'noisy-sine')."
         )
-    from .plugins import get_registry
+    from ..plugins import get_registry
 
     registry = get_registry()
     if name in registry.names(kind) or name in registry.plugins:
@@ -130,7 +130,7 @@ def new_plugin(kind: str, name: str, directory: str | Path | None = None) -> lis
     check_name(kind, name)
     target = _target_directory(name, directory)
     values = template_values(kind, name)
-    templates = resources.files("seqframe") / "templates"
+    templates = resources.files("seqframe.cli") / "templates"
     written = []
     for relative, template in _layout(kind, values).items():
         path = target / relative

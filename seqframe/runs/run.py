@@ -5,11 +5,11 @@ This is the library behind ``seqframe run``, ``run --resume``, ``eval``, ``sampl
 
 A run directory holds ``config.toml`` (resolved), ``metrics.jsonl``, ``summary.json``,
 ``checkpoints/{latest,best}/``, ``curves.png`` and the task's artefacts. ``run`` raises
-:class:`seqframe.trainer.Interrupted` (exit code 130) after writing a checkpoint on Ctrl-C and
+:class:`seqframe.training.trainer.Interrupted` (exit code 130) after writing a checkpoint on Ctrl-C and
 :class:`seqframe.errors.NonFiniteError` (exit code 1) when the loss diverges.
 
 Under torchrun with several processes (``seqframe run --nproc N`` starts it) ``run`` and
-``resume`` train data-parallel (see :mod:`seqframe.distributed`): every rank builds the same
+``resume`` train data-parallel (see :mod:`seqframe.training.distributed`): every rank builds the same
 model from the same seed and trains on its shard of each batch; rank 0 alone creates the run
 directory, logs, and writes checkpoints, metrics, the test report and ``summary.json``.
 """
@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from . import ensemble
-from .checkpoint import atomic_write_text, load_checkpoint, load_params
-from .config import RunConfig, load_toml, merge, read_resolved, write_toml
+from ..training.checkpoint import atomic_write_text, load_checkpoint, load_params
+from ..config import RunConfig, load_toml, merge, read_resolved, write_toml
 from .curves import plot_curves
-from .distributed import check_resume, check_run, env_world, session
-from .errors import ConfigError, UsageError
-from .predictor import ModelPredictor, task_metrics
-from .seeding import seed_streams
-from .trainer import Interrupted, Trainer
+from ..training.distributed import check_resume, check_run, env_world, session
+from ..errors import ConfigError, UsageError
+from ..engine.predictor import ModelPredictor, task_metrics
+from ..training.seeding import seed_streams
+from ..training.trainer import Interrupted, Trainer
 
 __all__ = ["run", "resume", "evaluate", "open_run", "resolve_config", "format_summary",
            "Interrupted"]
@@ -41,7 +41,7 @@ CONFIG_FILE = "config.toml"
 
 def load_plugin(kind: str, name: str) -> Any:
     """The class registered as ``name`` of ``kind`` (backend, cell, task)."""
-    from .plugins import get_registry
+    from ..plugins import get_registry
 
     return get_registry().load(kind, name)
 
@@ -90,7 +90,7 @@ def build(config: RunConfig, task_state: dict | None = None):
     Returns:
         ``(ops, task, spec, model)``.
     """
-    from .model import Model, ModelConfig
+    from ..engine.model import Model, ModelConfig
 
     ops = make_ops(config)
     cell_cls = load_plugin("cell", config.cell)
@@ -262,7 +262,7 @@ def open_run(run_dir: str | Path, backend: str | None = None):
 
     Returns:
         ``(task, predictor, config)``: the prepared task with its training-time fitted state, a
-        :class:`seqframe.predictor.ModelPredictor`, and the run's resolved config.
+        :class:`seqframe.engine.predictor.ModelPredictor`, and the run's resolved config.
     """
     run_dir = Path(run_dir)
     config = _read_config(run_dir)

@@ -10,7 +10,8 @@
   ``MAX_ROLLBACKS`` rollbacks in one run.
 
 The counters (``skipped``, ``consecutive_skips``, ``rollbacks``, ``lr_scale``) live in the
-trainer's :class:`seqframe.loopstate.LoopState`, so they are checkpointed with everything else.
+trainer's :class:`seqframe.training.loopstate.LoopState`, so they are checkpointed with everything
+else.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, NonFiniteError
+from ..errors import ConfigError, NonFiniteError
 
 NONFINITE_POLICIES = ("stop", "skip", "rollback")
 MAX_CONSECUTIVE_SKIPS = 10
@@ -37,7 +38,8 @@ def on_nonfinite(trainer: Any, loss: float, norm: float) -> bool:
     """Apply ``trainer.config.nonfinite`` to a step whose loss or gradient norm is not finite.
 
     Args:
-        trainer: the :class:`seqframe.trainer.Trainer` whose step failed (no update was made).
+        trainer: the :class:`seqframe.training.trainer.Trainer` whose step failed (no update was
+        made).
         loss: the step's mean loss.
         norm: the step's gradient norm before clipping.
 

@@ -1,4 +1,4 @@
-"""The engine under :mod:`seqframe.bptt`: unrolling layers and directions, and the readout.
+"""The engine under :mod:`seqframe.engine.bptt`: unrolling layers and directions, and the readout.
 
 Arrays here are time-major, (T, B, ...), so every step's slice is one contiguous block.
 Each (layer, direction) is unrolled by :func:`run_direction` and differentiated by
@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .cells.base import Cell
+from ..cells.base import Cell
+from ..ops import Array, Ops
 from .losses import LOSS_FUNCTIONS
 from .model import Model
-from .ops import Array, Ops
 
 
 @dataclass

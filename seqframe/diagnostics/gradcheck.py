@@ -1,7 +1,8 @@
 """Check the hand-written BPTT against finite differences, entry by entry.
 
 :func:`check_gradients` builds a small model (B=3 rows, T=5 steps, D=3 inputs, H=4 by default)
-on any backend and cell, runs one window through :func:`seqframe.bptt.window_loss_and_grad`, and
+on any backend and cell, runs one window through :func:`seqframe.engine.bptt.window_loss_and_grad`,
+and
 compares the gradient of ``loss_sum`` w.r.t. EVERY parameter entry with a numerical derivative.
 The window exercises what the trainer relies on: a variable-length row and a row with a gap
 (masks), rows that restart while others carry a non-zero state (resets), and truncated BPTT
@@ -24,12 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .bptt import loss_only, to_window, window_loss_and_grad
-from .cells.base import Cell
-from .errors import ConfigError
-from .model import Model, ModelConfig
-from .ops import Ops
-from .task import Batch
+from ..cells.base import Cell
+from ..engine.bptt import loss_only, to_window, window_loss_and_grad
+from ..engine.model import Model, ModelConfig
+from ..errors import ConfigError
+from ..ops import Ops
+from ..task import Batch
 
 FLOAT32_MIN_TOLERANCE = 1e-2
 # Entries smaller than this (in both gradients) are compared absolutely, against this scale.

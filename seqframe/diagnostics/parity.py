@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from .cells.base import Cell
-from .errors import ConfigError
-from .task import Batch
+from ..cells.base import Cell
+from ..errors import ConfigError
+from ..task import Batch
 
 # max relative per-step loss difference allowed, by (dtype, path of the backend under test)
 TOLERANCES = {
@@ -160,8 +160,8 @@ def parity_check(cell: str | Cell = "lstm", other_backend: str = "numpy", steps:
         UnknownNameError, MissingDependencyError: a backend or cell that cannot be loaded.
         ConfigError: ``steps`` < 1, or ``fused=True`` for a backend/cell without a fused path.
     """
-    from .model import Model, ModelConfig
-    from .plugins import get_registry
+    from ..engine.model import Model, ModelConfig
+    from ..plugins import get_registry
 
     if steps < 1:
         raise ConfigError(f"parity needs at least 1 step; got {steps}.")
@@ -204,11 +204,11 @@ def compare(cell: str, dtype: str, tested: TrainTrace, reference: TrainTrace,
 def train_trace(ops, model, batches: list[Batch], work: ParityWorkload, steps: int,
                 window_fn=None) -> TrainTrace:
     """``steps`` optimizer steps the way the trainer takes them; the losses it logged."""
-    from . import windows as win
-    from .bptt import window_loss_and_grad
-    from .clipping import Clipper
-    from .config import RunConfig
-    from .optim import build_optimizer, build_schedule
+    from ..config import RunConfig
+    from ..engine import windows as win
+    from ..engine.bptt import window_loss_and_grad
+    from ..training.clipping import Clipper
+    from ..training.optim import build_optimizer, build_schedule
 
     config = RunConfig(lr=work.lr, clip_norm=work.clip_norm, bptt=work.bptt,
                        bptt_back=work.bptt_back)

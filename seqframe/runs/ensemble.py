@@ -36,12 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import atomic_write_text, load_checkpoint, load_params
-from .config import RunConfig, read_resolved
-from .errors import ConfigError, UsageError
-from .predictor import ModelPredictor, task_metrics
-from .task import InputView
-from .trainer import Interrupted
+from ..training.checkpoint import atomic_write_text, load_checkpoint, load_params
+from ..config import RunConfig, read_resolved
+from ..errors import ConfigError, UsageError
+from ..engine.predictor import ModelPredictor, task_metrics
+from ..task import InputView
+from ..training.trainer import Interrupted
 
 MEMBER_DIR = "member-{}"
 
@@ -94,7 +94,7 @@ def member_seed(config: RunConfig, member: int) -> int:
 
 def member_config(config: RunConfig, member: int, run_dir: Path) -> RunConfig:
     """Member ``member``'s own config: one model, seed ``seed * K + member``, its task options."""
-    from .runs import load_plugin
+    from .run import load_plugin
 
     task = load_plugin("task", config.task)(config.options, config.data)
     options = {**config.options, **task.member_options(member)}
@@ -132,7 +132,7 @@ def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[
 def _train_member(config: RunConfig, run_dir: Path, member: int, task_state: dict | None,
                   log: Callable[[str], None]) -> dict[str, Any]:
     """A finished member's summary; an interrupted one resumed; a new one trained."""
-    from .runs import resume, run
+    from .run import resume, run
 
     member_dir = run_dir / MEMBER_DIR.format(member)
     if (member_dir / "summary.json").exists():
@@ -151,7 +151,7 @@ def open_members(run_dir: Path, config: RunConfig, backend: str | None):
     needs just its own weights and, where its options change its inputs, a view of member 0's
     (preparing the task again per member would repeat its data work).
     """
-    from .runs import CONFIG_FILE, open_run
+    from .run import CONFIG_FILE, open_run
 
     task, first, _ = open_run(run_dir / MEMBER_DIR.format(0), backend)
     members, views = [first], [None]
@@ -180,7 +180,7 @@ def check_split(task: Any, split: str, run_dir: Path) -> None:
 
 def finish(config: RunConfig, run_dir: Path, members: list[dict]) -> dict[str, Any]:
     """Score the combined model on test, write artefacts and ``summary.json``."""
-    from .runs import final_report
+    from .run import final_report
 
     task, predictor = open_members(run_dir, config, backend=None)
     if members_differ(task):  # each member held out its own cases: only their mean is fair

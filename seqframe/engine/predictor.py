@@ -2,7 +2,8 @@
 
 A task never touches a backend array. :class:`ModelPredictor` implements the
 :class:`seqframe.task.Predictor` protocol: it moves host inputs to the backend, runs
-:func:`seqframe.bptt.forward` (no dropout, no cache for backward), and hands back host outputs and
+:func:`seqframe.engine.bptt.forward` (no dropout, no cache for backward), and hands back host
+outputs and
 an opaque state the task may pass in again to continue the same rows (sampling, forecasting).
 Large inputs are run in row chunks so evaluating a whole split does not need a whole-split
 activation buffer.
@@ -14,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import PluginError, ShapeError
-from .ops import Array, Ops
+from ..errors import PluginError, ShapeError
+from ..ops import Array, Ops
 
 
 def map_state(state: Any, fn) -> Any:
@@ -55,7 +56,7 @@ class ModelPredictor:
     """Eval-mode predictions of ``model`` with ``params`` on ``ops``.
 
     Args:
-        model: a :class:`seqframe.model.Model`.
+        model: a :class:`seqframe.engine.model.Model`.
         ops: the backend.
         params: parameter dict of backend arrays.
         max_rows: rows per forward call; larger inputs are split into chunks of this many rows.

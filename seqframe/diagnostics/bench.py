@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .task import Batch
+from ..errors import ConfigError
+from ..task import Batch
 
 REFERENCE = "torch-nn"  # the row label of the hand-written loop
 REFERENCE_BACKEND = "torch"  # the backend that supplies it
@@ -88,13 +88,13 @@ def parse_backend(spec: str) -> tuple[str, bool | None]:
 def seqframe_stepper(spec: str, cell: str, work: Workload,
                      dtype: str = "float32") -> tuple[Callable[[Batch], float], str]:
     """One trainer-equivalent optimizer step of seqframe on backend ``spec``; and its label."""
-    from .bptt import window_loss_and_grad
-    from .clipping import Clipper
-    from .config import RunConfig
-    from .model import Model, ModelConfig
-    from .optim import build_optimizer
-    from .plugins import get_registry
-    from .windows import as_float, to_window
+    from ..config import RunConfig
+    from ..engine.bptt import window_loss_and_grad
+    from ..engine.model import Model, ModelConfig
+    from ..engine.windows import as_float, to_window
+    from ..plugins import get_registry
+    from ..training.clipping import Clipper
+    from ..training.optim import build_optimizer
 
     backend, fused = parse_backend(spec)
     registry = get_registry()
@@ -146,8 +146,8 @@ def reference_stepper(cell: str, work: Workload, dtype: str = "float32"):
 
 
 def _backend_class(name: str):
-    from .errors import PluginError, UsageError
-    from .plugins import get_registry
+    from ..errors import PluginError, UsageError
+    from ..plugins import get_registry
 
     try:
         return get_registry().load("backend", name)

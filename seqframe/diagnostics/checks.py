@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
-from .plugins import get_registry
+from ..errors import ConfigError
+from ..plugins import get_registry
 
 
 @dataclass
@@ -26,11 +26,12 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
 
     * default: analytic gradients against central finite differences for every parameter,
       with masks, resets, truncation and ``layers`` layers
-      (:func:`seqframe.gradcheck.check_gradients`);
+      (:func:`seqframe.diagnostics.gradcheck.check_gradients`);
     * ``parity``: ``steps`` training steps on ``backend`` and on ``parity``, per-step losses
-      compared (:func:`seqframe.parity.parity_check`);
+      compared (:func:`seqframe.diagnostics.parity.parity_check`);
     * ``grad_flow``: the norm of dE_T/dh_t against the lag T-t, table and plot
-      (:func:`seqframe.gradflow.gradient_flow`), for fresh weights or the run in ``run_dir``.
+      (:func:`seqframe.diagnostics.gradflow.gradient_flow`), for fresh weights or the run in
+      ``run_dir``.
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")

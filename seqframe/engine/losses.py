@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from .ops import Array, Ops
+from ..ops import Array, Ops
 
 LOG_2PI = math.log(2.0 * math.pi)
 LOGVAR_LIMIT = 20.0  # |log variance| is clamped here so exp(-logvar) stays finite in float32

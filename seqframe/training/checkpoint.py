@@ -29,7 +29,7 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from .errors import DataError
+from ..errors import DataError
 
 FORMAT_VERSION = 1
 TENSORS = "tensors.safetensors"
@@ -165,10 +165,10 @@ def split_prefix(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.nd
 
 
 def save_training(trainer: Any, name: str) -> Path:
-    """Checkpoint ``name`` (``latest``/``best``) of a :class:`seqframe.trainer.Trainer`."""
+    """Checkpoint ``name`` (``latest``/``best``) of a :class:`seqframe.training.trainer.Trainer`."""
     from dataclasses import asdict
 
-    from .config import to_dict
+    from ..config import to_dict
 
     ops = trainer.ops
     tensors = {f"param/{k}": ops.to_numpy(v) for k, v in trainer.params.items()}

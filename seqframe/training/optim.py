@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .config import RunConfig
-from .errors import ConfigError, UnknownNameError
-from .ops import Array, Ops
+from ..config import RunConfig
+from ..errors import ConfigError, UnknownNameError
+from ..ops import Array, Ops
 
 Params = dict[str, Array]
 

@@ -1,0 +1,1 @@
+"""Diagnostics: gradient checks, gradient flow, backend parity, benchmarks."""

@@ -1,0 +1,1 @@
+"""The engine: the model, BPTT over one window, losses, windows, eval predictions."""
