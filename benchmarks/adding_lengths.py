@@ -20,7 +20,7 @@ import json
 import time
 from pathlib import Path
 
-from seqframe.runs.run import resolve_config, run
+import seqframe
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE.parent / "docs" / "benchmarks" / "adding.toml"
@@ -58,7 +58,7 @@ def one_run(args: argparse.Namespace, cell: str, length: int, seed: int) -> dict
         if args.steps:
             overrides["steps"] = args.steps
         tick = time.perf_counter()
-        summary = run(resolve_config(overrides, args.config), log=lambda _line: None)
+        summary = seqframe.train(args.config, log=lambda _line: None, **overrides).summary
         print(
             f"{cell:>5} T={length:<4} seed {seed}: test mse "
             f"{summary['metrics']['test']['mse']:.4f} in {time.perf_counter() - tick:.0f} s",

@@ -17,8 +17,8 @@ import json
 import math
 from pathlib import Path
 
+import seqframe
 from seqframe.errors import NonFiniteError
-from seqframe.runs.run import resolve_config, run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE.parent / "docs" / "benchmarks" / "exploding.toml"
@@ -31,7 +31,7 @@ def train(config_file: str, clip_norm: float, out: Path) -> str:
         return marker.read_text().strip()
     overrides = {"clip_norm": clip_norm, "out": str(out), "quiet": True}
     try:
-        summary = run(resolve_config(overrides, config_file), log=lambda _line: None)
+        summary = seqframe.train(config_file, log=lambda _line: None, **overrides).summary
         outcome = (
             f"finished {summary['steps']} steps, test mse {summary['metrics']['test']['mse']:.4f}"
         )

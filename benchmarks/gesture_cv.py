@@ -27,8 +27,8 @@ import tomllib
 from seqframe_gesture import sources
 from seqframe_gesture.tsformat import read_ts, write_ts
 
+import seqframe
 from seqframe.config import load_toml
-from seqframe.runs.run import resolve_config, run
 
 
 def stratified_folds(labels: list[str], folds: int, seed: int) -> np.ndarray:
@@ -62,7 +62,7 @@ def write_folds(data: str | None, folds: int, seed: int,
 
 def run_fold(job: tuple[int, dict, str]) -> dict:
     k, flags, config_file = job
-    summary = run(resolve_config(flags, config_file), log=lambda _line: None)
+    summary = seqframe.train(config_file, log=lambda _line: None, **flags).summary
     return {"fold": k, "accuracy": summary["metrics"]["test"]["accuracy"],
             "dtw": summary["baselines"].get("1nn_dtw", {}).get("accuracy"),
             "run_dir": summary["run_dir"]}

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from seqframe.runs.run import resolve_config, run
+import seqframe
 
 
 def seed_parser(description: str, task_options: bool = False) -> argparse.ArgumentParser:
@@ -63,7 +63,7 @@ def run_seeds(args: argparse.Namespace, prefix: str) -> Iterator[dict]:
 
 def _run_one(job: tuple[int, dict, str]) -> dict:
     seed, flags, config_file = job
-    return {"seed": seed, **run(resolve_config(flags, config_file), log=_silent)}
+    return {"seed": seed, **seqframe.train(config_file, log=_silent, **flags).summary}
 
 
 def record(summary: dict) -> dict:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -162,27 +162,54 @@ class Ops(ABC):
         """A 0-d or 1-element array -> Python float (a host sync on accelerators)."""
         return float(self.to_numpy(x).reshape(()))
 
-    # ---- fused fast paths --------------------------------------------------------------------
-    def fused_window(self, model: Any) -> Any:
-        """A fused forward+backward for ``model``'s windows, or None to use the generic BPTT.
+    # ---- optional capabilities: each has a default that is always correct ----------------
+    def fused_recurrence(self, cell: Any) -> Any:
+        """A faster recurrence for ``cell``, or None to run core's generic BPTT.
 
-        A backend that has native recurrent kernels (cuDNN, oneDNN) returns a callable with the
-        signature of :func:`seqframe.engine.bptt.window_loss_and_grad` (minus ``model`` and
-        ``ops``);
-        it must agree with the generic path within the tolerance its parity test states.
-        The default, no fast path, is always correct.
+        A backend with native recurrent kernels (cuDNN, oneDNN) returns an object that unrolls
+        one layer and direction of a window and backpropagates through it, following
+        :class:`seqframe.engine.recurrence.Recurrence` (its module docstring is the contract).
+        Core keeps everything else (resets, dropout, readout, loss) and asks it only for windows
+        whose mask it can express (prefix masks). It must agree with the generic path within the
+        tolerance its parity test states; seqframe.testing checks it against the reference.
         """
         return None
 
     def collective(self, timeout: float) -> Any:
         """Collective operations for data-parallel training, or None (one process only).
 
-        Called by :mod:`seqframe.training.distributed` when ``WORLD_SIZE`` > 1. A backend that can
-        train
-        on several processes returns an object with ``rank``, ``world_size``,
-        ``all_reduce_sum(arrays)``, ``broadcast_object(obj)``, ``all_gather_object(obj)``,
-        ``barrier()`` and ``close()``, failing with a clear error after ``timeout`` seconds
-        rather than hanging; see the torch backend's ``collective.py``.
+        Called by :mod:`seqframe.training.distributed` when ``WORLD_SIZE`` > 1. A backend that
+        can train on several processes returns a
+        :class:`seqframe.training.distributed.Collective`: ``rank``, ``world_size``,
+        ``all_reduce_sum(arrays)``, ``broadcast_object(obj)``, ``all_gather_object(obj)`` and
+        ``close()``, failing with a clear error after ``timeout`` seconds rather than hanging;
+        see the torch backend's ``collective.py``.
+        """
+        return None
+
+    #: Mixed-precision modes ``--amp`` may ask of this backend; a backend listing more than
+    #: ``"off"`` takes an ``amp=`` argument in its constructor.
+    amp_modes: ClassVar[tuple[str, ...]] = ("off",)
+
+    @classmethod
+    def num_threads(cls) -> int | None:
+        """Intra-op threads this backend computes with, or None when it cannot say (NumPy's BLAS
+        reads ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` once at start-up)."""
+        return None
+
+    @classmethod
+    def set_num_threads(cls, threads: int) -> bool:
+        """Set the intra-op thread count; False when this backend cannot change it at run time."""
+        return False
+
+    @classmethod
+    def reference_stepper(cls, cell: str, work: Any, dtype: str = "float32") -> Any:
+        """The same benchmark model written directly in this backend's native library, for
+        ``seqframe bench`` to compare with, or None.
+
+        Returns a callable ``step(batch) -> loss`` taking one optimizer step of the char-LM
+        workload :class:`seqframe.diagnostics.bench.Workload` (see the torch backend's
+        ``reference.py``).
         """
         return None
 

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -230,25 +230,6 @@ class Task(ABC):
         """The evaluation splits this task has (``val`` always; ``test`` when held out)."""
         return ("val", "test")
 
-    def member_options(self, member: int) -> dict[str, Any]:
-        """Task options that differ for ensemble member ``member`` (``--ensemble``; 0 is first).
-
-        Empty by default: members differ only by seed. Must return ``{}`` or the options as
-        given for member 0, so member 0 is the single run of the same config.
-        """
-        return {}
-
-    def input_view(self, options: dict[str, Any]) -> InputView | None:
-        """How a model of this task built with ``options`` reads this task's inputs.
-
-        An ensemble prepares its inputs once, with member 0's task. A member whose
-        :meth:`member_options` change what its model reads (the gesture task's per-member random
-        kernels) gets its inputs through the returned function, ``(inputs (B, T, D), mask (B, T)
-        or None) -> (B, T, D')``, applied to every batch before that member sees it. ``None``
-        (the default): the inputs are the same.
-        """
-        return None
-
     def baselines(self, split: Split) -> dict[str, dict[str, float]]:
         """Simple reference models scored with the same metrics on ``split``."""
         return {}
@@ -257,26 +238,87 @@ class Task(ABC):
         """Write generated text, forecast plots, confusion matrices...; return the paths."""
         return []
 
-    # ---- task-specific commands: `seqframe sample | forecast | predict` ----------------------
-    # A task supports a command by overriding its method; the default says it does not.
+
+# ---- capabilities: what only some tasks can do -----------------------------------------------
+# A task has a capability when it defines the protocol's method(s); seqframe checks with
+# isinstance, so a task needs no base class or registration for them. Each one adds a command
+# (and a method of the Python API's Run).
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """Generates a sequence after a prime: ``seqframe sample`` / ``Run.sample`` (charlm)."""
 
     def sample(self, predictor: Predictor, *, prime: str, length: int, temperature: float,
                top_k: int | None, seed: int, greedy: bool) -> str:
-        """Generate ``length`` items after ``prime`` (`seqframe sample`)."""
-        raise self._unsupported("sample")
+        """``prime`` and ``length`` generated items after it (softmax ``temperature``, among
+        the ``top_k`` likeliest, or always the likeliest when ``greedy``; seeded)."""
+        ...
+
+
+@runtime_checkable
+class Forecaster(Protocol):
+    """Forecasts past the end of the data: ``seqframe forecast`` / ``Run.forecast``."""
 
     def forecast(self, predictor: Predictor, *, horizon: int, data: str | None,
                  out_dir: Path) -> list[Path]:
-        """Predict ``horizon`` steps past the end of the data (`seqframe forecast`)."""
-        raise self._unsupported("forecast")
+        """Predict ``horizon`` steps past the end of the run's data (or of ``data``); write the
+        forecast files into ``out_dir`` and return their paths."""
+        ...
+
+
+@runtime_checkable
+class FilePredictor(Protocol):
+    """Labels every sequence of a file: ``seqframe predict`` / ``Run.predict``."""
 
     def predict_file(self, predictor: Predictor, *, data: str, out_dir: Path) -> list[Path]:
-        """Label every sequence of a file (`seqframe predict`)."""
-        raise self._unsupported("predict")
+        """Write the predictions for the sequences in ``data`` into ``out_dir``; their paths."""
+        ...
 
-    def _unsupported(self, command: str) -> UsageError:
-        return UsageError(
-            f"`seqframe {command}` does not apply to this run: it was trained on task "
-            f"{self.name!r}, which does not support {command}. Use a run of a task that does "
-            f"(`seqframe tasks` lists them)."
-        )
+
+@runtime_checkable
+class EnsembleAware(Protocol):
+    """Varies its data between the members of an ensemble (``--ensemble K``).
+
+    A task without this capability gives every member the same data; members then differ only
+    by seed.
+    """
+
+    def member_options(self, member: int) -> dict[str, Any]:
+        """Task options that differ for ensemble member ``member`` (0 is first).
+
+        Must return ``{}`` or the options as given for member 0, so member 0 is the single run
+        of the same config.
+        """
+        ...
+
+
+@runtime_checkable
+class MemberInputs(Protocol):
+    """An :class:`EnsembleAware` task whose members' options change what their models read."""
+
+    def input_view(self, options: dict[str, Any]) -> InputView | None:
+        """How a model of this task built with ``options`` reads this task's inputs.
+
+        An ensemble prepares its inputs once, with member 0's task. A member whose
+        :meth:`member_options` change what its model reads (the gesture task's per-member random
+        kernels) gets its inputs through the returned function, ``(inputs (B, T, D), mask
+        (B, T) or None) -> (B, T, D')``, applied to every batch before that member sees it.
+        ``None``: the inputs are the same.
+        """
+        ...
+
+
+CAPABILITY_COMMANDS = {Sampler: "sample", Forecaster: "forecast", FilePredictor: "predict"}
+
+
+def require(task: Task, capability: type) -> Any:
+    """``task`` itself when it has ``capability``; else the UsageError the command prints."""
+    if isinstance(task, capability):
+        return task
+    command = CAPABILITY_COMMANDS.get(capability, capability.__name__)
+    raise UsageError(
+        f"`seqframe {command}` does not apply to this run: it was trained on task "
+        f"{task.name!r}, which does not support {command}. Use a run of a task that does "
+        f"(`seqframe tasks` lists them)."
+    )

@@ -99,9 +99,6 @@ class TorchCollective:
         self._guard("gathering from every rank", dist.all_gather_object, gathered, obj)
         return gathered
 
-    def barrier(self) -> None:
-        self._guard("waiting at a barrier", dist.barrier)
-
     def close(self) -> None:
         """Leave the process group (only if this object joined it)."""
         if self.owned and dist.is_initialized():

@@ -1,23 +1,20 @@
-"""The fused fast path: a window's forward and backward on torch's native recurrent kernels.
+"""The fused recurrence: one layer and direction of a window on torch's native recurrent kernels.
 
 For the built-in cells (:class:`~seqframe.cells.RNNCell`, :class:`~seqframe.cells.LSTMCell`,
 :class:`~seqframe.cells.GRUCell`, checked by class, so a plugin cell that happens to be called
-``lstm`` is never mistaken for one) the recurrence of each layer and direction runs as one call
-of ``torch._VF.rnn_tanh``/``lstm``/``gru`` -- cuDNN on NVIDIA GPUs; oneDNN (float32 LSTMs) or
-ATen's own loop on the CPU -- and torch.autograd differentiates it. Everything around the
-recurrence is core's own code, so it cannot drift from the reference: the reset and start state
-(:func:`seqframe.engine.bptt._start_state`), the dropout masks (drawn on the host by
-:func:`seqframe.engine.bptt.dropout_masks`, applied between layers here), and the readout, loss and
-their hand-written gradient (:func:`seqframe.engine.unroll.readout_loss`), whose gradient w.r.t. the
-top layer is then pushed through the kernels with one ``torch.autograd.backward``.
+``lstm`` is never mistaken for one) the recurrence of a layer and direction runs as one call of
+``torch._VF.rnn_tanh``/``lstm``/``gru`` -- cuDNN on NVIDIA GPUs; oneDNN (float32 LSTMs) or
+ATen's own loop on the CPU -- and ``torch.autograd.grad`` differentiates it. This is all the
+backend supplies: core keeps the rest of the window (resets and the start state, dropout between
+layers, the readout, the loss and its gradient; see :mod:`seqframe.engine.recurrence` for the
+contract), so the two paths cannot drift apart.
 
-Exactness. Masks in seqframe mean "a masked step leaves the state unchanged". A *prefix* mask
-(each row real up to its length, padding after) is handled exactly with packed sequences, the
-reverse direction reading each row's real steps back to front; outputs at padding steps are
-filled with the state they kept, as the reference does. Any other mask (a gap in the middle of a
-row) cannot be expressed to the kernels, so that window runs the generic BPTT instead. ``carry_at``
-splits the forward run in two kernel calls at that step. Agreement with the generic path: 1e-7
-(float64), tested in tests/plugins/torch/test_fused.py.
+Masks. seqframe's masks mean "a masked step leaves the state unchanged". Core hands this path only
+windows with a *prefix* mask (each row real up to its length, padding after), which packed
+sequences express exactly, the reverse direction reading each row's real steps back to front;
+outputs at padding steps are filled with the state they kept, as the reference does.
+``carry_at`` splits the forward run in two kernel calls at that step. Agreement with the generic
+path: 1e-7 (float64), tested in tests/plugins/torch/test_fused.py.
 """
 
 from __future__ import annotations
@@ -31,18 +28,17 @@ from torch import _VF
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqframe.cells import GRUCell, LSTMCell, RNNCell
-from seqframe.engine import bptt, unroll
+from seqframe.engine.recurrence import WEIGHT_NAMES, DirectionRun
 
 # cell class -> (kernel, cuDNN mode number of cudnnRNNMode_t)
 KERNELS = {RNNCell: (_VF.rnn_tanh, 1), LSTMCell: (_VF.lstm, 2), GRUCell: (_VF.gru, 3)}
-WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def make_fused_window(ops, model) -> FusedWindow | None:
-    """The fused callable for ``model`` on ``ops``, or None when its cell has no native kernel."""
-    if type(model.cell) not in KERNELS:
+def make_fused_recurrence(ops, cell) -> FusedRecurrence | None:
+    """The fused recurrence for ``cell`` on ``ops``, or None when it has no native kernel."""
+    if type(cell) not in KERNELS:
         return None
-    return FusedWindow(ops, model)
+    return FusedRecurrence(ops, cell)
 
 
 @dataclass
@@ -53,131 +49,69 @@ class Lengths:
     device: torch.Tensor  # (B,) int64 on the window's device
 
 
-class FusedWindow:
-    """``(params, window, state, dropout_rng=None, carry_at=None) -> WindowResult`` on kernels.
+@dataclass
+class _Saved:
+    """The autograd graph of one forward, for :meth:`FusedRecurrence.backward`."""
+
+    outputs: torch.Tensor  # (T, B, H), attached to the graph
+    final: tuple  # attached
+    leaves: list  # the four weights, then x when the layer below needs dLoss/dx
+
+
+class FusedRecurrence:
+    """A :class:`seqframe.engine.recurrence.Recurrence` on torch's native kernels.
 
     Attributes:
-        kernel_name: e.g. ``"lstm"``; ``engine``: ``cuDNN``, ``oneDNN``, ``ATen CPU``...
+        engine: ``cuDNN``, ``oneDNN``, ``ATen CPU``...
         path: one line for the run log, e.g. ``"fused lstm kernels (oneDNN)"``.
-        last_path: ``"fused"`` or ``"generic (non-prefix mask)"`` for the latest window.
     """
 
-    def __init__(self, ops, model):
-        self.ops, self.model = ops, model
-        self.kernel, self.cudnn_mode = KERNELS[type(model.cell)]
-        self.kernel_name = model.cell.name
-        self.is_lstm = type(model.cell) is LSTMCell
+    def __init__(self, ops, cell):
+        self.ops = ops
+        self.kernel, self.cudnn_mode = KERNELS[type(cell)]
+        self.is_lstm = type(cell) is LSTMCell
         self.engine = _engine(ops.torch_device, self.is_lstm, ops.float_dtype)
-        self.path = f"fused {self.kernel_name} kernels ({self.engine})"
-        self.last_path = ""
+        self.path = f"fused {cell.name} kernels ({self.engine})"
 
     def __repr__(self) -> str:
-        return f"FusedWindow({self.path})"
+        return f"FusedRecurrence({self.path})"
 
-    def __call__(self, params, window, state=None, dropout_rng=None, carry_at=None):
-        lengths = self._lengths(window)
-        if lengths is False:
-            return self._generic(params, window, state, dropout_rng, carry_at, "non-prefix mask")
-        model, ops = self.model, self.ops
-        bptt._check_window(model, params, window)
-        if carry_at is not None and not 0 < carry_at <= window.length:  # the reference's error
-            return bptt.window_loss_and_grad(model, ops, params, window, state, carry_at=carry_at)
-        leaves = self._leaves(params)
-        drop = bptt._device_dropout(model, ops, dropout_rng, window)
-        start = bptt._start_state(model, ops, window, state)
-        with torch.enable_grad():
-            top, finals, carried = self._stack(leaves, window, start, lengths, drop, carry_at)
-        out = unroll.readout_loss(model, ops, params, window, _detach(top),
-                                  _detach(finals), drop)
-        self._backward(top, finals, out)
-        grads = {k: (v.grad if v.grad is not None else torch.zeros_like(v))
-                 for k, v in leaves.items()}
-        grads.update(out.grads)
-        ops.count_path(f"fused:{self.kernel_name}")
-        self.last_path = "fused"
-        state_out = carried if carry_at is not None else finals
-        count = bptt._count(model, window)
-        return bptt.WindowResult(out.loss_sum, count, grads, _detach(state_out), out.outputs)
+    # ---- the seam -----------------------------------------------------------------------------
+    def forward(self, weights, x, start, window, *, reverse, carry_at=None, keep=True,
+                need_dx=False):
+        lengths = None
+        if window.lengths is not None:
+            host = torch.from_numpy(np.asarray(window.lengths, np.int64))
+            lengths = Lengths(host, host.to(self.ops.torch_device))
+        leaves = self._leaves(weights, keep)
+        if need_dx:
+            x = x.detach().requires_grad_(True)  # dLoss/dx feeds the layer below
+        grad = torch.enable_grad() if keep else torch.no_grad()
+        with grad:
+            if reverse:
+                out, final = self._reverse(x, start, leaves, lengths)
+                carried = final  # the reference carries the reverse direction's final state
+            else:
+                out, final, carried = self._forward(x, start, leaves, lengths, carry_at)
+        saved = _Saved(out, final, [*leaves, x] if need_dx else leaves) if keep else None
+        return DirectionRun(out.detach(), _detach(final), _detach(carried), saved)
 
-    def forward(self, params, inputs, mask=None, state=None, reset=None):
-        """Eval-mode forward with :func:`seqframe.engine.bptt.forward`'s signature, on the kernels.
-
-        Anything the kernels cannot express exactly (a gap in a mask) or that is malformed
-        (which the reference reports) goes to :func:`seqframe.engine.bptt.forward`.
-        """
-        model, ops = self.model, self.ops
-        generic = (model, ops, params, inputs, mask, state, reset)
-        host_mask = None if mask is None else ops.to_numpy(mask).astype(bool)
-        host_reset = None if reset is None else ops.to_numpy(reset).astype(bool)
-        batch = inputs.shape[0] if inputs.ndim == 3 else -1
-        steps = inputs.shape[1] if inputs.ndim == 3 else -1
-        well_formed = (inputs.ndim == 3 and inputs.shape[2] == model.config.input_size
-                       and (host_mask is None or host_mask.shape == (batch, steps))
-                       and (host_reset is None or host_reset.shape == (batch,)))
-        lengths = _host_lengths(host_mask, ops.torch_device) if well_formed else False
-        if lengths is False:
-            return bptt.forward(*generic)
-        model.check_params(params)
-        host_mask = np.ones((batch, steps), bool) if host_mask is None else host_mask
-        host_reset = np.zeros(batch, bool) if host_reset is None else host_reset
-        window = bptt._host_window(ops, inputs, None, host_mask, host_mask, host_reset)
-        start = bptt._start_state(model, ops, window, state)
-        with torch.no_grad():
-            top, finals, _ = self._stack(self._leaves(params), window, start, lengths, [], None)
-            outputs = unroll.readout_outputs(model, ops, params, window, top, finals)
-        return outputs, _detach(finals)
-
-    # ---- masks --------------------------------------------------------------------------------
-    def _lengths(self, window) -> Lengths | None | bool:
-        """None: every step is real; Lengths: a prefix mask; False: anything else."""
-        if not window.masked_steps:
-            return None
-        mask = window.mask > 0.5  # (B, T) bool
-        steps = mask.shape[1]
-        length = mask.sum(dim=1)  # (B,)
-        arange = torch.arange(steps, device=mask.device)
-        prefix = (mask == (arange[None, :] < length[:, None])).all()
-        # One small device->host copy per masked window: packing needs lengths on the host.
-        host = torch.cat([length, prefix.reshape(1).to(length.dtype)]).cpu()
-        if not bool(host[-1]):
-            return False
-        return Lengths(host[:-1].to(torch.int64), length.to(torch.int64))
-
-    def _generic(self, params, window, state, dropout_rng, carry_at, why: str):
-        self.ops.count_path(f"generic:{why}")
-        self.last_path = f"generic ({why})"
-        return bptt.window_loss_and_grad(self.model, self.ops, params, window, state,
-                                         dropout_rng=dropout_rng, carry_at=carry_at)
+    def backward(self, run, d_outputs, d_final):
+        saved: _Saved = run.saved
+        outputs, grad_outputs = [], []
+        if d_outputs is not None:
+            outputs.append(saved.outputs)
+            grad_outputs.append(d_outputs)
+        if d_final is not None:
+            outputs += list(saved.final)
+            grad_outputs += list(d_final)
+        grads = torch.autograd.grad(outputs, saved.leaves, grad_outputs, allow_unused=True)
+        grads = [g if g is not None else torch.zeros_like(v)
+                 for g, v in zip(grads, saved.leaves, strict=True)]
+        named = dict(zip(WEIGHT_NAMES, grads[:4], strict=True))
+        return (grads[4] if len(grads) > 4 else None), named
 
     # ---- forward ------------------------------------------------------------------------------
-    def _stack(self, leaves, window, start, lengths, drop, carry_at):
-        """Every layer and direction; returns top (T, B, F), finals and carried states."""
-        model = self.model
-        x = window.inputs.permute(1, 0, 2)  # (T, B, D) time-major, like the reference
-        if self.ops.amp_dtype is not None:
-            x = x.contiguous()
-        finals, carried = [], []
-        for layer in range(model.config.layers):
-            outs, layer_final, layer_carried = [], [], []
-            for direction in range(model.directions):
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                weights = [leaves[f"{name}{suffix}"] for name in WEIGHT_NAMES]
-                cell_start = start[layer][direction]
-                if direction == 0:
-                    out, final, carry = self._forward(x, cell_start, weights, lengths, carry_at)
-                else:
-                    out, final = self._reverse(x, cell_start, weights, lengths)
-                    carry = final  # the reference carries the reverse direction's final state
-                outs.append(out)
-                layer_final.append(final)
-                layer_carried.append(carry)
-            x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)  # (T, B, F)
-            if drop and drop[layer].ndim == 3:
-                x = x * drop[layer]
-            finals.append(tuple(layer_final))
-            carried.append(tuple(layer_carried))
-        return x, tuple(finals), tuple(carried)
-
     def _forward(self, x, start, weights, lengths, carry_at):
         """The forward direction, split at ``carry_at`` so the state there can be carried."""
         steps = x.shape[0]
@@ -202,6 +136,8 @@ class FusedWindow:
 
     def _run(self, x, start, weights, lengths, pad_with_start=False):
         """One kernel call over (T, B, D) from the cell state ``start``; -> (out, final state)."""
+        if self.ops.amp_dtype is not None:
+            x = x.contiguous()
         hx = tuple(s[None] for s in start) if self.is_lstm else start[0][None]  # (1, B, H)
         with self.ops.autocast():
             if lengths is None:
@@ -234,21 +170,17 @@ class FusedWindow:
         dtype = self.ops.float_dtype  # autocast ran the kernel in bf16/fp16
         return out.to(dtype), tuple(s.to(dtype) for s in final)
 
-    def _leaves(self, params) -> dict[str, torch.Tensor]:
-        """Gradient-tracking leaves of the recurrent weights, sharing memory with ``params``.
+    def _leaves(self, weights, keep: bool) -> list[torch.Tensor]:
+        """The four weights as the kernel wants them, gradient-tracking when ``keep``.
 
-        On cuDNN each layer/direction's four tensors are first copied into one contiguous
-        buffer, the layout cuDNN wants (without it the kernel would repack, and warn, on every
-        call); the leaves are then views of that buffer.
+        On cuDNN the four tensors are first copied into one contiguous buffer, the layout cuDNN
+        wants (without it the kernel would repack, and warn, on every call); the leaves are then
+        views of that buffer.
         """
-        leaves = {}
-        for _, _, suffix in self.model.layer_suffixes():
-            group = [params[f"{name}{suffix}"] for name in WEIGHT_NAMES]
-            if self.engine == "cuDNN":
-                group = self._cudnn_flat(group)
-            for name, tensor in zip(WEIGHT_NAMES, group, strict=True):
-                leaves[f"{name}{suffix}"] = tensor.detach().requires_grad_(True)
-        return leaves
+        group = [weights[name] for name in WEIGHT_NAMES]
+        if self.engine == "cuDNN":
+            group = self._cudnn_flat(group)
+        return [w.detach().requires_grad_(keep) for w in group]
 
     def _cudnn_flat(self, group: list) -> list:
         w_ih, w_hh = group[0], group[1]
@@ -261,15 +193,6 @@ class FusedWindow:
                 return group
         return copies
 
-    # ---- backward -----------------------------------------------------------------------------
-    def _backward(self, top, finals, out) -> None:
-        """Push the readout's gradient into the kernels: torch.autograd does the BPTT."""
-        if out.d_top is not None:
-            torch.autograd.backward([top], [out.d_top])
-            return
-        ends = [cell[0] for cell in finals[-1]]  # the top layer's final h per direction
-        torch.autograd.backward(ends, [seed[0] for seed in out.seeds])
-
 
 def _engine(device: torch.device, lstm: bool, dtype: torch.dtype) -> str:
     """Which library runs the kernels, as far as torch's dispatch rules say (for the run log)."""
@@ -281,17 +204,6 @@ def _engine(device: torch.device, lstm: bool, dtype: torch.dtype) -> str:
         onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
         return "oneDNN" if lstm and onednn and dtype == torch.float32 else "ATen CPU"
     return f"native {device.type}"
-
-
-def _host_lengths(mask: np.ndarray | None, device: torch.device) -> Lengths | None | bool:
-    """Like :meth:`FusedWindow._lengths` for a host mask (no device round trip)."""
-    if mask is None or mask.all():
-        return None
-    length = mask.sum(axis=1)  # (B,)
-    if not (mask == (np.arange(mask.shape[1])[None, :] < length[:, None])).all():
-        return False
-    host = torch.from_numpy(length.astype(np.int64))
-    return Lengths(host, host.to(device))
 
 
 def _clamp(lengths: Lengths, shift: int, high: int) -> Lengths:
@@ -321,4 +233,4 @@ def _detach(tree: Any) -> Any:
     return tuple(_detach(t) for t in tree)
 
 
-__all__ = ["FusedWindow", "make_fused_window", "KERNELS"]
+__all__ = ["FusedRecurrence", "make_fused_recurrence", "KERNELS"]

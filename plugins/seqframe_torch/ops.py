@@ -68,9 +68,7 @@ class TorchOps(Ops):
         torch_device: the resolved :class:`torch.device`.
         float_dtype: the :class:`torch.dtype` of every float tensor this Ops creates.
         amp_dtype: the autocast dtype, or None.
-        fused: whether :meth:`fused_window` offers the fast path.
-        path_counts: how many windows each path ran (``fused:lstm``, ``generic``...), for the
-            run log; see :meth:`describe`.
+        fused: whether :meth:`fused_recurrence` offers the fast path.
 
     Raises:
         ConfigError: an unknown or unavailable device, or an amp mode the device cannot run.
@@ -78,21 +76,24 @@ class TorchOps(Ops):
 
     name = "torch"
 
-    # ---- hooks for `seqframe bench` (class-level: no device or dtype needed) --------------
-    @staticmethod
-    def reference_stepper(cell: str, work, dtype: str = "float32"):
+    amp_modes = ("off", "bf16", "fp16")
+
+    # ---- declared capabilities (see seqframe.ops.Ops) -------------------------------------------
+    @classmethod
+    def reference_stepper(cls, cell: str, work, dtype: str = "float32"):
         """The same benchmark model written by hand with ``torch.nn`` (see reference.py)."""
         from .reference import reference_stepper
 
         return reference_stepper(cell, work, dtype)
 
-    @staticmethod
-    def num_threads() -> int:
+    @classmethod
+    def num_threads(cls) -> int:
         return torch.get_num_threads()
 
-    @staticmethod
-    def set_num_threads(threads: int) -> None:
+    @classmethod
+    def set_num_threads(cls, threads: int) -> bool:
         torch.set_num_threads(threads)
+        return True
 
     def __init__(
         self,
@@ -108,8 +109,7 @@ class TorchOps(Ops):
         self.amp_dtype = resolve_amp(amp, self.torch_device, dtype)
         self.amp = amp or "off"
         self.fused = fused_from_env(fused)
-        self.path_counts: dict[str, int] = {}
-        self.fused_path: str | None = None  # set by fused_window: "fused lstm kernels (oneDNN)"
+        self.fused_path: str | None = None  # set by fused_recurrence: "fused lstm kernels ..."
 
     # ---- helpers -----------------------------------------------------------------------------
     def _dtype(self, dtype: str | None) -> torch.dtype:
@@ -133,10 +133,6 @@ class TorchOps(Ops):
         if self.amp_dtype is None:
             return nullcontext()
         return torch.autocast(device_type=self.torch_device.type, dtype=self.amp_dtype)
-
-    def count_path(self, path: str) -> None:
-        """Record that one window ran through ``path`` (shown by :meth:`describe`)."""
-        self.path_counts[path] = self.path_counts.get(path, 0) + 1
 
     # ---- creation and transfer ---------------------------------------------------------------
     def asarray(self, x: Any, dtype: str | None = None) -> Array:
@@ -299,26 +295,20 @@ class TorchOps(Ops):
         return float(x)
 
     # ---- fused fast paths and the run log ----------------------------------------------------
-    def fused_window(self, model: Any) -> Any:
+    def fused_recurrence(self, cell: Any) -> Any:
         """torch's native recurrent kernels for the built-in cells, or None (generic BPTT).
 
-        See :mod:`seqframe_torch.fused` for what is supported and how it falls back per window.
+        See :mod:`seqframe_torch.fused` for what it runs and :mod:`seqframe.engine.recurrence`
+        for the contract.
         """
         if not self.fused:
             return None
-        from .fused import make_fused_window
+        from .fused import make_fused_recurrence
 
-        fused = make_fused_window(self, model)
-        no_kernel = "generic BPTT (no kernel for this cell)"
-        self.fused_path = fused.path if fused is not None else no_kernel
+        fused = make_fused_recurrence(self, cell)
+        self.fused_path = fused.path if fused is not None else "generic BPTT (no kernel for " \
+            "this cell)"
         return fused
-
-    def fused_forward(self, model: Any) -> Any:
-        """An eval-mode forward on the kernels with :func:`seqframe.engine.bptt.forward`'s signature
-        (minus ``model`` and ``ops``), or None. Not part of the Ops contract (yet): a predictor
-        may use it when present."""
-        window = self.fused_window(model)
-        return window.forward if window is not None else None
 
     def collective(self, timeout: float):
         """The collective operations of data-parallel training over torch.distributed (joins
@@ -329,7 +319,7 @@ class TorchOps(Ops):
 
     def describe(self) -> str:
         """E.g. ``torch float32 on cpu (torch 2.3.1, 8 threads, fused lstm kernels (oneDNN), amp
-        off)``, plus how many windows each path ran once some have."""
+        off)``."""
         where = f"{torch.get_num_threads()} threads" if self.torch_device.type == "cpu" else ""
         if self.torch_device.type == "cuda":
             where = torch.cuda.get_device_name(self.torch_device)
@@ -337,8 +327,4 @@ class TorchOps(Ops):
         if self.fused:
             fused = self.fused_path or "fused kernels on"
         parts = [f"torch {torch.__version__}", where, fused, f"amp {self.amp}"]
-        text = f"{self.name} {self.dtype} on {self.device} ({', '.join(p for p in parts if p)})"
-        if self.path_counts:
-            ran = ", ".join(f"{k} x{v}" for k, v in sorted(self.path_counts.items()))
-            text += f"; windows ran: {ran}"
-        return text
+        return f"{self.name} {self.dtype} on {self.device} ({', '.join(p for p in parts if p)})"

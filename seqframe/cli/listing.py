@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from ..plugins import KINDS, Registry
@@ -54,13 +53,3 @@ def registered_summary(registered: dict[str, list[str]]) -> str:
     parts = [f"{kind}: {', '.join(sorted(names))}"
              for kind in (*KINDS, "command") for names in [registered.get(kind)] if names]
     return "; ".join(parts) or "-"
-
-
-def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A plain left-aligned text table, widths fitted to the content."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

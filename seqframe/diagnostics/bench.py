@@ -29,8 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..config import RunConfig
+from ..engine.model import Model, ModelConfig
+from ..errors import ConfigError, PluginError, UsageError
+from ..plugins import get_registry
 from ..task import Batch
+from ..training.clipping import Clipper
+from ..training.optim import build_optimizer
+from ..training.step import TrainStep
 
 REFERENCE = "torch-nn"  # the row label of the hand-written loop
 REFERENCE_BACKEND = "torch"  # the backend that supplies it
@@ -87,15 +93,8 @@ def parse_backend(spec: str) -> tuple[str, bool | None]:
 
 def seqframe_stepper(spec: str, cell: str, work: Workload,
                      dtype: str = "float32") -> tuple[Callable[[Batch], float], str]:
-    """One trainer-equivalent optimizer step of seqframe on backend ``spec``; and its label."""
-    from ..config import RunConfig
-    from ..engine.bptt import window_loss_and_grad
-    from ..engine.model import Model, ModelConfig
-    from ..engine.windows import as_float, to_window
-    from ..plugins import get_registry
-    from ..training.clipping import Clipper
-    from ..training.optim import build_optimizer
-
+    """One optimizer step of seqframe on backend ``spec`` -- the trainer's own
+    :class:`~seqframe.training.step.TrainStep` -- and its label."""
     backend, fused = parse_backend(spec)
     registry = get_registry()
     ops = registry.load("backend", backend)(dtype=dtype, device="cpu")
@@ -106,49 +105,31 @@ def seqframe_stepper(spec: str, cell: str, work: Workload,
     )
     params = {k: ops.asarray(v) for k, v in model.init_params(work.seed).items()}
     config = RunConfig(lr=work.lr, clip_norm=work.clip_norm)
-    optimizer = build_optimizer(config, ops)
-    clipper = Clipper(ops, config.clip_norm, config.clip_value)
-    window_fn = ops.fused_window(model) if fused is not False else None
-    if fused and window_fn is None:
+    recurrence = ops.fused_recurrence(model.cell) if fused is not False else None
+    if fused and recurrence is None:
         raise ConfigError(f"backend {backend!r} has no fused path for cell {cell!r}.")
-    label = f"seqframe {backend} {'fused' if window_fn is not None else 'generic'}"
-    if window_fn is None:
-        def window_fn(p, w, s, dropout_rng=None, carry_at=None):
-            return window_loss_and_grad(model, ops, p, w, s, dropout_rng=dropout_rng,
-                                        carry_at=carry_at)
+    label = f"seqframe {backend} {'fused' if recurrence is not None else 'generic'}"
+    train_step = TrainStep(model, ops, build_optimizer(config, ops),
+                           Clipper(ops, config.clip_norm, config.clip_value), fused=recurrence)
     carried = [model.zero_state(ops, work.batch)]
 
     def step(batch: Batch) -> float:
-        # What Trainer._step does for one window: BPTT, one host read of the loss for the log,
-        # gradients over the target count, clipping (one more read: the norm), Adam.
-        window = to_window(ops, batch, 0)
-        result = window_fn(params, window, carried[0], dropout_rng=None, carry_at=None)
-        loss_sum, count = ops.item(result.loss_sum), as_float(ops, result.count)
-        grads = {k: g / count for k, g in result.grads.items()}
-        grads, _, _ = clipper(grads)
-        optimizer.step(params, grads, config.lr)
+        result = train_step(params, batch, carried[0], config.lr)
         carried[0] = result.state
-        return loss_sum / count
+        return result.loss
 
     return step, label
 
 
 def reference_stepper(cell: str, work: Workload, dtype: str = "float32"):
-    """The hand-written native loop a backend offers as the bar to reach, or None.
-
-    A backend class may define ``reference_stepper(cell, work, dtype) -> step`` (the torch
-    backend writes the model with ``torch.nn`` and ``torch.optim``); asking through the registry
-    keeps core free of any backend's imports.
-    """
+    """The hand-written native loop the reference backend offers as the bar to reach, or None
+    (:meth:`seqframe.ops.Ops.reference_stepper`; asking through the registry keeps core free of
+    any backend's imports)."""
     backend = _backend_class(REFERENCE_BACKEND)
-    factory = getattr(backend, "reference_stepper", None)
-    return factory(cell, work, dtype) if factory else None
+    return backend.reference_stepper(cell, work, dtype) if backend is not None else None
 
 
 def _backend_class(name: str):
-    from ..errors import PluginError, UsageError
-    from ..plugins import get_registry
-
     try:
         return get_registry().load("backend", name)
     except (PluginError, UsageError):  # not installed or not registered: no reference row
@@ -184,9 +165,11 @@ def time_interleaved(steppers: dict[str, Callable[[Batch], float]], batches: lis
 
 
 def _threads_of(backend: str) -> int:
-    cls = _backend_class(REFERENCE_BACKEND) if backend in (REFERENCE_BACKEND, REFERENCE) else None
-    if cls is not None and hasattr(cls, "num_threads"):
-        return cls.num_threads()
+    name = REFERENCE_BACKEND if backend == REFERENCE else backend
+    cls = _backend_class(name)
+    threads = cls.num_threads() if cls is not None else None
+    if threads is not None:
+        return threads
     raw = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
     return int(raw) if raw and raw.isdigit() else (os.cpu_count() or 1)
 
@@ -255,7 +238,7 @@ def _rows(cell, timings, owners, work, dtype, steps, rounds) -> list[dict[str, A
 
 def _set_threads(threads: int | None) -> None:
     cls = _backend_class(REFERENCE_BACKEND)
-    if threads is not None and cls is not None and hasattr(cls, "set_num_threads"):
+    if threads is not None and cls is not None:
         cls.set_num_threads(int(threads))
 
 

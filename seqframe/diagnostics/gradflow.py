@@ -178,7 +178,7 @@ def gradient_flow(
     one batch of random adding-problem inputs (:func:`adding_like_batch`).
 
     Trained weights (``run_dir``): the run's model, weights and task are loaded with
-    :func:`seqframe.runs.run.open_run`, and the gradient is taken on the first training batch of
+    :func:`seqframe.runs.api.open_run`, and the gradient is taken on the first training batch of
     the run's task (``length``, ``hidden``, ``layers``, ``params`` do not apply).
 
     Args:
@@ -241,7 +241,7 @@ def gradient_flow(
 
 
 def _run_flow(ops: Ops | None, cells: Any, run_dir: Path, batch_size: int, seed: int) -> GradFlow:
-    from ..runs.run import open_run
+    from ..runs.api import open_run
 
     task, predictor, config = open_run(run_dir, backend=None if ops is None else ops.name)
     if config.ensemble > 1:

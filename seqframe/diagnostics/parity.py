@@ -21,8 +21,17 @@ from typing import Any
 import numpy as np
 
 from ..cells.base import Cell
+from ..config import RunConfig
+from ..engine.model import Model, ModelConfig
+from ..engine.recurrence import Recurrence
 from ..errors import ConfigError
+from ..ops import Ops
+from ..plugins import get_registry
 from ..task import Batch
+from ..training import windows as win
+from ..training.clipping import Clipper
+from ..training.optim import build_optimizer, build_schedule
+from ..training.step import TrainStep
 
 # max relative per-step loss difference allowed, by (dtype, path of the backend under test)
 TOLERANCES = {
@@ -160,9 +169,6 @@ def parity_check(cell: str | Cell = "lstm", other_backend: str = "numpy", steps:
         UnknownNameError, MissingDependencyError: a backend or cell that cannot be loaded.
         ConfigError: ``steps`` < 1, or ``fused=True`` for a backend/cell without a fused path.
     """
-    from ..engine.model import Model, ModelConfig
-    from ..plugins import get_registry
-
     if steps < 1:
         raise ConfigError(f"parity needs at least 1 step; got {steps}.")
     registry = get_registry()
@@ -172,14 +178,14 @@ def parity_check(cell: str | Cell = "lstm", other_backend: str = "numpy", steps:
                               dropout=work.dropout), cell_obj)
     tested_ops = registry.load("backend", backend)(dtype=dtype, device=device)
     reference_ops = registry.load("backend", other_backend)(dtype=dtype, device="cpu")
-    window_fn = None if fused is False else tested_ops.fused_window(model)
-    if fused is True and window_fn is None:
+    recurrence = None if fused is False else tested_ops.fused_recurrence(model.cell)
+    if fused is True and recurrence is None:
         raise ConfigError(
             f"backend {backend!r} has no fused path for cell {cell_obj.name!r} "
             f"(or it is switched off); run the check without --fused to test its generic path."
         )
     batches = synthetic_batches(work)
-    tested = train_trace(tested_ops, model, batches, work, steps, window_fn)
+    tested = train_trace(tested_ops, model, batches, work, steps, recurrence)
     reference = train_trace(reference_ops, model, batches, work, steps, None)
     return compare(cell_obj.name, dtype, tested, reference, tolerance)
 
@@ -201,43 +207,30 @@ def compare(cell: str, dtype: str, tested: TrainTrace, reference: TrainTrace,
                         param_rel, tol)
 
 
-def train_trace(ops, model, batches: list[Batch], work: ParityWorkload, steps: int,
-                window_fn=None) -> TrainTrace:
-    """``steps`` optimizer steps the way the trainer takes them; the losses it logged."""
-    from ..config import RunConfig
-    from ..engine import windows as win
-    from ..engine.bptt import window_loss_and_grad
-    from ..training.clipping import Clipper
-    from ..training.optim import build_optimizer, build_schedule
-
+def train_trace(ops: Ops, model: Model, batches: list[Batch], work: ParityWorkload, steps: int,
+                fused: Recurrence | None = None) -> TrainTrace:
+    """``steps`` optimizer steps exactly as the trainer takes them (:class:`TrainStep`); the
+    losses it logged. Windows of padding only are skipped, as the trainer skips them."""
     config = RunConfig(lr=work.lr, clip_norm=work.clip_norm, bptt=work.bptt,
                        bptt_back=work.bptt_back)
     optimizer, schedule = build_optimizer(config, ops), build_schedule(config, steps)
     clipper = Clipper(ops, config.clip_norm, config.clip_value)
+    step = TrainStep(model, ops, optimizer, clipper, fused=fused)
     params = {k: ops.asarray(v) for k, v in model.init_params(work.seed).items()}
-    path = getattr(window_fn, "path", "fused") if window_fn is not None else "generic BPTT"
-    if window_fn is None:
-        def window_fn(p, w, s, dropout_rng=None, carry_at=None):
-            return window_loss_and_grad(model, ops, p, w, s, dropout_rng=dropout_rng,
-                                        carry_at=carry_at)
-    trace = TrainTrace(ops.name, path)
+    trace = TrainTrace(ops.name, fused.path if fused is not None else "generic BPTT")
     dropout_rng = np.random.default_rng(work.seed + 1)
     carried = model.zero_state(ops, work.batch)
     spans = win.plan_windows(work.length, work.bptt, work.bptt_back)
     for i in range(steps * len(spans)):  # more windows than needed: all-padding ones are skipped
         batch, span = batches[(i // len(spans)) % len(batches)], spans[i % len(spans)]
-        window = win.to_window(ops, win.time_slice(batch, span, False), span.loss_from)
-        result = window_fn(params, window, carried, dropout_rng=dropout_rng,
-                           carry_at=span.carry_at or None)
-        carried_next = carried if span.carry_at == 0 else result.state
-        count = win.as_float(ops, result.count)
-        if count > 0:
-            grads, norm, clipped = clipper({k: g / count for k, g in result.grads.items()})
-            trace.clipped += int(clipped)
-            optimizer.step(params, grads, schedule(len(trace.losses)))
-            trace.losses.append(ops.item(result.loss_sum) / count)
-            trace.grad_norms.append(norm)
-        carried = carried_next
+        result = step(params, win.time_slice(batch, span, False), carried,
+                      schedule(len(trace.losses)), loss_from=span.loss_from,
+                      carry_at=span.carry_at, dropout_rng=dropout_rng)
+        if result.count > 0:
+            trace.clipped += int(result.clipped)
+            trace.losses.append(result.loss)
+            trace.grad_norms.append(result.grad_norm)
+        carried = result.state
         if len(trace.losses) == steps:
             break
     trace.params = {k: ops.to_numpy(v).astype(np.float64) for k, v in params.items()}

@@ -5,16 +5,16 @@ differ in their random initialisation, data order and dropout; combining their p
 removes much of the seed-to-seed spread of a single model, which on small data sets can exceed
 every difference between settings. Member ``m`` is an ordinary run with seed ``seed * K + m``,
 so ensembles of K members with different seeds share no member (and with seed 0, member 0 is the
-single run). A task may also vary its data between members
-(:meth:`seqframe.task.Task.member_options`): the gesture task holds out a different validation
+single run). A task with the :class:`~seqframe.task.EnsembleAware` capability may also vary its
+data between members (``member_options``): the gesture task holds out a different validation
 split for each, so every member early-stops on its own cases and together they learn from the
 whole training file.
 
 Members after the first reuse member 0's fitted task state (vocabulary, scalers, class order), so
 the ensemble prepares each input once, with member 0's task, and hands it to all of them; a
 member whose options change what its model reads (the gesture task draws each member its own
-random kernels) gets it through the task's :meth:`~seqframe.task.Task.input_view`, built from the
-options recorded in that member's ``config.toml``.
+random kernels) gets it through the task's ``input_view``, built from the options recorded in
+that member's ``config.toml``.
 
 Outputs are combined as the loss reads them (:func:`combine`): class probabilities are averaged
 (``cross_entropy``), values are averaged (``mse``), and Gaussians are merged into the mixture's
@@ -36,12 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from ..training.checkpoint import atomic_write_text, load_checkpoint, load_params
-from ..config import RunConfig, read_resolved
-from ..errors import ConfigError, UsageError
+from ..config import RunConfig
 from ..engine.predictor import ModelPredictor, task_metrics
-from ..task import InputView
+from ..errors import ConfigError, UsageError
+from ..task import EnsembleAware, InputView, MemberInputs
+from ..training.checkpoint import atomic_write_text, load_checkpoint, read_params
+from ..training.distributed import World
 from ..training.trainer import Interrupted
+from . import single
+from .build import load_plugin, read_run_config
 
 MEMBER_DIR = "member-{}"
 
@@ -94,10 +97,8 @@ def member_seed(config: RunConfig, member: int) -> int:
 
 def member_config(config: RunConfig, member: int, run_dir: Path) -> RunConfig:
     """Member ``member``'s own config: one model, seed ``seed * K + member``, its task options."""
-    from .run import load_plugin
-
     task = load_plugin("task", config.task)(config.options, config.data)
-    options = {**config.options, **task.member_options(member)}
+    options = {**config.options, **member_changes(task, member)}
     return config.replace(ensemble=1, seed=member_seed(config, member), options=options,
                           out=str(run_dir / MEMBER_DIR.format(member)))
 
@@ -111,6 +112,11 @@ def check(config: RunConfig, world_size: int) -> None:
         raise ConfigError(f"--ensemble must be at least 1; got {config.ensemble}.")
     if config.ensemble > 1 and (world_size > 1 or config.nproc > 1):
         raise ConfigError(NPROC_REFUSED)
+
+
+def member_changes(task: Any, member: int) -> dict[str, Any]:
+    """The task options member ``member`` changes ({} for a task that is not ensemble-aware)."""
+    return task.member_options(member) if isinstance(task, EnsembleAware) else {}
 
 
 def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[str, Any]:
@@ -132,16 +138,14 @@ def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[
 def _train_member(config: RunConfig, run_dir: Path, member: int, task_state: dict | None,
                   log: Callable[[str], None]) -> dict[str, Any]:
     """A finished member's summary; an interrupted one resumed; a new one trained."""
-    from .run import resume, run
-
     member_dir = run_dir / MEMBER_DIR.format(member)
     if (member_dir / "summary.json").exists():
         return json.loads((member_dir / "summary.json").read_text("utf-8"))
     if (member_dir / "checkpoints" / "latest").exists():
-        return resume(member_dir, log=log)
+        return single.resume(member_dir, read_run_config(member_dir), World(), log)
     if member_dir.exists():  # stopped before its first checkpoint: nothing to keep
         shutil.rmtree(member_dir)
-    return run(member_config(config, member, run_dir), log=log, task_state=task_state)
+    return single.train(member_config(config, member, run_dir), World(), log, task_state)
 
 
 def open_members(run_dir: Path, config: RunConfig, backend: str | None):
@@ -151,21 +155,21 @@ def open_members(run_dir: Path, config: RunConfig, backend: str | None):
     needs just its own weights and, where its options change its inputs, a view of member 0's
     (preparing the task again per member would repeat its data work).
     """
-    from .run import CONFIG_FILE, open_run
-
-    task, first, _ = open_run(run_dir / MEMBER_DIR.format(0), backend)
+    first_dir = run_dir / MEMBER_DIR.format(0)
+    task, first, _ = single.open_single(first_dir, read_run_config(first_dir), backend)
     members, views = [first], [None]
     for m in range(1, config.ensemble):
         member_dir = run_dir / MEMBER_DIR.format(m)
-        members.append(ModelPredictor(first.model, first.ops,
-                                      load_params(member_dir, first.ops, "best")[0]))
-        views.append(task.input_view(read_resolved(member_dir / CONFIG_FILE).options))
+        params = {k: first.ops.asarray(v) for k, v in read_params(member_dir, "best")[0].items()}
+        members.append(ModelPredictor(first.model, first.ops, params))
+        options = read_run_config(member_dir).options
+        views.append(task.input_view(options) if isinstance(task, MemberInputs) else None)
     return task, EnsemblePredictor(members, first.model.config.loss, views)
 
 
 def members_differ(task: Any) -> bool:
     """Whether the task gives members other data than member 0 (e.g. their own val split)."""
-    return bool(task.member_options(1))
+    return bool(member_changes(task, 1))
 
 
 def check_split(task: Any, split: str, run_dir: Path) -> None:
@@ -180,15 +184,13 @@ def check_split(task: Any, split: str, run_dir: Path) -> None:
 
 def finish(config: RunConfig, run_dir: Path, members: list[dict]) -> dict[str, Any]:
     """Score the combined model on test, write artefacts and ``summary.json``."""
-    from .run import final_report
-
     task, predictor = open_members(run_dir, config, backend=None)
     if members_differ(task):  # each member held out its own cases: only their mean is fair
         metrics = {"val": {k: float(np.mean([m["metrics"]["val"][k] for m in members]))
                            for k in members[0]["metrics"]["val"]}}
     else:
         metrics = {"val": task_metrics(task, predictor, "val")}
-    test, baselines, baseline_split, artefacts = final_report(task, predictor, run_dir)
+    test, baselines, baseline_split, artefacts = single.final_report(task, predictor, run_dir)
     metrics.update(test)
     summary = {
         "task": task.name, "backend": members[0]["backend"], "cell": config.cell,

@@ -54,11 +54,13 @@ def make_ops(backend: str | OpsFactory, dtype: str, device: str | None = None) -
         raise Unavailable(f"backend {label!r} cannot run {dtype}: {exc}") from exc
 
 
-def reference_ops(dtype: str = "float64") -> Ops:
-    """The numpy reference backend every other backend is compared with."""
-    from seqframe_numpy.ops import NumpyOps
+REFERENCE_BACKEND = "numpy"
 
-    return NumpyOps(dtype=dtype)
+
+def reference_ops(dtype: str = "float64") -> Ops:
+    """The numpy reference backend every other backend is compared with (from the registry:
+    core never imports a plugin)."""
+    return load("backend", REFERENCE_BACKEND)(dtype=dtype)
 
 
 def tolerance(dtype: str) -> dict[str, float]:

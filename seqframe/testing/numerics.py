@@ -199,13 +199,14 @@ def run_scenario(ops: Ops, cell: Cell, scenario: Scenario, seed: int = 0, fused:
     window = to_window(ops, scenario_batch(model, seed))
     state = _to_backend(ops, scenario_state(model, seed))
     rng = np.random.default_rng(seed + 2) if scenario.dropout else None
-    if fused:
-        path = ops.fused_window(model)
-        if path is None:
-            return None
-        result = path(params, window, state, dropout_rng=rng)
-    else:
-        result = window_loss_and_grad(model, ops, params, window, state, dropout_rng=rng)
+    recurrence = ops.fused_recurrence(cell) if fused else None
+    if fused and recurrence is None:
+        return None
+    result = window_loss_and_grad(model, ops, params, window, state, dropout_rng=rng,
+                                  fused=recurrence)
+    if fused and result.path != recurrence.path:
+        raise AssertionError(f"{ops.name} {cell.name}: the fused path was asked for but "
+                             f"{result.path!r} ran")
     return {
         "loss_sum": host(ops, result.loss_sum),
         "count": float(host(ops, result.count)),

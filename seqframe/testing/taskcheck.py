@@ -17,7 +17,7 @@ import numpy as np
 from ..config import RunConfig, merge
 from ..engine.model import LOSSES, READOUTS
 from ..errors import ConfigError
-from ..task import Batch, ModelSpec, Task, TaskOption
+from ..task import Batch, EnsembleAware, ModelSpec, Task, TaskOption
 from .predictors import ConstantPredictor, FunctionPredictor, MetricCase
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
@@ -300,8 +300,11 @@ def check_member_options(task: Task) -> None:
     """``member_options``: declared options only, and member 0's equal the task's own.
 
     Member 0 of ``--ensemble`` must be the single run of the same config, and every member must
-    build from the same ``-o`` table (see :mod:`seqframe.runs.ensemble`).
+    build from the same ``-o`` table (see :mod:`seqframe.runs.ensemble`). Passes trivially for a
+    task without the :class:`~seqframe.task.EnsembleAware` capability.
     """
+    if not isinstance(task, EnsembleAware):
+        return
     declared = {opt.name for opt in task.options}
     for member in range(3):
         changes = task.member_options(member)

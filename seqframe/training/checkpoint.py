@@ -8,7 +8,8 @@ A checkpoint is a directory ``checkpoints/NAME/`` (``latest`` or ``best``) holdi
   step, epoch, data cursor, best metric, clipping statistics, the nested layout of the state.
 
 Because the tensors are plain arrays with PyTorch's parameter names, a checkpoint written by one
-backend loads in any other.
+backend loads in any other. This module only reads and writes files: what goes into a training
+checkpoint is :meth:`seqframe.training.trainer.Trainer.state_dict`'s business.
 
 Writes are atomic at the directory level: the new checkpoint is written completely into a
 sibling temporary directory, then swapped in with two renames. A crash at any moment leaves either
@@ -161,58 +162,13 @@ def split_prefix(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.nd
     return {k[start:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
 
 
-# ---- a trainer's whole state <-> one checkpoint -----------------------------------------------
+# ---- reading a run's parameters ----------------------------------------------------------------
 
 
-def save_training(trainer: Any, name: str) -> Path:
-    """Checkpoint ``name`` (``latest``/``best``) of a :class:`seqframe.training.trainer.Trainer`."""
-    from dataclasses import asdict
-
-    from ..config import to_dict
-
-    ops = trainer.ops
-    tensors = {f"param/{k}": ops.to_numpy(v) for k, v in trainer.params.items()}
-    optim_tensors, optim_meta = trainer.optimizer.state_dict()
-    tensors.update({f"optim/{k}": v for k, v in optim_tensors.items()})
-    state_tensors, layout = flatten_state(trainer.carried, ops.to_numpy)
-    tensors.update(state_tensors)
-    meta = {
-        "config": to_dict(trainer.config),
-        "task": trainer.task.name,
-        "task_state": trainer.task.state_dict(),
-        "backend": ops.name,
-        "dtype": ops.dtype,
-        "model": asdict(trainer.model.config),
-        "path": trainer.path,
-        "optimizer": optim_meta,
-        "rng": {k: rng.bit_generator.state for k, rng in trainer.rngs.items()},
-        "loop": asdict(trainer.state),
-        "clipping": trainer.clipper.stats.to_dict(),
-        "state_layout": layout,
-    }
-    return save_checkpoint(Path(trainer.run_dir) / "checkpoints" / name, tensors, meta)
-
-
-def load_training(trainer: Any, name: str) -> None:
-    """Put checkpoint ``name`` back into ``trainer`` (parameters updated in place)."""
-    from .clipping import ClipStats
-    from .loopstate import LoopState
-
-    ops = trainer.ops
-    tensors, meta = load_checkpoint(Path(trainer.run_dir) / "checkpoints" / name)
-    trainer.params.update({k: ops.asarray(v) for k, v in split_prefix(tensors, "param").items()})
-    trainer.optimizer.load_state_dict(split_prefix(tensors, "optim"), meta["optimizer"])
-    trainer.carried = unflatten_state(tensors, meta["state_layout"], ops.asarray)
-    for key, state in meta["rng"].items():
-        trainer.rngs[key].bit_generator.state = state
-    trainer.state = LoopState.from_dict(meta["loop"])
-    trainer.clipper.stats = ClipStats.from_dict(meta["clipping"])
-
-
-def load_params(run_dir: str | Path, ops: Any, name: str = "best") -> tuple[dict, dict]:
-    """Parameters of checkpoint ``name`` (else ``latest``) as ``ops`` arrays, and its meta."""
+def read_params(run_dir: str | Path, name: str = "best") -> tuple[dict[str, np.ndarray], dict]:
+    """Host parameters of a run's checkpoint ``name`` (else its ``latest``), and its meta."""
     folder = Path(run_dir) / "checkpoints"
     if not (folder / name / META).exists() and not (folder / f".{name}.old" / META).exists():
         name = "latest"
     tensors, meta = load_checkpoint(folder / name)
-    return {k: ops.asarray(v) for k, v in split_prefix(tensors, "param").items()}, meta
+    return split_prefix(tensors, "param"), meta

@@ -35,10 +35,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..engine.predictor import concat_states, map_state, state_batch_size, state_rows
-from ..engine.windows import micro_batches
+from ..engine.state import concat_states, map_state, state_batch_size, state_rows
 from ..errors import ConfigError, RunFailedError, SeqframeError
 from ..task import Batch
+from .windows import micro_batches
 
 TIMEOUT_ENV = "SEQFRAME_DIST_TIMEOUT"
 DEFAULT_TIMEOUT = 600.0  # seconds a rank waits for the others before giving up
@@ -162,8 +162,6 @@ class Collective(Protocol):
     def all_gather_object(self, obj: Any) -> list[Any]:
         """Every rank's ``obj``, in rank order, on every rank."""
 
-    def barrier(self) -> None: ...
-
     def close(self) -> None: ...
 
 
@@ -225,10 +223,7 @@ class DataParallel:
         """Row ranges of the shard's micro-batches, as many on every rank (some maybe empty)."""
         if not self.active:
             return micro_batches(local_rows, accumulate)
-        most = -(-self.global_rows // self.size)  # the largest shard
-        parts = max(1, min(accumulate, most))
-        edges = np.linspace(0, local_rows, parts + 1).round().astype(int)
-        return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        return micro_batches(local_rows, accumulate, most=-(-self.global_rows // self.size))
 
     def before_micro(self, model, rng, start: int, stop: int, steps: int) -> bool:
         """Point the dropout stream at shard rows ``start:stop``; False when there are none.

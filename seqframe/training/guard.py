@@ -9,18 +9,19 @@
 - ``rollback``: reload the ``latest`` checkpoint and halve the learning rate; gives up after
   ``MAX_ROLLBACKS`` rollbacks in one run.
 
-The counters (``skipped``, ``consecutive_skips``, ``rollbacks``, ``lr_scale``) live in the
-trainer's :class:`seqframe.training.loopstate.LoopState`, so they are checkpointed with everything
-else.
+:func:`decide` only decides; the trainer applies the decision and keeps the counters
+(``skipped``, ``consecutive_skips``, ``rollbacks``, ``lr_scale``) in its
+:class:`seqframe.training.loopstate.LoopState`, so they are checkpointed with everything else.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..errors import ConfigError, NonFiniteError
+from ..errors import ConfigError
+from .loopstate import LoopState
 
 NONFINITE_POLICIES = ("stop", "skip", "rollback")
 MAX_CONSECUTIVE_SKIPS = 10
@@ -34,43 +35,44 @@ def check_policy(policy: str) -> None:
                           f"got {policy!r}.")
 
 
-def on_nonfinite(trainer: Any, loss: float, norm: float) -> bool:
-    """Apply ``trainer.config.nonfinite`` to a step whose loss or gradient norm is not finite.
+@dataclass(frozen=True)
+class Decision:
+    """What to do about a step whose loss or gradient norm was not finite.
+
+    Attributes:
+        action: ``"skip"`` (drop the rest of the batch), ``"rollback"`` (reload the ``latest``
+            checkpoint and halve the learning rate) or ``"stop"`` (raise
+            :class:`seqframe.errors.NonFiniteError` with ``message``).
+        message: for ``stop`` the whole error message; otherwise the one-line warning.
+    """
+
+    action: str
+    message: str
+
+
+def decide(policy: str, state: LoopState, loss: float, norm: float, *, last_norm: float,
+           lr: float, latest: Path) -> Decision:
+    """The ``--nonfinite`` policy applied to a failed step (no update was made).
 
     Args:
-        trainer: the :class:`seqframe.training.trainer.Trainer` whose step failed (no update was
-        made).
-        loss: the step's mean loss.
-        norm: the step's gradient norm before clipping.
+        policy: ``stop``, ``skip`` or ``rollback``.
+        state: the loop's counters (``step``, ``consecutive_skips``, ``rollbacks``), read only.
+        loss: the step's mean loss; ``norm``: its gradient norm before clipping.
+        last_norm: the last finite gradient norm; ``lr``: the configured learning rate;
+        latest: where the ``latest`` checkpoint lives.
 
     Returns:
-        True when the trainer rolled back to its ``latest`` checkpoint (its cursor now points at
-        the checkpoint's window); False when the rest of the batch is to be skipped.
-
-    Raises:
-        NonFiniteError: under ``stop``, or when skipping/rolling back did not help.
+        The decision; the trainer applies it (and keeps the counters).
     """
-    cfg, st = trainer.config, trainer.state
-    message = explain(loss, norm, step=st.step + 1, last_norm=trainer.clipper.stats.last_norm,
-                      lr=cfg.lr, latest=trainer.run_dir / "checkpoints" / "latest")
+    message = explain(loss, norm, step=state.step + 1, last_norm=last_norm, lr=lr, latest=latest)
     what = message.split(" (loss")[0]  # "non-finite loss at step N", for the one-line warnings
-    if cfg.nonfinite == "skip" and st.consecutive_skips < MAX_CONSECUTIVE_SKIPS:
-        st.skipped += 1
-        st.consecutive_skips += 1
-        trainer.carried = None  # the state may be poisoned too; the next batch starts fresh
-        trainer.log(f"warning: {what}; skipping the batch")
-        return False
-    if cfg.nonfinite == "rollback" and st.rollbacks < MAX_ROLLBACKS:
-        rollbacks = st.rollbacks + 1  # the checkpoint's own count is older than this one
-        trainer.restore("latest", keep_lr_scale=True)
-        st = trainer.state
-        st.rollbacks, st.lr_scale = rollbacks, st.lr_scale * 0.5
-        trainer.log(f"warning: {what}; rolled back to step {st.step}, "
-                    f"learning rate x{st.lr_scale:g}")
-        return True
-    if cfg.nonfinite != "stop":
-        message += f" ({cfg.nonfinite} did not help: gave up after repeated failures.)"
-    raise NonFiniteError(message)
+    if policy == "skip" and state.consecutive_skips < MAX_CONSECUTIVE_SKIPS:
+        return Decision("skip", f"{what}; skipping the batch")
+    if policy == "rollback" and state.rollbacks < MAX_ROLLBACKS:
+        return Decision("rollback", what)
+    if policy != "stop":
+        message += f" ({policy} did not help: gave up after repeated failures.)"
+    return Decision("stop", message)
 
 
 def explain(loss: float, norm: float, step: int, last_norm: float, lr: float,

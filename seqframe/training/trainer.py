@@ -29,25 +29,32 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from ..engine import windows as win
-from ..engine.predictor import (
-    ModelPredictor,
-    concat_states,
-    state_batch_size,
-    state_rows,
-    task_metrics,
+import numpy as np
+
+from ..config import to_dict
+from ..engine.predictor import ModelPredictor, task_metrics
+from ..engine.state import state_batch_size
+from ..errors import ConfigError, DataError, NonFiniteError, SeqframeError
+from . import guard
+from . import windows as win
+from .checkpoint import (
+    flatten_state,
+    load_checkpoint,
+    save_checkpoint,
+    split_prefix,
+    unflatten_state,
 )
-from ..errors import ConfigError, DataError, SeqframeError
-from .checkpoint import load_training, save_training
-from .clipping import Clipper
+from .clipping import Clipper, ClipStats
 from .distributed import SINGLE, DataParallel
-from .guard import check_policy, on_nonfinite
 from .loopstate import LoopState
 from .optim import build_optimizer, build_schedule
 from .progress import InterruptFlag, MetricsLog, ProgressBar
 from .seeding import data_seed, seed_streams
+from .step import StepResult, TrainStep
 
 
 class Interrupted(SeqframeError):
@@ -95,33 +102,72 @@ class Trainer:
         self.carried: Any = None  # hidden state at the start of the next window, no grad link
         self.metrics = MetricsLog(run_dir / "metrics.jsonl", enabled=dp.is_main)
         self.whole = spec.readout != "every_step" or model.config.bidirectional
-        self.fused = ops.fused_window(model)
-        self.path = "fused" if self.fused is not None else "generic"
+        fused = ops.fused_recurrence(model.cell)
+        self.path = fused.path if fused is not None else "generic BPTT"
+        self.step_fn = TrainStep(model, ops, self.optimizer, self.clipper,
+                                 accumulate=config.accumulate, dp=dp, fused=fused)
+        self.path_counts: dict[str, int] = {}  # windows run by each recurrence, for the summary
         self.total_steps = win.total_steps(config, task, self.data_seed, self.whole)
         self.schedule = build_schedule(config, self.total_steps)
         self.interrupt = InterruptFlag(log)
         self.bar: ProgressBar | None = None
         self._batches: tuple[int, Any] | None = None
         self._agreed: tuple[tuple, tuple[bool, ...]] | None = None  # (where, flags): _flags
+        self._failed: StepResult | None = None  # the last non-finite step, for the guard
         self._start = time.perf_counter()
 
     # ---- checkpoints ------------------------------------------------------------------------
-    def snapshot(self, name: str = "latest") -> None:
-        """Write checkpoint ``name`` of everything needed to continue exactly from here."""
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
+        """Everything needed to continue exactly from here: host tensors and JSON metadata.
+
+        Tensors: parameters (``param/NAME``), optimizer slots (``optim/SLOT/NAME``) and the
+        carried hidden state (``state/I``); metadata: the resolved config, the task's fitted
+        state, optimizer metadata, RNG states, the loop's counters and the clipping statistics.
+        Data parallel: the carried state is every rank's rows (a collective call on every rank).
+        """
         self.state.metrics_size = self.metrics.size()
         self.state.elapsed = self.elapsed()
-        local, self.carried = self.carried, self.dp.full_state(self.ops, self.carried)
-        try:
-            if self.dp.is_main:  # the one writer; the checkpoint holds every rank's rows
-                save_training(self, name)
-        finally:
-            self.carried = local
+        ops = self.ops
+        tensors = {f"param/{k}": ops.to_numpy(v) for k, v in self.params.items()}
+        optim_tensors, optim_meta = self.optimizer.state_dict()
+        tensors.update({f"optim/{k}": v for k, v in optim_tensors.items()})
+        state_tensors, layout = flatten_state(self.dp.full_state(ops, self.carried), ops.to_numpy)
+        tensors.update(state_tensors)
+        meta = {
+            "config": to_dict(self.config), "task": self.task.name,
+            "task_state": self.task.state_dict(), "backend": ops.name, "dtype": ops.dtype,
+            "model": asdict(self.model.config), "path": self.path, "optimizer": optim_meta,
+            "rng": {k: rng.bit_generator.state for k, rng in self.rngs.items()},
+            "loop": asdict(self.state), "clipping": self.clipper.stats.to_dict(),
+            "state_layout": layout,
+        }
+        return tensors, meta
+
+    def load_state_dict(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
+        """Put a :meth:`state_dict` back (parameters updated in place)."""
+        ops = self.ops
+        self.params.update({k: ops.asarray(v) for k, v in split_prefix(tensors, "param").items()})
+        self.optimizer.load_state_dict(split_prefix(tensors, "optim"), meta["optimizer"])
+        carried = unflatten_state(tensors, meta["state_layout"], ops.asarray)
+        self.carried = self.dp.local_state(carried)
+        for key, state in meta["rng"].items():
+            self.rngs[key].bit_generator.state = state
+        self.state = LoopState.from_dict(meta["loop"])
+        self.clipper.stats = ClipStats.from_dict(meta["clipping"])
+
+    def checkpoint_path(self, name: str) -> Path:
+        return Path(self.run_dir) / "checkpoints" / name
+
+    def snapshot(self, name: str = "latest") -> None:
+        """Write checkpoint ``name`` (``latest`` or ``best``); rank 0 alone writes it."""
+        tensors, meta = self.state_dict()
+        if self.dp.is_main:  # the one writer; the checkpoint holds every rank's rows
+            save_checkpoint(self.checkpoint_path(name), tensors, meta)
 
     def restore(self, name: str = "latest", keep_lr_scale: bool = False) -> None:
         """Load checkpoint ``name`` into this trainer (resume, or a non-finite rollback)."""
         lr_scale = self.state.lr_scale
-        load_training(self, name)
-        self.carried = self.dp.local_state(self.carried)
+        self.load_state_dict(*load_checkpoint(self.checkpoint_path(name)))
         if keep_lr_scale:
             self.state.lr_scale = lr_scale
         self.metrics.truncate(self.state.metrics_size)
@@ -143,7 +189,7 @@ class Trainer:
             Interrupted: Ctrl-C; a checkpoint was written first.
         """
         cfg = self.config
-        self.log(f"training on {self.ops.describe()}: {self.path} BPTT path, "
+        self.log(f"training on {self.ops.describe()}: {self.path}, "
                  f"{self.total_steps or '?'} optimizer steps planned")
         if cfg.nonfinite == "rollback" and self.state.step == 0:
             self.snapshot()  # something to roll back to before the first update
@@ -186,7 +232,9 @@ class Trainer:
         cur = self.state.cursor
         batches = self._epoch_batches(cur.epoch)
         batch = self.dp.shard(batches[cur.batch])  # this rank's rows (all of them in one process)
-        spans = win.plan_windows(batch.length, self.k1(batch), self.k2(batch))
+        k1 = win.stride(batch.length, self.config.bptt, self.whole)
+        k2 = max(k1, 0 if self.whole else self.config.bptt_back)
+        spans = win.plan_windows(batch.length, k1, k2)
         if cur.window == 0 and (not self.spec.stateful or self.whole
                                 or state_batch_size(self.carried) != batch.batch_size):
             self.carried = self.model.zero_state(self.ops, batch.batch_size)
@@ -195,7 +243,7 @@ class Trainer:
             finite = self._step(batch, spans[cur.window])
             cur.window += 1
             if not finite:
-                if on_nonfinite(self, *self._nonfinite_info):
+                if self._on_nonfinite():
                     return  # rolled back: the cursor now points at the checkpoint's window
                 cur.window = len(spans)  # skip the rest of this batch
             done = cur.window == len(spans)
@@ -221,12 +269,6 @@ class Trainer:
                     f"--batch-size.")
             self._batches = (epoch, batches)
         return self._batches[1]
-
-    def k1(self, batch) -> int:
-        return batch.length if self.whole or self.config.bptt == 0 else self.config.bptt
-
-    def k2(self, batch) -> int:
-        return max(self.k1(batch), 0 if self.whole else self.config.bptt_back)
 
     def _should_stop(self) -> bool:
         """After a window: stop the batch here? (:meth:`_check_stop` then says why.)"""
@@ -263,69 +305,57 @@ class Trainer:
     def _step(self, batch, span: win.Span) -> bool:
         """One optimizer step on one window; False when the loss or gradients are not finite."""
         tick = time.perf_counter()
-        loss_sum, count, grads, next_state, timesteps = self._accumulate(batch, span)
-        # Data parallel: the global sums, so clipping and the optimizer see the global gradient.
-        loss_sum, count, timesteps, grads = self.dp.reduce(self.ops, loss_sum, count, timesteps,
-                                                           grads)
-        if count == 0:  # an all-padding window: nothing to learn, but the state moves on
-            self.carried = next_state
+        st = self.state
+        lr = self.schedule(st.step) * st.lr_scale
+        result = self.step_fn(self.params, win.time_slice(batch, span, self.whole), self.carried,
+                              lr, loss_from=span.loss_from, carry_at=span.carry_at,
+                              dropout_rng=self.rngs["dropout"])
+        self.path_counts[result.path] = self.path_counts.get(result.path, 0) + 1
+        if result.count == 0:  # an all-padding window: nothing to learn, but the state moves on
+            self.carried = result.state
             return True
-        loss = loss_sum / count
-        grads = {k: g / count for k, g in grads.items()}
-        grads, norm, _ = self.clipper(grads)
-        if not (math.isfinite(loss) and math.isfinite(norm)):
-            self._nonfinite_info = (loss, norm)
+        if not result.finite:
+            self._failed = result
             return False
-        lr = self.schedule(self.state.step) * self.state.lr_scale
-        self.optimizer.step(self.params, grads, lr)
-        self.carried = next_state
+        self.carried = result.state
+        self._record(result, lr, time.perf_counter() - tick)
+        return True
+
+    def _record(self, result: StepResult, lr: float, seconds: float) -> None:
+        """Count a successful step into the loop state and the progress bar."""
         st = self.state
         st.step += 1
         st.consecutive_skips = 0
-        st.loss_sum, st.loss_count = st.loss_sum + loss_sum, st.loss_count + count
-        st.timesteps += timesteps
-        st.norm_sum, st.norm_max = st.norm_sum + norm, max(st.norm_max, norm)
+        st.loss_sum, st.loss_count = st.loss_sum + result.loss_sum, st.loss_count + result.count
+        st.timesteps += result.timesteps
+        st.norm_sum, st.norm_max = st.norm_sum + result.grad_norm, max(st.norm_max,
+                                                                       result.grad_norm)
         st.steps_since_eval += 1
-        st.last = {"loss": loss, "lr": lr, "grad_norm": norm}
-        self.bar.update(st.step, loss, timesteps / max(time.perf_counter() - tick, 1e-9), norm)
+        st.last = {"loss": result.loss, "lr": lr, "grad_norm": result.grad_norm}
+        self.bar.update(st.step, result.loss, result.timesteps / max(seconds, 1e-9),
+                        result.grad_norm)
+
+    def _on_nonfinite(self) -> bool:
+        """Apply the guard's decision about the failed step; True when it rolled back."""
+        failed, cfg = self._failed, self.config
+        decision = guard.decide(cfg.nonfinite, self.state, failed.loss, failed.grad_norm,
+                                last_norm=self.clipper.stats.last_norm, lr=cfg.lr,
+                                latest=self.checkpoint_path("latest"))
+        if decision.action == "stop":
+            raise NonFiniteError(decision.message)
+        if decision.action == "skip":
+            self.state.skipped += 1
+            self.state.consecutive_skips += 1
+            self.carried = None  # the state may be poisoned too; the next batch starts fresh
+            self.log(f"warning: {decision.message}")
+            return False
+        rollbacks = self.state.rollbacks + 1  # the checkpoint's own count is older than this one
+        self.restore("latest", keep_lr_scale=True)
+        st = self.state
+        st.rollbacks, st.lr_scale = rollbacks, st.lr_scale * 0.5
+        self.log(f"warning: {decision.message}; rolled back to step {st.step}, "
+                 f"learning rate x{st.lr_scale:g}")
         return True
-
-    def _accumulate(self, batch, span: win.Span):
-        """Sum loss, count and gradients of one window over the micro-batches of ``batch``."""
-        ops = self.ops
-        window_batch = win.time_slice(batch, span, self.whole)
-        rows = self.dp.micro_batches(batch.batch_size, self.config.accumulate)
-        loss_sum, count, grads, states = None, 0.0, None, []
-        for start, stop in rows:
-            micro = window_batch.rows(start, stop) if len(rows) > 1 else window_batch
-            state_in = state_rows(self.carried, start, stop) if len(rows) > 1 else self.carried
-            if not self.dp.before_micro(self.model, self.rngs["dropout"], start, stop,
-                                        micro.length):
-                states.append(state_in)  # a rank's empty shard of a short batch
-                continue
-            window = win.to_window(ops, micro, span.loss_from)
-            # carry_at 0: the next window re-runs from this one's start, so it needs state_in.
-            result = self._run_window(window, state_in, span.carry_at or None)
-            loss_sum = result.loss_sum if loss_sum is None else loss_sum + result.loss_sum
-            count += win.as_float(ops, result.count)
-            grads = dict(result.grads) if grads is None else {
-                k: grads[k] + g for k, g in result.grads.items()}
-            states.append(state_in if span.carry_at == 0 else result.state)
-        next_state = states[0] if len(states) == 1 else concat_states(ops, states)
-        timesteps = float(batch.mask[:, span.start:span.stop].sum())
-        if grads is None:  # nothing on this rank; it still takes part in the sums
-            loss_sum, grads = 0.0, {k: ops.zeros_like(p) for k, p in self.params.items()}
-        return ops.item(loss_sum), count, grads, next_state, timesteps
-
-    def _run_window(self, window, state, carry_at):
-        """BPTT over one window: the backend's fused kernel when it has one, else the reference."""
-        if self.fused is not None:
-            return self.fused(self.params, window, state, dropout_rng=self.rngs["dropout"],
-                              carry_at=carry_at)
-        from ..engine.bptt import window_loss_and_grad
-
-        return window_loss_and_grad(self.model, self.ops, self.params, window, state,
-                                    dropout_rng=self.rngs["dropout"], carry_at=carry_at)
 
     # ---- evaluation, early stopping, checkpoints --------------------------------------------
     def _after_step(self) -> None:
@@ -376,7 +406,7 @@ class Trainer:
 
 def check_config(config) -> None:
     """Reject trainer settings that cannot work, with what to change."""
-    check_policy(config.nonfinite)
+    guard.check_policy(config.nonfinite)
     for key in ("batch_size", "accumulate"):
         if getattr(config, key) < 1:
             raise ConfigError(f"{key} must be at least 1; got {getattr(config, key)}.")

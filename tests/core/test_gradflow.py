@@ -243,7 +243,8 @@ def test_norms_match_torch_autograd(ops, cell):
 
 @pytest.fixture(scope="module")
 def elman_run(tmp_path_factory):
-    from seqframe.runs.run import resolve_config, run
+    from seqframe.runs.api import train_config as run
+    from seqframe.runs.build import resolve_config
 
     out = tmp_path_factory.mktemp("runs") / "rnn"
     overrides = {
@@ -264,7 +265,7 @@ def elman_run(tmp_path_factory):
 
 
 def test_trained_run_norms_match_finite_differences(elman_run):
-    from seqframe.runs.run import open_run
+    from seqframe.runs.api import open_run
 
     flow = gradient_flow(run_dir=elman_run, batch_size=6, seed=4)
     assert list(flow.norms) == ["rnn (trained)"] and flow.length == 7

@@ -2,9 +2,10 @@
 
 The environment says which rank this is (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
 ``MASTER_ADDR``, ``MASTER_PORT``, as torchrun would set them); without ``WORLD_SIZE`` it is a
-single process. Runs :func:`seqframe.runs.run.run` and writes ``OUT_PREFIX.json`` (the loss of every
-optimizer step, the summary) and ``OUT_PREFIX.npz`` (the final parameters of this rank). A user
-error prints ``error: ...`` and exits with its code, as the CLI would.
+single process. Trains with :func:`seqframe.runs.api.train_config` and writes
+``OUT_PREFIX.json`` (the loss of every optimizer step, the summary) and ``OUT_PREFIX.npz`` (the
+final parameters of this rank). A user error prints ``error: ...`` and exits with its code, as
+the CLI would.
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ import numpy as np
 
 from seqframe.config import RunConfig
 from seqframe.errors import SeqframeError
-from seqframe.runs import run as runs
+from seqframe.runs import api, single
 from seqframe.training.trainer import Trainer
 
 
 @contextmanager
 def recording():
-    """Collect every optimizer step's loss and the final parameters of ``runs.run``."""
+    """Collect every optimizer step's loss and the final parameters of a training run."""
     losses: list[float] = []
     final: dict[str, np.ndarray] = {}
-    step, finish = Trainer._step, runs.finish
+    step, finish = Trainer._step, single.finish
 
     def recording_step(self, batch, span):
         before = self.state.step
@@ -40,17 +41,17 @@ def recording():
         final.update({k: trainer.ops.to_numpy(v) for k, v in trainer.params.items()})
         return finish(trainer)
 
-    Trainer._step, runs.finish = recording_step, keeping_finish
+    Trainer._step, single.finish = recording_step, keeping_finish
     try:
         yield losses, final
     finally:
-        Trainer._step, runs.finish = step, finish
+        Trainer._step, single.finish = step, finish
 
 
 def record_run(config: RunConfig) -> tuple[list[float], dict[str, np.ndarray], dict]:
-    """``runs.run(config)`` -> (per-step losses, final parameters, summary)."""
+    """``api.train_config(config)`` -> (per-step losses, final parameters, summary)."""
     with recording() as (losses, final):
-        summary = runs.run(config)
+        summary = api.train_config(config)
     return losses, final, summary
 
 

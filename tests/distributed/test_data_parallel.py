@@ -11,9 +11,8 @@ import pytest
 from seqframe_numpy.ops import NumpyOps
 
 from seqframe.config import RunConfig
-from seqframe.engine.windows import micro_batches
 from seqframe.errors import ConfigError, DataError
-from seqframe.runs import run as runs
+from seqframe.runs import api
 from seqframe.task import Batch
 from seqframe.training.distributed import (
     SINGLE,
@@ -30,6 +29,7 @@ from seqframe.training.distributed import (
     timeout_seconds,
 )
 from seqframe.training.progress import MetricsLog
+from seqframe.training.windows import micro_batches
 
 
 class OtherRank:
@@ -186,7 +186,7 @@ def test_resume_needs_the_same_number_of_processes():
 def test_a_library_run_with_nproc_says_how_to_start_the_processes(tmp_path, monkeypatch):
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     with pytest.raises(ConfigError, match="torchrun --nproc-per-node 2 -m seqframe run"):
-        runs.run(RunConfig(nproc=2, out=str(tmp_path / "r")))
+        api.train_config(RunConfig(nproc=2, out=str(tmp_path / "r")))
 
 
 def test_a_backend_without_collectives_cannot_train_with_several_processes():

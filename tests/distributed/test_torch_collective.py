@@ -69,7 +69,6 @@ def test_sums_keep_shapes_and_dtypes_and_errors_name_the_rank(alone):
             torch.testing.assert_close(after, before)
         assert collective.broadcast_object({"a": 1}) == {"a": 1}
         assert collective.all_gather_object(3) == [3]
-        collective.barrier()
 
         def broken():
             raise RuntimeError("Connection closed by peer\ndetails")

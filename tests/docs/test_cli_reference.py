@@ -15,7 +15,7 @@ def test_committed_cli_reference_matches_the_commands():
                              **{k: v for k, v in __import__("os").environ.items()
                                 if k != "COLUMNS"}})
     assert result.returncode == 0, (
-        "docs/reference/cli.md is out of date with seqframe/cli.py: run "
+        "docs/reference/cli.md is out of date with the commands in seqframe/cli/: run "
         "`python tools/gen_cli_reference.py` and commit the result.\n" + result.stderr)
 
 

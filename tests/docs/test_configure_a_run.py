@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seqframe.errors import ConfigError
-from seqframe.runs.run import resolve_config
+from seqframe.runs.build import resolve_config
 from tests.docs._tools import DOCS
 
 RUN_FILE = str(DOCS / "how-to" / "run-files" / "charlm-gru.toml")

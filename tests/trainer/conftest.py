@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from seqframe import plugins
 from seqframe.config import RunConfig
-from seqframe.runs import run as runs
 
 # pytest runs with --import-mode=importlib, which puts no test folder on sys.path; the tiny task
 # is a plain module so that subprocess tests can import it too (PYTHONPATH=this folder).
@@ -20,7 +20,7 @@ import trainer_tinytask  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def tiny_registered(monkeypatch):
-    monkeypatch.setattr(runs, "load_plugin", trainer_tinytask.load_plugin)
+    monkeypatch.setattr(plugins, "_REGISTRY", trainer_tinytask.registry_with_tiny())
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
+from seqframe.cli.render import format_summary
 from seqframe.engine.predictor import task_metrics
 from seqframe.errors import ConfigError, ExitCode
-from seqframe.runs import ensemble
-from seqframe.runs import run as runs
+from seqframe.runs import api, ensemble, single
 from seqframe.training.trainer import Interrupted
 
 
@@ -75,16 +75,16 @@ def test_each_member_reads_the_inputs_through_its_own_view():
 
 
 def test_members_are_ordinary_runs_and_test_uses_the_combined_model(tiny_config, tmp_path):
-    summary = runs.run(tiny_config(ensemble=3, epochs=2, seed=0, out=str(tmp_path / "ens")))
-    single = runs.run(tiny_config(epochs=2, seed=0, out=str(tmp_path / "single")))
+    summary = api.train_config(tiny_config(ensemble=3, epochs=2, seed=0, out=str(tmp_path / "ens")))
+    single = api.train_config(tiny_config(epochs=2, seed=0, out=str(tmp_path / "single")))
     root = tmp_path / "ens"
     assert summary["ensemble"] == 3 and [m["seed"] for m in summary["members"]] == [0, 1, 2]
     member0 = json.loads((root / "member-0" / "summary.json").read_text())
     assert member0["metrics"] == single["metrics"]  # with seed 0, member 0 is the single run
-    assert runs.open_run(root / "member-1")[2].seed == 1
+    assert api.open_run(root / "member-1")[2].seed == 1
     # the ensemble's test score is the task's metric of the averaged probabilities
-    task, _, _ = runs.open_run(root / "member-0")
-    members = [runs.open_run(root / f"member-{m}")[1] for m in range(3)]
+    task, _, _ = api.open_run(root / "member-0")
+    members = [api.open_run(root / f"member-{m}")[1] for m in range(3)]
     x, _, mask = task.data["test"]
 
     class Averaged:
@@ -96,8 +96,8 @@ def test_members_are_ordinary_runs_and_test_uses_the_combined_model(tiny_config,
     assert summary["steps"] == sum(m["steps"] for m in summary["members"])
     # the tiny task shares one validation split, so the combined model is scored on it too
     assert summary["metrics"]["val"] == pytest.approx(task_metrics(task, Averaged(), "val"))
-    assert runs.evaluate(root) == pytest.approx(summary["metrics"]["test"])
-    assert runs.format_summary(summary).startswith("tiny / lstm on numpy (ensemble of 3): ")
+    assert api.load(root).evaluate() == pytest.approx(summary["metrics"]["test"])
+    assert format_summary(summary).startswith("tiny / lstm on numpy (ensemble of 3): ")
 
 
 def test_ensembles_with_other_seeds_share_no_member(tiny_config):
@@ -108,12 +108,12 @@ def test_ensembles_with_other_seeds_share_no_member(tiny_config):
 
 def test_resume_finishes_the_members_left(tiny_config, tmp_path):
     root = tmp_path / "ens"
-    whole = runs.run(tiny_config(ensemble=3, epochs=2, out=str(root)))
+    whole = api.train_config(tiny_config(ensemble=3, epochs=2, out=str(root)))
     (root / "summary.json").unlink()
     (root / "member-2" / "summary.json").unlink()  # stopped after its last checkpoint
     shutil.rmtree(root / "member-1" / "checkpoints")  # stopped before its first checkpoint
     (root / "member-1" / "summary.json").unlink()
-    again = runs.resume(root)
+    again = api.resume_summary(root)
     for key in ("metrics", "steps"):
         assert again[key] == whole[key]
     assert json.loads((root / "summary.json").read_text())["metrics"] == whole["metrics"]
@@ -123,14 +123,14 @@ def test_ctrl_c_in_a_member_points_at_the_ensemble(tiny_config, tmp_path, monkey
     root = tmp_path / "ens"
     root.mkdir()
     config = tiny_config(ensemble=2, out=str(root))
-    real_run = runs.run
+    real_train = single.train
 
-    def stopped_second_member(member_config, log=print, task_state=None):
+    def stopped_second_member(member_config, world, log, task_state=None):
         if member_config.seed == 1:
             raise Interrupted(member_config.out, step=7, saved=True)
-        return real_run(member_config, log=log, task_state=task_state)
+        return real_train(member_config, world, log, task_state)
 
-    monkeypatch.setattr(runs, "run", stopped_second_member)
+    monkeypatch.setattr(single, "train", stopped_second_member)
     with pytest.raises(Interrupted, match=r"interrupted at step 7; a checkpoint was written. "
                                           r"Continue with `seqframe run --resume .*ens`\.") as info:
         ensemble.train(config.replace(seed=0), root, log=lambda _: None)
@@ -139,11 +139,11 @@ def test_ctrl_c_in_a_member_points_at_the_ensemble(tiny_config, tmp_path, monkey
 
 def test_bad_ensemble_settings_are_refused(tiny_config, sf):
     with pytest.raises(ConfigError, match=r"--ensemble must be at least 1; got 0") as info:
-        runs.run(tiny_config(ensemble=0))
+        api.train_config(tiny_config(ensemble=0))
     assert info.value.exit_code == ExitCode.USAGE
     with pytest.raises(ConfigError, match=r"--ensemble trains its members one after another "
                                           r"in one process; drop --nproc"):
-        runs.run(tiny_config(ensemble=2, nproc=2, backend="torch"))
+        api.train_config(tiny_config(ensemble=2, nproc=2, backend="torch"))
     with pytest.raises(ConfigError, match=r"drop --nproc"):  # a rank started by torchrun
         ensemble.check(tiny_config(ensemble=2), world_size=2)
     code, _, err = sf("run", "--ensemble", "0", "--epochs", "1", "-q")
@@ -154,7 +154,7 @@ def test_grad_flow_asks_for_one_member(tiny_config, tmp_path):
     from seqframe.diagnostics.gradflow import gradient_flow
 
     root = tmp_path / "ens"
-    runs.run(tiny_config(ensemble=2, out=str(root)))
+    api.train_config(tiny_config(ensemble=2, out=str(root)))
     with pytest.raises(ConfigError, match=r"is an ensemble of 2 runs; gradient flow is a "
                                           r"property of one model. Pass a member: --run"):
         gradient_flow(run_dir=root)

@@ -7,7 +7,8 @@ import csv
 import numpy as np
 from seqframe_charlm.corpus import load_text
 
-from seqframe.runs import run as runs
+from seqframe.runs import api
+from seqframe.runs.build import resolve_config
 
 
 def rows_of(path):
@@ -18,13 +19,13 @@ def rows_of(path):
 def test_charlm_ensemble_samples_from_the_averaged_distribution(tmp_path):
     corpus = tmp_path / "tiny.txt"
     corpus.write_text(load_text(None)[0][:3000], encoding="utf-8")
-    config = runs.resolve_config({
+    config = resolve_config({
         "task": "charlm", "backend": "numpy", "data": str(corpus), "steps": 6, "hidden": 8,
         "batch_size": 4, "bptt": 10, "ensemble": 2, "out": str(tmp_path / "ens"), "quiet": True,
         "options": {"seq_len": 20, "sample_length": 10},
     })
-    summary = runs.run(config)
-    task, predictor, _ = runs.open_run(tmp_path / "ens")
+    summary = api.train_config(config)
+    task, predictor, _ = api.open_run(tmp_path / "ens")
     # the shared validation split scores the combined model, which no member equals
     member_losses = [m["metrics"]["val"]["loss"] for m in summary["members"]]
     assert summary["metrics"]["val"]["loss"] not in member_losses
@@ -36,14 +37,14 @@ def test_charlm_ensemble_samples_from_the_averaged_distribution(tmp_path):
 def test_timeseries_ensemble_forecasts_the_members_mean(tmp_path):
     options = {"lookback": 12, "horizon": 12, "test_size": 24, "val_size": 12, "log": True,
                "likelihood": "gaussian"}
-    config = runs.resolve_config({
+    config = resolve_config({
         "task": "timeseries", "backend": "numpy", "steps": 10, "hidden": 6, "batch_size": 16,
         "ensemble": 2, "out": str(tmp_path / "ens"), "quiet": True, "options": options,
     })
-    runs.run(config)
+    api.train_config(config)
     forecasts = []
     for name in ("ens", "ens/member-0", "ens/member-1"):
-        task, predictor, _ = runs.open_run(tmp_path / name)
+        task, predictor, _ = api.open_run(tmp_path / name)
         (path, *_) = task.forecast(predictor, horizon=12, data=None, out_dir=tmp_path / name)
         forecasts.append([float(r["forecast"]) for r in rows_of(path)])
         if name == "ens":

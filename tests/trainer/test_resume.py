@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from seqframe.runs import run as runs
+from seqframe.runs import api
 from seqframe.training.checkpoint import load_checkpoint
 
 CHILD = Path(__file__).parent / "trainer_child.py"
@@ -54,7 +54,7 @@ def lines(run_dir):
 
 
 def test_sigkill_mid_run_then_resume_is_bit_identical(tiny_config, tmp_path):
-    straight = runs.run(busy_config(tiny_config, tmp_path / "straight"))
+    straight = api.train_config(busy_config(tiny_config, tmp_path / "straight"))
     killed_dir = tmp_path / "killed"
     proc = start_child(busy_config(tiny_config, killed_dir))
     wait_for_checkpoint(proc, killed_dir)
@@ -64,14 +64,14 @@ def test_sigkill_mid_run_then_resume_is_bit_identical(tiny_config, tmp_path):
     assert proc.returncode == -signal.SIGKILL
     _, meta = load_checkpoint(killed_dir / "checkpoints" / "latest")
     assert 0 < meta["loop"]["step"] < straight["steps"]
-    resumed = runs.resume(killed_dir)
+    resumed = api.resume_summary(killed_dir)
     assert resumed["metrics"] == straight["metrics"]  # exact float equality
     assert resumed["steps"] == straight["steps"] and resumed["clipping"] == straight["clipping"]
     assert lines(killed_dir) == lines(tmp_path / "straight")
 
 
 def test_ctrl_c_writes_a_checkpoint_exits_130_and_resumes_exactly(tiny_config, tmp_path):
-    straight = runs.run(busy_config(tiny_config, tmp_path / "straight", dtype="float32"))
+    straight = api.train_config(busy_config(tiny_config, tmp_path / "straight", dtype="float32"))
     stopped = tmp_path / "stopped"
     proc = start_child(busy_config(tiny_config, stopped, dtype="float32"))
     wait_for_checkpoint(proc, stopped)
@@ -82,21 +82,21 @@ def test_ctrl_c_writes_a_checkpoint_exits_130_and_resumes_exactly(tiny_config, t
     step = int(out.split("interrupted at step ")[1].split(";")[0])
     _, meta = load_checkpoint(stopped / "checkpoints" / "latest")
     assert meta["loop"]["step"] == step
-    resumed = runs.resume(stopped)
+    resumed = api.resume_summary(stopped)
     assert resumed["metrics"] == straight["metrics"]
     assert lines(stopped) == lines(tmp_path / "straight")
 
 
 def test_resuming_a_finished_run_changes_nothing(tiny_config, tmp_path):
-    first = runs.run(tiny_config(steps=2, epochs=None))
-    again = runs.resume(tmp_path / "run")
+    first = api.train_config(tiny_config(steps=2, epochs=None))
+    again = api.resume_summary(tmp_path / "run")
     assert again["metrics"] == first["metrics"] and again["steps"] == 2
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(tiny_config, tmp_path):
     config = dict(dropout=0.3, epochs=1, bptt=4)
-    a = runs.run(tiny_config(out=str(tmp_path / "a"), **config))
-    b = runs.run(tiny_config(out=str(tmp_path / "b"), **config))
-    c = runs.run(tiny_config(out=str(tmp_path / "c"), seed=4, **config))
+    a = api.train_config(tiny_config(out=str(tmp_path / "a"), **config))
+    b = api.train_config(tiny_config(out=str(tmp_path / "b"), **config))
+    c = api.train_config(tiny_config(out=str(tmp_path / "c"), seed=4, **config))
     assert a["metrics"] == b["metrics"]
     assert a["metrics"]["val"]["loss"] != c["metrics"]["val"]["loss"]

@@ -5,13 +5,14 @@ import pytest
 
 from seqframe.engine.predictor import ModelPredictor
 from seqframe.errors import ConfigError, ShapeError, UsageError
-from seqframe.runs import run as runs
+from seqframe.runs import api
+from seqframe.runs.build import resolve_config
 
 
 def test_layers_defaults_task_file_flags(tmp_path):
     path = tmp_path / "run.toml"
     path.write_text('task = "tiny"\nhidden = 16\nlr = 0.5\n[options]\nrows = 24\n')
-    config = runs.resolve_config({"lr": 0.1, "options": {"length": 6}}, str(path))
+    config = resolve_config({"lr": 0.1, "options": {"length": 6}}, str(path))
     assert config.task == "tiny"
     assert config.batch_size == 8  # the task's run_defaults beat the global default (32)
     assert config.hidden == 16  # the file beats the task
@@ -21,40 +22,40 @@ def test_layers_defaults_task_file_flags(tmp_path):
 
 
 def test_steps_from_a_higher_layer_clears_the_task_epochs():
-    config = runs.resolve_config({"task": "tiny", "steps": 50})
+    config = resolve_config({"task": "tiny", "steps": 50})
     assert config.steps == 50 and config.epochs is None
 
 
 def test_epochs_and_steps_in_one_layer_is_an_error():
     with pytest.raises(ConfigError, match=r"the command line sets both epochs and steps"):
-        runs.resolve_config({"task": "tiny", "steps": 5, "epochs": 2})
+        resolve_config({"task": "tiny", "steps": 5, "epochs": 2})
 
 
 def test_unknown_key_in_flags_is_an_error():
     with pytest.raises(ConfigError, match=r"unknown config key 'hiden'.*Did you mean 'hidden'"):
-        runs.resolve_config({"task": "tiny", "hiden": 5})
+        resolve_config({"task": "tiny", "hiden": 5})
 
 
 def test_evaluate_and_open_run_reproduce_the_summary(tiny_config, tmp_path):
-    summary = runs.run(tiny_config(epochs=2))
-    assert runs.evaluate(tmp_path / "run", "test") == summary["metrics"]["test"]
-    task, predictor, config = runs.open_run(tmp_path / "run")
+    summary = api.train_config(tiny_config(epochs=2))
+    assert api.load(tmp_path / "run").evaluate("test") == summary["metrics"]["test"]
+    task, predictor, config = api.open_run(tmp_path / "run")
     assert task.scale == pytest.approx(task.state_dict()["scale"]) and config.task == "tiny"
     out, state = predictor.predict(np.zeros((2, 5, 3)))
     assert out.shape == (2, 5, 4) and len(state) == 1
 
 
 def test_evaluate_unknown_split_and_non_run_dir(tiny_config, tmp_path):
-    runs.run(tiny_config(steps=1, epochs=None))
+    api.train_config(tiny_config(steps=1, epochs=None))
     with pytest.raises(UsageError, match=r"task 'tiny' has no 'train' split; it has val, test"):
-        runs.evaluate(tmp_path / "run", "train")
+        api.load(tmp_path / "run").evaluate("train")
     with pytest.raises(UsageError, match=r"is not a run directory \(no config.toml\)"):
-        runs.open_run(tmp_path)
+        api.open_run(tmp_path)
 
 
 def test_predictor_chunks_rows_and_continues_state(tiny_config, tmp_path):
-    runs.run(tiny_config(steps=2, epochs=None))
-    _, predictor, _ = runs.open_run(tmp_path / "run")
+    api.train_config(tiny_config(steps=2, epochs=None))
+    _, predictor, _ = api.open_run(tmp_path / "run")
     x = np.random.default_rng(0).normal(size=(7, 6, 3))
     whole, state = predictor.predict(x)
     chunked = ModelPredictor(predictor.model, predictor.ops, predictor.params, max_rows=3)
@@ -71,5 +72,6 @@ def test_predictor_chunks_rows_and_continues_state(tiny_config, tmp_path):
 
 
 def test_amp_on_a_backend_without_it_is_explained(tiny_config):
-    with pytest.raises(ConfigError, match=r"backend 'numpy' has no mixed precision \(--amp bf16\)"):
-        runs.run(tiny_config(amp="bf16"))
+    with pytest.raises(ConfigError, match=r"backend 'numpy' has no mixed precision --amp bf16 "
+                                          r"\(it offers: off\)"):
+        api.train_config(tiny_config(amp="bf16"))

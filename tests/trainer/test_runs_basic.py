@@ -5,12 +5,13 @@ import math
 
 import pytest
 
-from seqframe.runs import run as runs
+from seqframe.cli.render import format_summary
+from seqframe.runs import api
 
 
 def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path):
     config = tiny_config(epochs=2)
-    summary = runs.run(config)
+    summary = api.train_config(config)
     run_dir = tmp_path / "run"
     on_disk = json.loads((run_dir / "summary.json").read_text())
     assert on_disk == summary
@@ -28,22 +29,22 @@ def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path
     assert (run_dir / "checkpoints" / "best" / "meta.json").exists()
     assert (run_dir / "config.toml").exists()
     assert summary["metrics"]["val"]["loss"] < math.log(4)  # it learned something
-    text = runs.format_summary(summary)
+    text = format_summary(summary)
     assert "uniform (test)" in text and "accuracy" in text
 
 
 def test_quiet_prints_nothing_and_otherwise_the_bar_and_path_show(tiny_config, tmp_path, capsys):
-    runs.run(tiny_config(quiet=True))
+    api.train_config(tiny_config(quiet=True))
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
-    runs.run(tiny_config(quiet=False, out=str(tmp_path / "loud")))
+    api.train_config(tiny_config(quiet=False, out=str(tmp_path / "loud")))
     captured = capsys.readouterr()
-    assert "generic BPTT path" in captured.out and "stopped after 4 steps (epochs)" in captured.out
+    assert ": generic BPTT, 4 optimizer steps planned" in captured.err and "stopped after 4 steps (epochs)" in captured.err
     assert "4/4" in captured.err and "loss=" in captured.err and "|g|=" in captured.err
 
 
 def test_metrics_records_carry_gradient_norm_statistics(tiny_config, tmp_path):
-    runs.run(tiny_config(eval_every=2, clip_norm=0.05))
+    api.train_config(tiny_config(eval_every=2, clip_norm=0.05))
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().split("\n")
                if x]
     assert [r["step"] for r in records] == [2, 4]

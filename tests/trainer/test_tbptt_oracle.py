@@ -9,7 +9,7 @@ epoch prove the trainer's windows, carried state, look-back, loss normalisation 
 import numpy as np
 import pytest
 
-from seqframe.runs import run as runs
+from seqframe.runs.build import build
 from seqframe.training.seeding import seed_streams
 from seqframe.training.trainer import Trainer
 
@@ -17,7 +17,8 @@ torch = pytest.importorskip("torch")
 
 
 def train_seqframe(config, tmp_path):
-    ops, task, spec, model = runs.build(config)
+    built = build(config)
+    ops, task, spec, model = built.ops, built.task, built.spec, built.model
     host = model.init_params(seed_streams(config.seed)["init"])
     params = {k: ops.asarray(v) for k, v in host.items()}
     run_dir = tmp_path / "run"

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from seqframe.engine.windows import Span, micro_batches, plan_windows, time_slice
 from seqframe.task import Batch
+from seqframe.training.windows import Span, micro_batches, plan_windows, time_slice
 
 
 def test_k1_only_windows_tile_the_batch():

@@ -1,8 +1,8 @@
 """A training run in a child process, for the kill/interrupt tests.
 
 Usage: python trainer_child.py CONFIG_JSON SECONDS_PER_STEP
-Runs ``seqframe.runs.run.run`` on the tiny task, sleeping before each optimizer step so the parent
-can kill it mid-run. Exits 130 after a Ctrl-C (the code the CLI uses for Interrupted).
+Trains a run (``seqframe.runs.api.train_config``) on the tiny task, sleeping before each
+optimizer step so the parent can kill it mid-run. Exits 130 after a Ctrl-C (the code the CLI uses for Interrupted).
 """
 
 import json
@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import trainer_tinytask  # noqa: E402
 
 from seqframe.config import RunConfig  # noqa: E402
-from seqframe.runs import run as runs  # noqa: E402
+from seqframe.runs import api  # noqa: E402
 from seqframe.training.trainer import Interrupted, Trainer  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def main() -> None:
 
     Trainer._step = slow_step
     try:
-        runs.run(RunConfig(**json.loads(sys.argv[1])))
+        api.train_config(RunConfig(**json.loads(sys.argv[1])))
     except Interrupted as exc:
         print(exc, flush=True)
         sys.exit(exc.exit_code)

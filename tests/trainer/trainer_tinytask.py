@@ -8,10 +8,11 @@ with: a last-step readout, stateful streams, variable lengths (masks), an inject
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
-from seqframe.runs.run import load_plugin as _registry_load
+from seqframe import hookimpl, plugins
 from seqframe.task import Batch, ModelSpec, Task, TaskOption
 
 D, CLASSES = 3, 4
@@ -100,15 +101,19 @@ class TinyTask(Task):
         return {"uniform": {"loss": math.log(CLASSES), "accuracy": 1.0 / CLASSES}}
 
 
-def load_plugin(kind, name):
-    """The registry, plus the tiny task (what tests patch into seqframe.runs.run.load_plugin)."""
-    if kind == "task" and name == "tiny":
-        return TinyTask
-    return _registry_load(kind, name)
+@hookimpl
+def seqframe_register_tasks(register):
+    register("tiny", TinyTask, "synthetic running-sum classification (tests only)")
+
+
+def registry_with_tiny() -> plugins.Registry:
+    """The installed plugins plus this module as plugin ``tiny``, through the plugin door."""
+    registry = plugins.build_registry()
+    registry.add_module(sys.modules[__name__],
+                        plugins.PluginRecord("tiny", __name__, "seqframe-tests", "0"))
+    return registry
 
 
 def install():
     """Make ``--task tiny`` resolvable in this process (used by subprocess tests)."""
-    import seqframe.runs.run
-
-    seqframe.runs.run.load_plugin = load_plugin
+    plugins._REGISTRY = registry_with_tiny()

@@ -39,18 +39,19 @@ def test_a_checkpoint_continues_on_the_other_backend(tmp_path, first, then):
 @pytest.mark.slow
 @pytest.mark.parametrize("backend, other", [("torch", "numpy"), ("numpy", "torch")])
 def test_a_run_evaluates_on_the_other_backend(tmp_path, backend, other):
-    from seqframe.runs import run as runs
+    from seqframe.runs import api
+    from seqframe.runs.build import resolve_config
 
-    config = runs.resolve_config({
+    config = resolve_config({
         "task": "adding", "backend": backend, "dtype": "float64", "device": "cpu",
         "cell": "gru", "hidden": 8, "batch_size": 16, "steps": 4, "eval_every": 2,
         "out": str(tmp_path / "run"), "quiet": True,
         "options": {"length": 8, "train_size": 64, "val_size": 32, "test_size": 32},
     })
-    summary = runs.run(config, log=lambda _m: None)
+    summary = api.train_config(config, log=lambda _m: None)
     assert summary["backend"] == backend
-    own = runs.evaluate(tmp_path / "run", "test")
-    crossed = runs.evaluate(tmp_path / "run", "test", backend=other)
+    own = api.load(tmp_path / "run").evaluate("test")
+    crossed = api.load(tmp_path / "run", other).evaluate("test")
     assert set(own) == set(crossed) and own
     for name, value in own.items():
         assert crossed[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name

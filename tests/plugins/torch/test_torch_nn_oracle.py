@@ -67,9 +67,9 @@ def test_window_gradients_match_torch_nn_autograd(cell, fused):
     state = random_state(ops, model, batch.batch_size)
     device_params = {k: ops.asarray(v) for k, v in params.items()}
     window = bptt.to_window(ops, batch)
-    fn = ops.fused_window(model) if fused else None
-    run = fn or (lambda *a, **k: bptt.window_loss_and_grad(model, ops, *a, **k))
-    result = run(device_params, window, state)
+    recurrence = ops.fused_recurrence(model.cell) if fused else None
+    result = bptt.window_loss_and_grad(model, ops, device_params, window, state,
+                                       fused=recurrence)
 
     rnn, head = torch_nn_model(model, params)
     logits = head(rnn(torch.tensor(batch.inputs), nn_state(model, state))[0])

@@ -65,12 +65,11 @@ def run_window(ops, model, params, batch, *, fused: bool, loss_from=0, carry_at=
     window = bptt.to_window(ops, batch, loss_from)
     state = random_state(ops, model, batch.batch_size)
     rng = np.random.default_rng(dropout_seed)
-    fn = ops.fused_window(model) if fused else None
+    recurrence = ops.fused_recurrence(model.cell) if fused else None
     if fused:
-        assert fn is not None, "expected a fused path"
-        return fn(device_params, window, state, dropout_rng=rng, carry_at=carry_at)
+        assert recurrence is not None, "expected a fused path"
     return bptt.window_loss_and_grad(model, ops, device_params, window, state,
-                                     dropout_rng=rng, carry_at=carry_at)
+                                     dropout_rng=rng, carry_at=carry_at, fused=recurrence)
 
 
 def flat_state(ops, state) -> list[np.ndarray]:

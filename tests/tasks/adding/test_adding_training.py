@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from seqframe.cli.main import main
-from seqframe.runs.run import resolve_config, run
+from seqframe.runs.api import train_config as run
+from seqframe.runs.build import resolve_config
 
 ROOT = Path(__file__).resolve().parents[3]
 

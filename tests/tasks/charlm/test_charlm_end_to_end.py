@@ -1,4 +1,4 @@
-"""A tiny charlm run through seqframe.runs.run on the numpy backend, then sampling from its run
+"""A tiny charlm run through the Python API on the numpy backend, then sampling from its run
 dir."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from seqframe.errors import MissingDependencyError, PluginError
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    from seqframe.runs.run import resolve_config, run
+    from seqframe.runs.api import train_config as run
+    from seqframe.runs.build import resolve_config
 
     root = tmp_path_factory.mktemp("charlm")
     corpus = root / "tiny.txt"
@@ -44,7 +45,7 @@ def test_run_writes_metrics_baselines_and_a_sample(run_dir):
 
 
 def _open(run_dir, backend):
-    from seqframe.runs.run import open_run
+    from seqframe.runs.api import open_run
 
     try:
         return open_run(run_dir, backend=backend)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from seqframe_gesture.task import GestureTask
 
-from seqframe.runs.run import resolve_config
+from seqframe.runs.build import resolve_config
 
 BENCH = Path(__file__).resolve().parents[3] / "docs" / "benchmarks"
 

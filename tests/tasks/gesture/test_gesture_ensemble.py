@@ -9,7 +9,7 @@ import numpy as np
 from seqframe_gesture.batching import pad_batch
 from seqframe_gesture.task import GestureTask
 
-from seqframe.runs import run as runs
+from seqframe.runs import api
 
 
 def test_each_member_holds_out_its_own_validation_split(tiny_pair):
@@ -51,9 +51,9 @@ def test_ensemble_run_eval_and_predict_through_the_cli(sf, tiny_pair, tmp_path):
     summary = json.loads((root / "summary.json").read_text())
     assert all((root / f"member-{m}" / name).exists()
                for m in range(2) for name in ("config.toml", "summary.json"))
-    member1, _, config1 = runs.open_run(root / "member-1")
+    member1, _, config1 = api.open_run(root / "member-1")
     assert (config1.options["split_seed"], config1.options["kernel_seed"]) == (1, 1)
-    assert member1.scaler == runs.open_run(root / "member-0")[0].scaler  # member 0's, shared
+    assert member1.scaler == api.open_run(root / "member-0")[0].scaler  # member 0's, shared
     assert (root / "confusion.txt").exists()
 
     code, _, err = sf("eval", str(root), "--split", "val")

@@ -9,7 +9,7 @@ import pytest
 from seqframe_timeseries.task import TimeSeriesTask
 from ts_helpers import hourly_times, write_csv
 
-from seqframe.runs.run import resolve_config
+from seqframe.runs.build import resolve_config
 
 BENCH = Path(__file__).resolve().parents[3] / "docs" / "benchmarks"
 

@@ -1,4 +1,4 @@
-"""A short airline run through seqframe.runs.run on the numpy backend, then `forecast` from it."""
+"""A short airline run through the Python API on the numpy backend, then `forecast` from it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ OPTIONS = {"log": True, "seasonal_difference": 12, "normalize": "last", "lookbac
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    from seqframe.runs.run import resolve_config, run
+    from seqframe.runs.api import train_config as run
+    from seqframe.runs.build import resolve_config
 
     root = tmp_path_factory.mktemp("timeseries")
     config = resolve_config({
@@ -55,7 +56,7 @@ def test_artefacts_match_the_reported_test_metrics(run_dir):
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_forecast_from_the_run_dir(run_dir, tmp_path, backend):
-    from seqframe.runs.run import open_run
+    from seqframe.runs.api import open_run
 
     try:
         task, predictor, _ = open_run(run_dir, backend=backend)

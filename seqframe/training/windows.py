@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import Ops
 from ..task import Batch
 
 
@@ -69,25 +68,22 @@ def time_slice(batch: Batch, span: Span, whole: bool) -> Batch:
     return Batch(batch.inputs[:, cut], targets, batch.mask[:, cut], reset)
 
 
-def micro_batches(rows: int, accumulate: int) -> list[tuple[int, int]]:
-    """Row ranges of ``accumulate`` near-equal micro-batches (fewer when rows are fewer)."""
-    parts = max(1, min(accumulate, rows))
+def micro_batches(rows: int, accumulate: int, most: int | None = None) -> list[tuple[int, int]]:
+    """Row ranges of ``accumulate`` near-equal micro-batches of ``rows`` rows.
+
+    Fewer parts when there are fewer rows than ``accumulate``: at most ``most`` (default
+    ``rows``). Data-parallel ranks pass their largest shard as ``most``, so every rank splits
+    into as many micro-batches as the others (some maybe empty) and they meet in step.
+    """
+    parts = max(1, min(accumulate, rows if most is None else most))
     edges = np.linspace(0, rows, parts + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
-def to_window(ops: Ops, batch: Batch, loss_from: int):
-    """The device window of a host batch (see :func:`seqframe.engine.bptt.to_window`)."""
-    from .bptt import to_window as bptt_to_window
-
-    return bptt_to_window(ops, batch, loss_from=loss_from)
-
-
-def as_float(ops: Ops, value: Any) -> float:
-    """A Python number or a 0-d backend array -> float."""
-    if isinstance(value, (int, float, np.number)):
-        return float(value)
-    return ops.item(value)
+def stride(length: int, bptt: int, whole: bool) -> int:
+    """k1, the steps per window of a batch of ``length`` steps: ``bptt``, or the whole batch
+    (``bptt`` 0, or a model that must read each sequence whole)."""
+    return length if whole or bptt == 0 else bptt
 
 
 def windows_per_batch(length: int, k1: int) -> int:
@@ -106,6 +102,5 @@ def total_steps(config: Any, task: Any, data_seed: int, whole: bool) -> int | No
     per_epoch = 0
     for i in range(len(batches)):
         length = batches[i].length
-        k1 = length if whole or config.bptt == 0 else config.bptt
-        per_epoch += windows_per_batch(length, k1)
+        per_epoch += windows_per_batch(length, stride(length, config.bptt, whole))
     return per_epoch * (config.epochs or 1) or None

@@ -1,0 +1,52 @@
+"""Commands that list what is installed: ``plugins``, ``backends``, ``tasks``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..plugins import get_registry
+from .group import cli
+from .listing import kind_rows, plugin_rows, registered_summary, task_details
+from .render import format_table
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json: bool) -> None:
+    """Every plugin: distribution, version, what it registered, status."""
+    rows = plugin_rows(get_registry())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = [(r["name"], r["distribution"], r["version"], registered_summary(r["registered"]),
+              r["status"] + (f": {r['error']}" if r["error"] else "")) for r in rows]
+    click.echo(format_table(table, ["plugin", "distribution", "version", "registered", "status"]))
+
+
+@cli.command()
+def backends() -> None:
+    """The registered array backends."""
+    rows = kind_rows(get_registry(), "backend")
+    click.echo(format_table([(r["name"], r["description"], r["distribution"]) for r in rows],
+                            ["backend", "description", "from"]))
+
+
+@cli.command()
+@click.argument("name", required=False)
+def tasks(name: str | None) -> None:
+    """The registered tasks, or one task's options with types and defaults."""
+    registry = get_registry()
+    if name is None:
+        rows = kind_rows(registry, "task")
+        click.echo(format_table([(r["name"], r["description"], r["distribution"]) for r in rows],
+                                ["task", "description", "from"]))
+        return
+    info = task_details(registry, name)
+    click.echo(f"{info['name']}: {info['description']}\nvalidation metric: {info['metric']}\n")
+    rows = [(o["name"], o["type"], repr(o["default"]), o["help"]) for o in info["options"]]
+    click.echo(format_table(rows, ["option (-o KEY=VALUE)", "type", "default", "help"]))
+    if info["run_defaults"]:
+        defaults = ", ".join(f"{k}={v}" for k, v in info["run_defaults"].items())
+        click.echo(f"\nrun defaults of this task: {defaults}")

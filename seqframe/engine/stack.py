@@ -1,0 +1,92 @@
+"""The recurrent stack: layers one above the other, directions side by side, dropout between.
+
+Arrays here are time-major, (T, B, ...), so every step's slice is one contiguous block. Each
+(layer, direction) is unrolled by a :class:`~seqframe.engine.recurrence.Recurrence` (core's
+generic BPTT, or a backend's fused kernels); :func:`run_stack` chains them upwards and
+:func:`backprop_stack` downwards, right beneath it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ops import Array, Ops
+from .model import Model
+from .recurrence import WEIGHT_NAMES, DirectionRun, Recurrence
+from .window import Window
+
+
+@dataclass
+class StackRun:
+    """A stack's forward.
+
+    Attributes:
+        top: (T, B, F) the top layer's outputs, dropped out, F = H * directions.
+        runs: one :class:`DirectionRun` per (layer, direction), layer by layer.
+        finals, carried: states nested layer -> direction -> cell state.
+    """
+
+    top: Array
+    runs: list[DirectionRun]
+    finals: tuple
+    carried: tuple
+
+
+def layer_weights(params: dict, suffix: str) -> dict[str, Array]:
+    """The four weights of one (layer, direction), without their suffix."""
+    return {name: params[f"{name}{suffix}"] for name in WEIGHT_NAMES}
+
+
+def run_stack(model: Model, recurrence: Recurrence, params: dict, inputs: Array, window: Window,
+              start: tuple, *, keep: bool, drop: list, carry_at: int | None = None) -> StackRun:
+    """Unroll every layer and direction over ``inputs`` (T, B, D) from ``start``."""
+    ops: Ops = window.ops
+    x = inputs
+    runs, finals, carried = [], [], []
+    for layer in range(model.config.layers):
+        outs, layer_final, layer_carried = [], [], []
+        for direction, (_, _, suffix) in enumerate(model.layer_suffixes()[
+                layer * model.directions:(layer + 1) * model.directions]):
+            run = recurrence.forward(layer_weights(params, suffix), x, start[layer][direction],
+                                     window, reverse=direction == 1, carry_at=carry_at, keep=keep,
+                                     need_dx=keep and layer > 0)
+            runs.append(run)
+            outs.append(run.outputs)
+            layer_final.append(run.final)
+            layer_carried.append(run.carried)
+        x = outs[0] if len(outs) == 1 else ops.concat(outs, axis=2)  # (T, B, F)
+        if drop and drop[layer].ndim == 3:
+            x = x * drop[layer]
+        finals.append(tuple(layer_final))
+        carried.append(tuple(layer_carried))
+    return StackRun(x, runs, tuple(finals), tuple(carried))
+
+
+def backprop_stack(model: Model, recurrence: Recurrence, run: StackRun, d_top: Array | None,
+                   seeds: list | None, drop: list) -> dict[str, Array]:
+    """Backward through every layer, top down; returns the recurrent weights' gradients.
+
+    Args:
+        d_top: (T, B, F) dLoss/d(top outputs) from the readout, or None (a ``last`` readout).
+        seeds: per direction dLoss/d(final state of the top layer) (``last``), or None.
+        drop: the dropout masks the forward applied.
+    """
+    cfg, hidden, grads = model.config, model.config.hidden_size, {}
+    d_seq = d_top
+    suffixes = model.layer_suffixes()
+    for layer in range(cfg.layers - 1, -1, -1):
+        if d_seq is not None and drop and drop[layer].ndim == 3:
+            d_seq = d_seq * drop[layer]
+        d_x = None
+        for direction in range(model.directions):
+            index = layer * model.directions + direction
+            d_y = d_seq
+            if d_seq is not None and model.directions > 1:  # this direction's H columns
+                d_y = d_seq[:, :, direction * hidden : (direction + 1) * hidden]
+            seed = seeds[direction] if (seeds is not None and layer == cfg.layers - 1) else None
+            dx, g = recurrence.backward(run.runs[index], d_y, seed)
+            suffix = suffixes[index][2]
+            grads.update({f"{name}{suffix}": value for name, value in g.items()})
+            d_x = dx if d_x is None else d_x + dx
+        d_seq = d_x
+    return grads
