@@ -176,11 +176,11 @@ def check_backend_neutrality(cell: Cell, ops: Ops, *, batch: int = 2, hidden: in
         except Exception as exc:  # a NumPy result on a foreign backend often ends in a TypeError
             error = exc
     problems = [f"called {name} ({where})" for name, where in watch.calls]
-    problems += _foreign(ops, returned) if error is None else []
+    problems += _foreign(ops, returned)
     if problems:
         raise AssertionError(
             f"cell {cell.name!r} on {ops.name} {ops.dtype} is not backend-neutral: "
             f"{'; '.join(problems)}. The rule: {NEUTRALITY_RULE}. Use the `ops` method instead "
-            f"(ops.tanh, ops.concat, ...); NumPy belongs in init_params only.")
+            f"(ops.tanh, ops.concat, ...); NumPy belongs in init_params only.") from error
     if error is not None:
         raise error
