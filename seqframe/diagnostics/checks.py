@@ -8,6 +8,13 @@ from pathlib import Path
 from ..errors import ConfigError, SeqframeError
 from ..ops import Ops
 from ..plugins import get_registry
+from ..testing.cellcheck import (
+    CheckResult,
+    cell_checks,
+    check_cell_contract,
+    check_cell_registered,
+    run_checks,
+)
 
 
 @dataclass
@@ -74,34 +81,32 @@ def cell_conformance(ops: Ops, cell: str, *, layers: int = 2,
     Returns:
         One ``PASS``/``FAIL``/``SKIP`` line per check, then the table; passed when none failed.
     """
-    from ..testing.cellcheck import (
-        CheckResult,
-        cell_checks,
-        check_cell_contract,
-        check_cell_registered,
-        run_checks,
-    )
-    from .gradcheck import check_gradients
-
     cell_cls = get_registry().load("cell", cell)
-    what = f"{ops.name} window gradients ({layers} layer{'s' * (layers > 1)}, {ops.dtype})"
-    try:  # first, so that a flag the table cannot run with stops us before the suite
-        report = check_gradients(ops, cell_cls, layers=layers)
-    except SeqframeError:
-        raise
-    except Exception as exc:  # a cell that breaks on this backend may raise anything
-        table = CheckResult(what, "FAIL", f"raised {type(exc).__name__}: {exc}"), ""
-    else:
-        table = (CheckResult(what, "PASS" if report.passed else "FAIL",
-                             "" if report.passed else report.format().splitlines()[-1]),
-                 "\n\n" + report.format())
+    # the table first, so that a flag it cannot run with stops us before the suite
+    table_result, table = _gradient_table(ops, cell_cls, layers)
     table_is_suite_check = (ops.dtype, layers) == ("float64", 2)
     checks, skipped = cell_checks(cell_cls, ops.name, device=device,
                                   window_gradients=not table_is_suite_check)
     results = run_checks([("contract", lambda: check_cell_contract(cell_cls)),
                           ("registered", lambda: check_cell_registered(cell_cls)), *checks])
-    results.append(table[0])
-    lines = [r.line() for r in [*results, *skipped]]
+    results.append(table_result)
     failed = sum(r.status == "FAIL" for r in results)
+    lines = [r.line() for r in [*results, *skipped]]
     lines.append(f"{len(results) - failed} passed, {failed} failed, {len(skipped)} skipped")
-    return CheckOutcome("\n".join(lines) + table[1], failed == 0)
+    return CheckOutcome("\n".join(lines) + table, failed == 0)
+
+
+def _gradient_table(ops: Ops, cell_cls: type, layers: int) -> tuple[CheckResult, str]:
+    """The window gradient check as a result line, and its table (empty if it raised)."""
+    from .gradcheck import check_gradients
+
+    what = f"{ops.name} window gradients ({layers} layer{'s' * (layers > 1)}, {ops.dtype})"
+    try:
+        report = check_gradients(ops, cell_cls, layers=layers)
+    except SeqframeError:
+        raise  # a usage error (e.g. --dtype float32 cannot reach the tolerance): exit 2
+    except Exception as exc:  # a cell that breaks on this backend may raise anything
+        return CheckResult(what, "FAIL", f"raised {type(exc).__name__}: {exc}"), ""
+    verdict = report.format().splitlines()[-1]
+    return (CheckResult(what, "PASS" if report.passed else "FAIL",
+                        "" if report.passed else verdict), "\n\n" + report.format())
