@@ -1,27 +1,120 @@
-"""`seqframe check` through the CLI: passes for the built-in cells, fails for a wrong backward."""
+"""`seqframe check` through the CLI: the cell conformance suite and the gradient table.
+
+It passes for the built-in cells and the tutorial's MGU, and fails (exit 1) for planted faults:
+a wrong backward, a cell that writes into its inputs, a cell that calls NumPy directly.
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from seqframe.testing import NEUTRALITY_RULE, SCENARIOS
+from tests.docs._tools import DOCS
 from tests.test_cli import with_plugins  # noqa: F401  (fixture)
-from tests.test_plugins import fixture_ep
+from tests.test_plugins import FakeEntryPoint, fixture_ep
+
+
+def lines(out: str) -> dict[str, str]:
+    """``check name -> STATUS`` from the PASS/FAIL/SKIP lines of ``seqframe check``."""
+    found = {}
+    for line in out.splitlines():
+        status, _, rest = line.partition(" ")
+        if status in ("PASS", "FAIL", "SKIP"):
+            found[rest.split(": ")[0]] = status
+    return found
+
+
+def suite(backend: str) -> set[str]:
+    """The checks `seqframe check --cell` must run on ``backend`` (CellConformance's tests)."""
+    parity = [f"{backend} parity {dtype} [{s.name}]" for dtype in ("float32", "float64")
+              for s in SCENARIOS if (backend, dtype) != ("numpy", "float64")]
+    return {"contract", "registered", f"{backend} backend neutrality",
+            f"{backend} step gradients", f"{backend} window gradients (2 layers, float64)",
+            *parity}
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_gradient_check_passes_for_builtin_cells_with_two_layers(sf, cell):
     code, out, _ = sf("check", "--backend", "numpy", "--cell", cell, "--layers", "2")
     assert code == 0, out
+    assert lines(out) == dict.fromkeys(suite("numpy"), "PASS"), out
     assert f"gradient check: {cell} on numpy float64" in out
     assert "masks, resets, truncation" in out and "weight_hh_l1" in out
     assert "passed: max relative error" in out
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_builtin_cells_pass_the_suite_on_torch(sf, cell):
+    pytest.importorskip("torch")
+    code, out, _ = sf("check", "--backend", "torch", "--cell", cell)
+    assert code == 0, out
+    assert lines(out) == dict.fromkeys(suite("torch"), "PASS"), out
+
+
+@pytest.fixture
+def with_mgu(with_plugins, monkeypatch):  # noqa: F811
+    """The tutorial's MGU plugin, importable from the docs tree and registered as `mgu`."""
+    monkeypatch.syspath_prepend(str(DOCS / "plugins" / "examples" / "mgu-cell"))
+    with_plugins(FakeEntryPoint("mgu", "seqframe_mgu.plugin", "seqframe-mgu"))
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("torch", marks=pytest.mark.torch)])
+def test_the_tutorial_mgu_cell_passes(sf, with_mgu, backend):
+    pytest.importorskip(backend)
+    code, out, _ = sf("check", "--backend", backend, "--cell", "mgu")
+    assert code == 0, out
+    assert lines(out) == dict.fromkeys(suite(backend), "PASS"), out
+
+
+def test_other_layers_add_the_suites_window_check_beside_the_table(sf):
+    code, out, _ = sf("check", "--backend", "numpy", "--cell", "gru", "--layers", "1")
+    assert code == 0, out
+    checks = lines(out)
+    assert checks.pop("numpy window gradients (1 layer, float64)") == "PASS"
+    assert checks.pop("numpy window gradients") == "PASS"  # the suite's own: 2 layers
+    assert set(checks) == suite("numpy") - {"numpy window gradients (2 layers, float64)"}
+    assert "gradient check: gru on numpy float64" in out and "weight_hh_l1" not in out
+
+
+def test_a_float32_gradient_table_is_still_a_usage_error(sf):
+    code, out, err = sf("check", "--backend", "numpy", "--cell", "gru", "--dtype", "float32")
+    assert code == 2 and "Run it in float64 (--dtype float64)" in err
+    assert "PASS" not in out  # refused before the suite ran
 
 
 def test_gradient_check_catches_a_wrong_backward_and_exits_1(sf, with_plugins):  # noqa: F811
     with_plugins(fixture_ep("wrong", "wrong_cell"))
     code, out, _ = sf("check", "--backend", "numpy", "--cell", "sloppy", "--layers", "1")
     assert code == 1
-    assert "FAILED" in out or "failed" in out
+    checks = lines(out)
+    assert checks["numpy step gradients"] == "FAIL"
+    assert checks["numpy window gradients (1 layer, float64)"] == "FAIL"
+    assert "FAILED (weight_ih_l0" in out  # the table names the parameters that disagree
+
+
+@pytest.mark.parametrize(("cell", "argument"), [("inplace", "xp"), ("statewriter", "state[0]")])
+def test_a_cell_that_writes_into_its_inputs_fails(sf, with_plugins, cell, argument):  # noqa: F811
+    with_plugins(fixture_ep("inplace", "inplace_cell"))
+    code, out, _ = sf("check", "--backend", "numpy", "--cell", cell)
+    assert code == 1, out
+    assert (f"FAIL numpy step gradients: {cell}: step or step_backward wrote into its "
+            f"{argument}\n") in out
+    assert lines(out)["numpy backend neutrality"] == "PASS"
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("torch", marks=pytest.mark.torch)])
+def test_a_cell_that_calls_numpy_fails_quoting_the_rule(sf, with_plugins, backend):  # noqa: F811
+    pytest.importorskip(backend)
+    with_plugins(fixture_ep("nptanh", "numpy_cell"))
+    code, out, _ = sf("check", "--backend", backend, "--cell", "nptanh")
+    assert code == 1, out
+    failed = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert failed[0].startswith(f"FAIL {backend} backend neutrality: cell 'nptanh' on {backend} ")
+    assert "called numpy.tanh (" in failed[0] and "numpy_cell.py:13)" in failed[0]
+    assert f"The rule: {NEUTRALITY_RULE}." in failed[0]
+    if backend == "numpy":
+        assert len(failed) == 1, out  # its maths is right there: only neutrality catches it
 
 
 def test_parity_and_grad_flow_together_is_a_usage_error(sf):

@@ -5,8 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SeqframeError
+from ..ops import Ops
 from ..plugins import get_registry
+from ..testing.cellcheck import (
+    CheckResult,
+    cell_checks,
+    check_cell_contract,
+    check_cell_registered,
+    run_checks,
+)
 
 
 @dataclass
@@ -24,8 +32,10 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
               fused: bool | None = None, steps: int = 50) -> CheckOutcome:
     """Run the check the flags ask for.
 
-    * default: analytic gradients against central finite differences for every parameter,
-      with masks, resets, truncation and ``layers`` layers
+    * default: the cell conformance suite on ``backend`` (:func:`cell_conformance`: what
+      :class:`seqframe.testing.CellConformance` runs in pytest, backend neutrality included),
+      one line per check, then the table of analytic gradients against finite differences for
+      every parameter, with masks, resets, truncation and ``layers`` layers
       (:func:`seqframe.diagnostics.gradcheck.check_gradients`);
     * ``parity``: ``steps`` training steps on ``backend`` and on ``parity``, per-step losses
       compared (:func:`seqframe.diagnostics.parity.parity_check`);
@@ -55,7 +65,48 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
         plot = Path(out or "gradient-flow.png")
         flow.plot(plot)
         return CheckOutcome(flow.format_table(), True, (plot,))
+    return cell_conformance(ops, cell, layers=layers, device=device)
+
+
+def cell_conformance(ops: Ops, cell: str, *, layers: int = 2,
+                     device: str | None = None) -> CheckOutcome:
+    """Every check the cell conformance suite runs, for one cell on ``ops``' backend.
+
+    The contract, the registration, backend neutrality, step gradients, window gradients and
+    window parity with the numpy float64 reference
+    (:func:`seqframe.testing.cellcheck.cell_checks`), then the gradient table on ``ops`` with
+    ``layers`` layers. With float64 and 2 layers that table is the suite's window gradient
+    check, so it is not run twice.
+
+    Returns:
+        One ``PASS``/``FAIL``/``SKIP`` line per check, then the table; passed when none failed.
+    """
+    cell_cls = get_registry().load("cell", cell)
+    # the table first, so that a flag it cannot run with stops us before the suite
+    table_result, table = _gradient_table(ops, cell_cls, layers)
+    table_is_suite_check = (ops.dtype, layers) == ("float64", 2)
+    checks, skipped = cell_checks(cell_cls, ops.name, device=device,
+                                  window_gradients=not table_is_suite_check)
+    results = run_checks([("contract", lambda: check_cell_contract(cell_cls)),
+                          ("registered", lambda: check_cell_registered(cell_cls)), *checks])
+    results.append(table_result)
+    failed = sum(r.status == "FAIL" for r in results)
+    lines = [r.line() for r in [*results, *skipped]]
+    lines.append(f"{len(results) - failed} passed, {failed} failed, {len(skipped)} skipped")
+    return CheckOutcome("\n".join(lines) + table, failed == 0)
+
+
+def _gradient_table(ops: Ops, cell_cls: type, layers: int) -> tuple[CheckResult, str]:
+    """The window gradient check as a result line, and its table (empty if it raised)."""
     from .gradcheck import check_gradients
 
-    report = check_gradients(ops, registry.load("cell", cell), layers=layers)
-    return CheckOutcome(report.format(), report.passed)
+    what = f"{ops.name} window gradients ({layers} layer{'s' * (layers > 1)}, {ops.dtype})"
+    try:
+        report = check_gradients(ops, cell_cls, layers=layers)
+    except SeqframeError:
+        raise  # a usage error (e.g. --dtype float32 cannot reach the tolerance): exit 2
+    except Exception as exc:  # a cell that breaks on this backend may raise anything
+        return CheckResult(what, "FAIL", f"raised {type(exc).__name__}: {exc}"), ""
+    verdict = report.format().splitlines()[-1]
+    return (CheckResult(what, "PASS" if report.passed else "FAIL",
+                        "" if report.passed else verdict), "\n\n" + report.format())

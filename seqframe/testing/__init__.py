@@ -18,11 +18,13 @@ Import a suite, subclass it as a pytest test class, say what it tests::
 
 Or call the checks directly, outside any test framework: :func:`check_ops`,
 :func:`check_backend`, :func:`check_cell`, :func:`check_task`, and the finer-grained
-:func:`check_step_gradients`, :func:`check_window_gradients`, :func:`check_window_parity`.
+:func:`check_step_gradients`, :func:`check_window_gradients`, :func:`check_window_parity`,
+:func:`check_backend_neutrality` (the rule it enforces is :data:`NEUTRALITY_RULE`).
 Every check raises ``AssertionError`` saying what broke. The suites need pytest.
 """
 
-from .cellcheck import check_backend, check_cell, check_cell_contract
+from .cellcheck import check_backend, check_cell, check_cell_contract, check_cell_registered
+from .neutrality import NEUTRALITY_RULE, check_backend_neutrality
 from .numerics import (
     SCENARIOS,
     Scenario,
@@ -41,13 +43,16 @@ __all__ = [
     "ConstantPredictor",
     "FunctionPredictor",
     "MetricCase",
+    "NEUTRALITY_RULE",
     "OPS_CHECKS",
     "SCENARIOS",
     "Scenario",
     "check_backend",
+    "check_backend_neutrality",
     "check_batch",
     "check_cell",
     "check_cell_contract",
+    "check_cell_registered",
     "check_ops",
     "check_step_gradients",
     "check_task",

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..cells.base import Cell
 from ..ops import Ops
-from ._common import Unavailable, collect, make_ops, reference_ops
+from ._common import Unavailable, collect, load, make_ops, reference_ops, registered
+from .neutrality import check_backend_neutrality
 from .numerics import SCENARIOS, check_step_gradients, check_window_gradients, check_window_parity
 from .opscheck import check_ops
 from .taskcheck import NAME_PATTERN
+
+Check = tuple[str, Callable[[], None]]  # a named check that raises AssertionError on failure
 
 
 def _fail(cell: object, message: str) -> None:
@@ -50,37 +55,112 @@ def check_cell_contract(cell_cls: type[Cell], input_size: int = 3, hidden: int =
                     f"{len(names)} zero arrays of shape (B, H) = (2, {hidden})")
 
 
+def check_cell_registered(cell_cls: type[Cell]) -> None:
+    """An installed plugin registers ``cell_cls`` under the cell's ``name``."""
+    if cell_cls.name not in registered("cell"):
+        _fail(cell_cls, f"no plugin registers a cell named {cell_cls.name!r}; is the package "
+                        f"installed and its entry point in the 'seqframe' group?")
+    if load("cell", cell_cls.name) is not cell_cls:
+        _fail(cell_cls, f"the name {cell_cls.name!r} loads {load('cell', cell_cls.name)!r}, not "
+                        f"{cell_cls!r}; register the class under its own `name`")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One named check: ``PASS``, ``FAIL`` or ``SKIP``, and why (for FAIL and SKIP)."""
+
+    name: str
+    status: str
+    reason: str = ""
+
+    def line(self) -> str:
+        """``STATUS name``, and the reason's first line when there is one."""
+        why = self.reason.strip().splitlines()[0] if self.reason.strip() else ""
+        return f"{self.status} {self.name}" + (f": {why}" if why else "")
+
+
+def cell_checks(cell_cls: type[Cell], backend: str, *, device: str | None = None,
+                window_gradients: bool = True) -> tuple[list[Check], list[CheckResult]]:
+    """:class:`~seqframe.testing.CellConformance`'s tests of ``cell_cls`` on one backend.
+
+    Backend neutrality (float32), step and window gradients (float64), and window parity with
+    the numpy float64 reference for every scenario in float32 and float64 (except numpy float64,
+    the reference itself).
+
+    Args:
+        cell_cls: the Cell subclass under test.
+        backend: a registered backend name.
+        device: passed to the backend class; None uses its default.
+        window_gradients: include the window gradient check (``seqframe check`` prints its own).
+
+    Returns:
+        The ``(name, check)`` pairs to run, and a SKIP result per dtype that cannot run here.
+    """
+    ops: dict[str, Ops] = {}
+    skipped = []
+    for dtype in ("float32", "float64"):
+        try:
+            ops[dtype] = make_ops(backend, dtype, device)
+        except Unavailable as exc:
+            skipped.append(CheckResult(f"{backend} {dtype}", "SKIP", str(exc)))
+    checks: list[Check] = []
+    if ops:
+        first = next(iter(ops.values()))
+        checks.append((f"{backend} backend neutrality",
+                       lambda: check_backend_neutrality(cell_cls(), first)))
+    if "float64" in ops:
+        ops64 = ops["float64"]
+        checks.append((f"{backend} step gradients",
+                       lambda: check_step_gradients(cell_cls(), ops64)))
+        if window_gradients:
+            checks.append((f"{backend} window gradients",
+                           lambda: check_window_gradients(ops64, cell_cls())))
+    for dtype, o in ops.items():
+        if (backend, dtype) != ("numpy", "float64"):
+            checks += [(f"{backend} parity {dtype} [{s.name}]",
+                        lambda o=o, s=s: check_window_parity(o, cell_cls(), s))
+                       for s in SCENARIOS]
+    return checks, skipped
+
+
+def run_checks(checks: list[Check]) -> list[CheckResult]:
+    """Run every check; any exception is that check's failure, not the end of the run."""
+    results = []
+    for name, check in checks:
+        try:
+            check()
+        except AssertionError as exc:
+            results.append(CheckResult(name, "FAIL", str(exc)))
+        except Exception as exc:  # a broken cell may raise anything; report it like a failure
+            results.append(CheckResult(name, "FAIL", f"raised {type(exc).__name__}: {exc}"))
+        else:
+            results.append(CheckResult(name, "PASS"))
+    return results
+
+
 def check_cell(cell_cls: type[Cell], backends: list[str] | None = None) -> list[str]:
-    """Contract, step gradients, window gradients and parity of ``cell_cls`` on every backend.
+    """The contract, then :func:`cell_checks` on every backend, all run before failing.
 
     Args:
         cell_cls: the Cell subclass under test.
         backends: registered backend names; None means every installed one.
 
     Returns:
-        The backends that were skipped because they cannot run here (with the reason).
-    """
-    from ._common import registered
+        What was skipped because it cannot run here (backend and dtype, with the reason).
 
-    skipped: list[str] = []
-    checks = [("contract", lambda: check_cell_contract(cell_cls))]
+    Raises:
+        AssertionError: listing every check that failed.
+    """
+    checks: list[Check] = [("contract", lambda: check_cell_contract(cell_cls))]
+    skipped: list[CheckResult] = []
     for backend in backends or registered("backend"):
-        try:
-            ops64 = make_ops(backend, "float64")
-        except Unavailable as exc:
-            skipped.append(f"{backend}: {exc}")
-            continue
-        cell = cell_cls()
-        checks += [
-            (f"{backend} step gradients", lambda o=ops64, c=cell: check_step_gradients(c, o)),
-            (f"{backend} window gradients",
-             lambda o=ops64, c=cell: check_window_gradients(o, c)),
-        ]
-        checks += [(f"{backend} parity [{s.name}]",
-                    lambda o=ops64, c=cell, s=s: check_window_parity(o, c, s))
-                   for s in SCENARIOS]
-    collect(checks)
-    return skipped
+        more, cannot = cell_checks(cell_cls, backend)
+        checks += more
+        skipped += cannot
+    failures = [f"{r.name}: {r.reason}" for r in run_checks(checks) if r.status == "FAIL"]
+    if failures:
+        raise AssertionError(f"{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
+    return [f"{r.name}: {r.reason}" for r in skipped]
 
 
 def check_backend(ops_factory, cells: tuple[type[Cell], ...] | None = None,

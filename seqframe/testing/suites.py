@@ -17,7 +17,8 @@ from ..cells.base import Cell
 from ..ops import Ops
 from ..task import Task
 from ._common import Unavailable, load, make_ops, registered
-from .cellcheck import check_cell_contract
+from .cellcheck import check_cell_contract, check_cell_registered
+from .neutrality import check_backend_neutrality
 from .numerics import (
     SCENARIOS,
     Scenario,
@@ -150,11 +151,14 @@ class CellConformance:
 
     def test_registered(self) -> None:
         """The installed plugin registers this cell under its ``name``."""
-        cls = self.cell_class()
-        assert cls.name in registered("cell"), (
-            f"no plugin registers a cell named {cls.name!r}; is the package installed and its "
-            f"entry point in the 'seqframe' group?")
-        assert _load_or_skip("cell", cls.name) is cls
+        try:
+            check_cell_registered(self.cell_class())
+        except Unavailable as exc:
+            pytest.skip(str(exc))
+
+    def test_backend_neutrality(self, backend_name: str) -> None:
+        """The cell computes only through ``ops`` (see NEUTRALITY_RULE)."""
+        check_backend_neutrality(self.cell_class()(), _ops_or_skip(backend_name, "float32"))
 
     def test_step_gradients(self, backend_name: str) -> None:
         check_step_gradients(self.cell_class()(), _ops_or_skip(backend_name, "float64"))

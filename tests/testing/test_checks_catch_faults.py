@@ -21,7 +21,7 @@ from seqframe.testing import (
     check_window_gradients,
     check_window_parity,
 )
-from seqframe.testing.cellcheck import check_cell_contract
+from seqframe.testing.cellcheck import check_cell_contract, run_checks
 
 # ---- backends --------------------------------------------------------------------------------
 
@@ -126,6 +126,19 @@ def test_bad_state_names_are_caught():
 
     with pytest.raises(AssertionError, match="first entry is 'h'"):
         check_cell_contract(NoH)
+
+
+def test_run_checks_reports_every_check_and_turns_any_exception_into_a_failure():
+    def wrong():
+        raise AssertionError("d_xp differs\nworst at index (0, 1)")
+
+    results = run_checks([("raises", lambda: {}["missing"]), ("asserts", wrong),
+                          ("passes", lambda: None)])
+    assert [(r.name, r.status) for r in results] == [
+        ("raises", "FAIL"), ("asserts", "FAIL"), ("passes", "PASS")]
+    assert results[0].line() == "FAIL raises: raised KeyError: 'missing'"
+    assert results[1].line() == "FAIL asserts: d_xp differs"  # the first line only
+    assert results[2].line() == "PASS passes"
 
 
 # ---- tasks -----------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The pytest suites as a plugin author uses them: subclassed in their own test file.
 
 A generated test module subclasses each suite (a correct task, a cell with a broken backward,
-a backend with a broken op) and runs under pytest in a subprocess, with torch hidden so the
-"backend not installed" path is exercised too.
+a cell that calls NumPy directly, a backend with a broken op) and runs under pytest in a
+subprocess, with torch hidden so the "backend not installed" path is exercised too.
 """
 
 from __future__ import annotations
@@ -33,6 +33,14 @@ class ForgetfulCell(RNNCell):
         return d_state[0], d_state[0], (ops.zeros_like(cache),)
 
 
+class NumpyTanhCell(RNNCell):
+    name = "nptanh"
+
+    def step(self, ops, xp, hp, state):
+        h = np.tanh(xp + hp)
+        return (h,), h
+
+
 class ClippedTanhOps(NumpyOps):
     name = "clipped"
 
@@ -51,6 +59,11 @@ class TestCount(TaskConformance):
 class TestForgetful(CellConformance):
     cell = ForgetfulCell
     backends = ("numpy", "torch")
+
+
+class TestNumpyTanh(CellConformance):
+    cell = NumpyTanhCell
+    backends = ("numpy",)
 
 
 class TestClipped(BackendConformance):
@@ -87,6 +100,13 @@ def test_author_subclasses_run_and_fail_where_the_plugin_is_wrong(tmp_path):
     assert outcomes["TestForgetful::test_window_gradients[numpy]"] == "FAILED"
     # ... and torch, hidden here, is skipped rather than failed
     assert outcomes["TestForgetful::test_step_gradients[torch]"] == "SKIPPED"
+    assert outcomes["TestForgetful::test_backend_neutrality[numpy]"] == "PASSED"
+    # a cell that calls np.tanh is right on numpy, so only the neutrality test fails
+    cell = {k: v for k, v in outcomes.items() if k.startswith("TestNumpyTanh::")}
+    assert cell.pop("TestNumpyTanh::test_registered") == "FAILED"  # not installed
+    assert cell.pop("TestNumpyTanh::test_backend_neutrality[numpy]") == "FAILED"
+    assert cell.pop("TestNumpyTanh::test_step_gradients[numpy]") == "PASSED"
+    assert set(cell.values()) == {"PASSED", "SKIPPED"}, cell  # numpy float64 parity: skipped
     # a backend with a wrong tanh fails exactly the checks that involve tanh
     assert outcomes["TestClipped::test_ops_contract[float64-unary_functions]"] == "FAILED"
     assert outcomes["TestClipped::test_ops_contract[float64-matmul]"] == "PASSED"
