@@ -84,11 +84,11 @@ class RunConfig:
 
 
 FIELD_TYPES = {f.name: f.type for f in fields(RunConfig)}
-_ALIASES = {"batch-size": "batch_size"}  # dashes are accepted everywhere; listed for clarity
 
 
 def _normalise_key(key: str) -> str:
-    return _ALIASES.get(key, key.replace("-", "_"))
+    """Config keys are the flag names with ``_`` for ``-``; both spellings are accepted."""
+    return key.replace("-", "_")
 
 
 def _check_value(key: str, value: Any) -> Any:

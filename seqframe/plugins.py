@@ -99,11 +99,16 @@ def disabled_names(environ: dict[str, str] | None = None) -> set[str]:
 
 
 class Registry:
-    """Every plugin, and every backend, cell and task they registered."""
+    """Every plugin, and every backend, cell and task they registered.
 
-    def __init__(self) -> None:
+    Args:
+        specs: the module of hook specifications (seqframe's own; tests pass a grown one).
+    """
+
+    def __init__(self, specs: Any = hookspecs) -> None:
+        self.specs = specs
         self.pm = pluggy.PluginManager(GROUP)
-        self.pm.add_hookspecs(hookspecs)
+        self.pm.add_hookspecs(specs)
         self.plugins: dict[str, PluginRecord] = {}
         self.entries: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
         self.conflicts: dict[tuple[str, str], list[Registration]] = {}
@@ -136,7 +141,7 @@ class Registry:
             return self._fail(record, "validation", exc)
         unknown = [hc.name for hc in self.pm.get_hookcallers(module) or [] if hc.spec is None]
         if unknown:
-            specs = [name for name in dir(hookspecs) if name.startswith("seqframe_")]
+            specs = [name for name in dir(self.specs) if name.startswith("seqframe_")]
             guess = closest(unknown[0], specs)
             hint = f"; did you mean {guess!r}?" if guess else ""
             self.pm.unregister(module)
@@ -149,15 +154,26 @@ class Registry:
                 ),
             )
         for kind, hook_name in _HOOK_OF_KIND.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                if impl.plugin is not module:
-                    continue
-                try:
-                    impl.function(register=self._registrar(kind, record))
-                except Exception as exc:
-                    self._drop(record)
-                    return self._fail(record, hook_name, exc)
+            try:
+                self.call_hook(hook_name, module, **self.hook_arguments(kind, record))
+            except Exception as exc:
+                self._drop(record)
+                return self._fail(record, hook_name, exc)
         return record
+
+    def hook_arguments(self, kind: str, record: PluginRecord) -> dict[str, Any]:
+        """What a ``seqframe_register_<kind>s`` call passes (a grown spec adds to this)."""
+        return {"register": self._registrar(kind, record)}
+
+    def call_hook(self, hook_name: str, module: Any, **arguments: Any) -> None:
+        """Call ``module``'s implementation of ``hook_name`` alone, through pluggy.
+
+        pluggy hands each implementation only the arguments it declares, so a hook
+        specification can gain an argument without breaking the plugins written before it; one
+        plugin at a time keeps each plugin's failure its own.
+        """
+        others = [p for p in self.pm.get_plugins() if p is not module]
+        self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**arguments)
 
     def _registrar(self, kind: str, record: PluginRecord):
         def register(name: str, target: Any, description: str = "") -> None:
@@ -264,7 +280,7 @@ class Registry:
             record = self.plugins[impl.plugin_name]
             before = dict(cli.commands)
             try:
-                impl.function(cli=cli)
+                self.call_hook("seqframe_register_commands", impl.plugin, cli=cli)
             except Exception as exc:
                 cli.commands.clear()
                 cli.commands.update(before)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from seqframe import hookimpl, hookspecs
 from seqframe.errors import (
     ExitCode,
     MissingDependencyError,
@@ -16,7 +17,7 @@ from seqframe.errors import (
     UnknownNameError,
     UsageError,
 )
-from seqframe.plugins import Registry, build_registry, disabled_names, get_registry
+from seqframe.plugins import PluginRecord, Registry, build_registry, disabled_names, get_registry
 
 
 @dataclass
@@ -184,3 +185,53 @@ def test_plugin_commands_are_added_but_never_replace_builtins():
     assert registry.plugins["good"].registered["command"] == ["hello-good"]
     assert registry.plugins["hijack"].status == "failed"
     assert "command 'run' is built in" in registry.plugins["hijack"].error
+
+
+# ---- hooks are called through pluggy, so a specification can grow -------------------------
+
+
+class GrownSpecs:
+    """seqframe's hook specifications with one more argument, as a later version might add."""
+
+    @hookspecs.hookspec
+    def seqframe_register_backends(self, register, seqframe_version): ...
+
+    @hookspecs.hookspec
+    def seqframe_register_cells(self, register, seqframe_version): ...
+
+    @hookspecs.hookspec
+    def seqframe_register_tasks(self, register, seqframe_version): ...
+
+    @hookspecs.hookspec
+    def seqframe_register_commands(self, cli, seqframe_version): ...
+
+
+class GrownRegistry(Registry):
+    def hook_arguments(self, kind, record):
+        return {**super().hook_arguments(kind, record), "seqframe_version": "9.9"}
+
+
+class OldPlugin:
+    """Written against today's specifications: it declares only ``register``."""
+
+    @hookimpl
+    def seqframe_register_tasks(self, register):
+        register("old-task", "somewhere:Old")
+
+
+class NewPlugin:
+    seen: list = []
+
+    @hookimpl
+    def seqframe_register_tasks(self, register, seqframe_version):
+        NewPlugin.seen.append(seqframe_version)
+        register("new-task", "somewhere:New")
+
+
+def test_a_grown_hook_specification_keeps_old_plugins_working():
+    registry = GrownRegistry(specs=GrownSpecs)
+    old = registry.add_module(OldPlugin(), PluginRecord("old", "old", "seqframe-old", "1"))
+    new = registry.add_module(NewPlugin(), PluginRecord("new", "new", "seqframe-new", "1"))
+    assert (old.status, new.status) == ("ok", "ok"), (old.error, new.error)
+    assert registry.names("task") == ["new-task", "old-task"]
+    assert NewPlugin.seen == ["9.9"]  # pluggy handed the new argument only to who declares it

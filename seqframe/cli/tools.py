@@ -34,7 +34,8 @@ from .scaffold import new_plugin as scaffold
               help="With --grad-flow: use the trained weights of this run.")
 @click.option("--out", default=None, help="Plot file for --grad-flow.")
 def check(**kwargs: Any) -> None:
-    """Check gradients against finite differences, a backend against another, or grad flow."""
+    """Run a cell's conformance suite and gradient check, compare a backend with another
+    (--parity), or plot gradient flow (--grad-flow)."""
     outcome = run_check(**kwargs)
     click.echo(outcome.text)
     for path in outcome.files:

@@ -50,11 +50,6 @@ class ProgressBar:
             self.fields[name] = f"{value:.4g}"
             self.bar.set_postfix(self.fields)
 
-    def write(self, line: str) -> None:
-        """Print a line without breaking the bar."""
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -39,7 +39,8 @@ def test_quiet_prints_nothing_and_otherwise_the_bar_and_path_show(tiny_config, t
     assert captured.out == "" and captured.err == ""
     api.train_config(tiny_config(quiet=False, out=str(tmp_path / "loud")))
     captured = capsys.readouterr()
-    assert ": generic BPTT, 4 optimizer steps planned" in captured.err and "stopped after 4 steps (epochs)" in captured.err
+    assert ": generic BPTT, 4 optimizer steps planned" in captured.err
+    assert "stopped after 4 steps (epochs)" in captured.err
     assert "4/4" in captured.err and "loss=" in captured.err and "|g|=" in captured.err
 
 

@@ -2,7 +2,8 @@
 
 Usage: python trainer_child.py CONFIG_JSON SECONDS_PER_STEP
 Trains a run (``seqframe.runs.api.train_config``) on the tiny task, sleeping before each
-optimizer step so the parent can kill it mid-run. Exits 130 after a Ctrl-C (the code the CLI uses for Interrupted).
+optimizer step so the parent can kill it mid-run. Exits 130 after a Ctrl-C (the code the CLI
+uses for Interrupted).
 """
 
 import json
