@@ -74,6 +74,8 @@ def _is_abbreviation(word: str, lang: str) -> bool:
 
 
 def _join_abbreviations(tokens: list[str], lang: str) -> list[str]:
+    if "." not in tokens[:-1]:  # the common case: at most a final period
+        return tokens
     out: list[str] = []
     last = len(tokens) - 1
     for i, token in enumerate(tokens):
@@ -84,14 +86,19 @@ def _join_abbreviations(tokens: list[str], lang: str) -> list[str]:
     return out
 
 
+_BEFORE_APOSTROPHE = re.compile(r"(?<=\w)(?=['’]\w)")
+_AFTER_APOSTROPHE = re.compile(r"(?<=\w['’])(?=\w)")
+
+
 def _split_clitics(tokens: list[str], lang: str) -> list[str]:
     if lang in _SPLIT_BEFORE_APOSTROPHE:
-        pattern = re.compile(r"(?<=\w)(?=['’]\w)")
+        pattern = _BEFORE_APOSTROPHE
     elif lang in _SPLIT_AFTER_APOSTROPHE:
-        pattern = re.compile(r"(?<=\w['’])(?=\w)")
+        pattern = _AFTER_APOSTROPHE
     else:
         return tokens
-    return [piece for token in tokens for piece in pattern.split(token)]
+    return [piece for token in tokens for piece in
+            (pattern.split(token) if "'" in token or "’" in token else (token,))]
 
 
 def tokenize(text: str, lang: str = "", lowercase: bool = False) -> list[str]:

@@ -77,14 +77,15 @@ class SourceCopyPredictor(ReferencePredictor):
 
 
 class AttendingPredictor(ReferencePredictor):
-    """A reference predictor that also shows attention: target step t attends to source t."""
+    """A reference predictor that also shows attention: target step t attends to source
+    position t, or to the row's last real position (its <eos>) once past it."""
 
     def attention(self, batch):
         B, T = batch.target_in.shape
-        S = batch.source.shape[1]
-        weights = np.zeros((B, T, S))  # (B, T, S)
-        for t in range(T):
-            weights[:, t, min(t, S - 1)] = 1.0
+        weights = np.zeros((B, T, batch.source.shape[1]))  # (B, T, S)
+        lengths = batch.source_mask.sum(axis=1)
+        for b in range(B):
+            weights[b, np.arange(T), np.minimum(np.arange(T), lengths[b] - 1)] = 1.0
         return weights
 
 
