@@ -68,7 +68,7 @@ def token_nll(logits: np.ndarray, target_out: np.ndarray,
     Raises:
         ShapeError: the shapes do not fit together, or a target id is outside ``V``.
     """
-    logits = np.asarray(logits, dtype=np.float64)
+    logits = np.asarray(logits)
     if logits.ndim != 3 or logits.shape[:2] != target_out.shape or \
             target_out.shape != target_mask.shape:
         raise ShapeError(
@@ -80,7 +80,9 @@ def token_nll(logits: np.ndarray, target_out: np.ndarray,
     if picked.size and not (0 <= picked.min() and picked.max() < V):
         raise ShapeError(f"target id {int(picked.max())} is outside the {V} scores the model "
                          "gives; its output size must equal the target vocabulary size.")
-    rows = logits[target_mask]  # (N, V), the positions that count
+    # (N, V), the positions that count, widened only now: a (B, T, V) float64 copy of a large
+    # vocabulary's scores would be hundreds of MB
+    rows = logits[target_mask].astype(np.float64)
     top = rows.max(axis=1, keepdims=True)
     # log-sum-exp shifted by the row maximum so large scores cannot overflow exp
     log_z = top[:, 0] + np.log(np.exp(rows - top).sum(axis=1))

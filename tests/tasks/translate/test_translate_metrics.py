@@ -101,3 +101,13 @@ def test_translate_sentences_keeps_the_order(sample_task, fakes):
     predictor = fakes.Reference(task, "test")
     sentences = task.pairs["test"].source[:5][::-1]
     assert task.translate_sentences(predictor, sentences) == task.pairs["test"].target[:5][::-1]
+
+
+@pytest.mark.slow
+def test_multi30k_reference_scores_100_through_sentencepiece(shared_data, fakes):
+    # subword pieces have no <unk> and decode back to the raw text: a perfect model scores 100
+    task = TranslateTask({"tokenizer": "spm", "lowercase": False}, str(shared_data / "multi30k"))
+    task.prepare()
+    got = task.evaluate(fakes.Reference(task, "test"), "test")
+    assert got["bleu_cased"] == pytest.approx(100) and got["chrf"] == pytest.approx(100)
+    assert got["perplexity"] == pytest.approx(task.target.size)
