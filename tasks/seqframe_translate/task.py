@@ -162,9 +162,10 @@ class TranslateTask(Task):
         longest = int(batch.source_mask.sum(axis=1).max()) - 1
         return int(self.opts["max_output_ratio"] * longest) + self.opts["max_output_extra"]
 
-    def _translate(self, predictor: Seq2SeqPredictor, batch: Seq2SeqBatch) -> list[list[int]]:
-        out = predictor.translate(batch.source, batch.source_mask, beam=self.opts["beam"],
-                                  max_len=self.max_output(batch))
+    def _translate(self, predictor: Seq2SeqPredictor, batch: Seq2SeqBatch,
+                   beam: int | None = None) -> list[list[int]]:
+        out = predictor.translate(batch.source, batch.source_mask,
+                                  beam=beam or self.opts["beam"], max_len=self.max_output(batch))
         if len(out) != batch.batch_size:
             raise ShapeError(f"the model returned {len(out)} translations for a batch of "
                              f"{batch.batch_size} sentences; expected one per sentence.")
@@ -187,14 +188,15 @@ class TranslateTask(Task):
         scores = corpus_scores(hypotheses, self.pairs[split].target, self.opts["tgt"])
         return {**scores, **from_nll(total, count)}
 
-    def translate_sentences(self, predictor: Seq2SeqPredictor,
-                            sentences: Sequence[str]) -> list[str]:
-        """Translate raw source sentences (``seqframe translate``, ``run.translate``)."""
+    def translate_sentences(self, predictor: Seq2SeqPredictor, sentences: Sequence[str],
+                            beam: int | None = None) -> list[str]:
+        """Translate raw source sentences (``seqframe translate``, ``run.translate``) with beam
+        width ``beam`` (default: ``-o beam``)."""
         src_ids = [self.source.encode(s) for s in sentences]
         out = [""] * len(src_ids)
         for rows, batch in eval_batches(src_ids, [[]] * len(src_ids),
                                         self.opts["eval_batch_size"]):
-            for row, ids in zip(rows, self._translate(predictor, batch), strict=True):
+            for row, ids in zip(rows, self._translate(predictor, batch, beam), strict=True):
                 out[row] = self.target.decode(ids)
         return out
 

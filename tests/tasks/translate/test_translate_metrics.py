@@ -101,6 +101,8 @@ def test_translate_sentences_keeps_the_order(sample_task, fakes):
     predictor = fakes.Reference(task, "test")
     sentences = task.pairs["test"].source[:5][::-1]
     assert task.translate_sentences(predictor, sentences) == task.pairs["test"].target[:5][::-1]
+    task.translate_sentences(predictor, sentences, beam=5)
+    assert predictor.calls[0][0] == 4 and predictor.calls[-1][0] == 5  # -o beam, then the call's
 
 
 @pytest.mark.slow
