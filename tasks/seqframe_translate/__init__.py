@@ -1,0 +1,1 @@
+"""Machine translation: parallel text, tokenizers, vocabularies, BLEU/chrF, baselines."""
