@@ -12,7 +12,8 @@ BLANK = 0  # CTC class 0; it never occurs in a target, so it also pads label seq
 
 
 def pad_features(features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``(T_i, D)`` sequences -> inputs ``(B, T, D)`` zero-padded to the longest, mask ``(B, T)``."""
+    """``(T_i, D)`` sequences -> inputs ``(B, T, D)`` zero-padded to the longest and the mask
+    ``(B, T)``."""
     lengths = np.array([len(f) for f in features])
     B, T, D = len(features), int(lengths.max()), features[0].shape[1]
     inputs = np.zeros((B, T, D), dtype=features[0].dtype)  # (B, T, D)

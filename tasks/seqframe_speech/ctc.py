@@ -89,7 +89,8 @@ def extended_targets(targets: np.ndarray, target_lengths: np.ndarray, blank: int
 
     Returns:
         ``ext`` (B, S) int64 with ``S = 2 L_max + 1`` (rows padded with blanks); ``skip`` (B, S)
-        bool, True where ``alpha`` may come from ``s - 2``; ``valid`` (B, S) bool, ``s < 2 L_b + 1``.
+        bool, True where ``alpha`` may come from ``s - 2``; ``valid`` (B, S) bool,
+        ``s < 2 L_b + 1``.
     """
     B, L = targets.shape
     S = 2 * L + 1
@@ -180,7 +181,7 @@ def ctc_loss(ops: Ops, logits: Array, targets: Any, input_lengths: Any, target_l
         ShapeError: shapes, lengths or label ids that do not fit together.
     """
     B, T, V = (int(n) for n in logits.shape)
-    targets = _host_ints(ops, targets).reshape(B, -1)
+    targets = _host_ints(ops, targets)
     in_len, tgt_len = _host_ints(ops, input_lengths), _host_ints(ops, target_lengths)
     _check((B, T, V), targets, in_len, tgt_len, blank)
     ext, skip, valid = extended_targets(targets, tgt_len, blank)

@@ -105,7 +105,8 @@ def write_transcripts(path: Path, names: Sequence[str], refs: Sequence[Sequence[
     for name, r, g, b in zip(names, refs, greedy, beam, strict=True):
         lines.append(f"{name} | {scoring.edit_distance(r, g)}/{scoring.edit_distance(r, b)} | "
                      f"{' '.join(r)} | {' '.join(g)} | {' '.join(b)}")
-    lines.append(f"# WER greedy {scoring.wer(refs, greedy):.4f}, beam {scoring.wer(refs, beam):.4f}")
+    lines.append(f"# WER greedy {scoring.wer(refs, greedy):.4f}, "
+                 f"beam {scoring.wer(refs, beam):.4f}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
