@@ -19,14 +19,14 @@ label ids (blank removed) with a log-probability score.
   greedy (several likely paths to one labelling outweigh the single best path). With
   ``width`` >= the number of prefixes reachable, every score is exact.
 
-``prune`` skips, per frame, symbols whose log-probability is below it (the frame's best symbol
-is always kept): with the peaky posteriors of a trained CTC model this cuts most of the work and
-changes scores by at most ``e^prune`` per frame; ``None`` considers every symbol.
+Each frame is one vectorised step over all (prefix, symbol) pairs: ``K`` staying prefixes and
+``K x (V - 1)`` extensions, of which an extension that equals a prefix already in the beam is
+merged into it (``l + c`` of one beam can be another beam's prefix). ``prune`` skips extensions by
+symbols whose log-probability is below it (the frame's best symbol always extends): for large
+vocabularies; ``None`` (the default) extends by every symbol.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -45,53 +45,50 @@ def greedy(log_probs: np.ndarray, blank: int = 0) -> tuple[list[int], float]:
     return labels, score
 
 
-def _add(table: dict[Prefix, list[float]], prefix: Prefix, which: int, value: float) -> None:
-    """``table[prefix][which] = log(e^old + e^value)`` (which 0: p_b, 1: p_nb)."""
-    entry = table.setdefault(prefix, [-math.inf, -math.inf])
-    old = entry[which]
-    if old == -math.inf:
-        entry[which] = value
-    else:
-        top = max(old, value)
-        entry[which] = top + math.log1p(math.exp(-abs(old - value)))
-
-
-def _total(entry: list[float]) -> float:
-    p_b, p_nb = entry
-    if p_b == -math.inf and p_nb == -math.inf:
-        return -math.inf
-    top = max(p_b, p_nb)
-    return top + math.log1p(math.exp(-abs(p_b - p_nb)))
-
-
 def beam_search(log_probs: np.ndarray, width: int = 8, blank: int = 0,
-                prune: float | None = -12.0) -> tuple[list[int], float]:
+                prune: float | None = None) -> tuple[list[int], float]:
     """Prefix beam search over ``log_probs`` (T, V): (best labels, its log-probability).
 
-    Ties keep the prefix found first (shorter prefixes are generated before their extensions).
+    Ties keep the candidate found first (staying prefixes before extensions, beams in order).
     """
     if width < 1:
         raise ValueError(f"beam width must be at least 1, got {width}")
-    beams: dict[Prefix, list[float]] = {(): [0.0, -math.inf]}  # the empty prefix, ended by blank
-    for frame in np.asarray(log_probs, dtype=np.float64):
-        symbols = range(len(frame))
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    symbols = np.array([k for k in range(log_probs.shape[1]) if k != blank])  # (V - 1,)
+    column = {int(k): i for i, k in enumerate(symbols)}
+    prefixes: list[Prefix] = [()]
+    p_b, p_nb = np.zeros(1), np.full(1, -np.inf)  # (K,) the empty prefix, ended by a blank
+    for y in log_probs:
+        total = np.logaddexp(p_b, p_nb)  # (K,)
+        last = np.array([p[-1] if p else -1 for p in prefixes])  # (K,)
+        stay_b = total + y[blank]
+        stay_nb = np.where(last >= 0, p_nb + y[np.maximum(last, 0)], -np.inf)
+        # a label equal to the prefix's last one extends it only across a blank
+        base = np.where(symbols[None, :] == last[:, None], p_b[:, None], total[:, None])
+        grow = base + y[symbols][None, :]  # (K, V - 1)
         if prune is not None:
-            symbols = [k for k in symbols if frame[k] >= prune or k == int(np.argmax(frame))]
-        step: dict[Prefix, list[float]] = {}
-        for prefix, entry in beams.items():
-            p_b, p_nb = entry
-            p_all = _total(entry)
-            last = prefix[-1] if prefix else None
-            for k in symbols:
-                y = float(frame[k])
-                if k == blank:
-                    _add(step, prefix, 0, y + p_all)
-                elif k == last:
-                    _add(step, prefix, 1, y + p_nb)
-                    _add(step, prefix + (k,), 1, y + p_b)
-                else:
-                    _add(step, prefix + (k,), 1, y + p_all)
-        ranked = sorted(step.items(), key=lambda item: _total(item[1]), reverse=True)
-        beams = dict(ranked[:width])
-    best, entry = max(beams.items(), key=lambda item: _total(item[1]))
-    return list(best), _total(entry)
+            grow[:, (y[symbols] < prune) & (symbols != int(np.argmax(y)))] = -np.inf
+        where = {p: k for k, p in enumerate(prefixes)}
+        for j, p in enumerate(prefixes):
+            k = where.get(p[:-1]) if p else None
+            if k is not None:  # prefix k + p[-1] is beam j: one prefix, one entry
+                stay_nb[j] = np.logaddexp(stay_nb[j], grow[k, column[p[-1]]])
+                grow[k, column[p[-1]]] = -np.inf
+        scores = np.concatenate([np.logaddexp(stay_b, stay_nb), grow.ravel()])
+        keep = [i for i in np.argsort(-scores, kind="stable")[:width] if scores[i] > -np.inf]
+        K = len(prefixes)
+        new_prefixes, new_b, new_nb = [], [], []
+        for i in keep:
+            if i < K:
+                new_prefixes.append(prefixes[i])
+                new_b.append(stay_b[i])
+                new_nb.append(stay_nb[i])
+            else:
+                k, c = divmod(i - K, len(symbols))
+                new_prefixes.append(prefixes[k] + (int(symbols[c]),))
+                new_b.append(-np.inf)
+                new_nb.append(grow[k, c])
+        prefixes, p_b, p_nb = new_prefixes, np.array(new_b), np.array(new_nb)
+    totals = np.logaddexp(p_b, p_nb)
+    best = int(np.argmax(totals))
+    return list(prefixes[best]), float(totals[best])

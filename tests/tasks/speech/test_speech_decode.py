@@ -74,7 +74,8 @@ def test_wide_beam_is_exact_against_brute_force(seed):
 
 def test_pruning_keeps_the_best_symbol_of_every_frame():
     lp = frames([0.2, 0.3, 0.5], [0.2, 0.3, 0.5])
-    assert beam_search(lp, width=3, prune=0.0)[0] == [2]  # only the argmax survives prune=0
+    assert beam_search(lp, width=3, prune=0.0)[0] == [2]  # only the argmax extends at prune=0
+    assert beam_search(lp, width=3)[0] == [2]
 
 
 def test_width_must_be_positive():
