@@ -185,3 +185,21 @@ def test_float32_torch_backend_agrees_with_float64():
 def test_contract_errors(targets, in_len, tgt_len, match):
     with pytest.raises(ShapeError, match=match):
         run(NumpyOps(dtype="float64"), np.zeros((1, 3, 4)), targets, in_len, tgt_len)
+
+
+def test_evaluation_nll_of_unequal_sequences_matches_torch():
+    from seqframe_speech.evaluation import EVAL_ROWS, ctc_nll
+
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(5, 40, size=EVAL_ROWS + 3)  # more than one padded chunk
+    log_probs = [log_softmax(2.0 * rng.normal(size=(n, 6))) for n in lengths]
+    targets = [list(rng.integers(1, 6, size=rng.integers(1, 4))) for _ in lengths]
+    T = int(lengths.max())
+    padded = np.zeros((len(lengths), T, 6))
+    for i, lp in enumerate(log_probs):
+        padded[i, : len(lp)] = lp
+    flat = np.zeros((len(targets), 3), dtype=np.int64)
+    for i, t in enumerate(targets):
+        flat[i, : len(t)] = t
+    rows, _, _ = torch_reference(padded, flat, lengths, [len(t) for t in targets])
+    np.testing.assert_allclose(ctc_nll(log_probs, targets), rows, rtol=0, atol=1e-9)
