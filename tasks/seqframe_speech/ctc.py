@@ -160,6 +160,23 @@ def _backward(ops: Ops, lpe: Array, skip_next: Array, end: Array, valid: Array, 
     return betas
 
 
+def _masks(skip: np.ndarray, valid: np.ndarray, in_len: np.ndarray, tgt_len: np.ndarray,
+           T: int) -> dict[str, np.ndarray]:
+    """Host bool masks of the recursions: over symbols (B, S) and over frames (B, T)."""
+    S = skip.shape[1]
+    symbols, steps = np.arange(S)[None, :], np.arange(T)[None, :]
+    return {
+        "skip": skip,
+        "skip_next": np.pad(skip[:, 2:], ((0, 0), (0, 2))),  # may s jump to s + 2
+        "valid": valid,
+        "start": valid & (symbols < 2),
+        "end": valid & (symbols >= (2 * tgt_len - 1)[:, None]),  # the last two symbols
+        "live": steps < in_len[:, None],
+        "last": steps == (in_len - 1)[:, None],
+        "before": steps < (in_len - 1)[:, None],
+    }
+
+
 def ctc_loss(ops: Ops, logits: Array, targets: Any, input_lengths: Any, target_lengths: Any,
              blank: int = 0, zero_infinity: bool = False) -> tuple[Array, Array]:
     """Per-row CTC negative log-likelihood and its gradient with respect to the logits.
@@ -186,14 +203,7 @@ def ctc_loss(ops: Ops, logits: Array, targets: Any, input_lengths: Any, target_l
     _check((B, T, V), targets, in_len, tgt_len, blank)
     ext, skip, valid = extended_targets(targets, tgt_len, blank)
     S = ext.shape[1]
-    steps = np.arange(T)[None, :]
-    end = valid & (np.arange(S)[None, :] >= (2 * tgt_len - 1)[:, None])  # the last two symbols
-    host = {  # host masks -> backend bool arrays, once
-        "skip": skip, "skip_next": np.pad(skip[:, 2:], ((0, 0), (0, 2))), "valid": valid,
-        "start": valid & (np.arange(S)[None, :] < 2), "end": end,
-        "live": steps < in_len[:, None], "last": steps == (in_len - 1)[:, None],
-        "before": steps < (in_len - 1)[:, None],
-    }
+    host = _masks(skip, valid, in_len, tgt_len, T)
     m = {name: ops.asarray(value, dtype="bool") for name, value in host.items()}
     fill = ops.zeros((B, S)) + NEG  # (B, S)
 
