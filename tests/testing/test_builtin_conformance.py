@@ -153,3 +153,23 @@ class TestTimeseriesTask(TaskConformance):
                                       "mape": 100.0, "smape": 200.0}, note="forecast 0"),
             MetricCase("test", last, {"mae": change.mean()}, note="persistence"),
         ]
+
+
+@_needs("seqframe_speech")
+class TestSpeechTask(TaskConformance):
+    task = "speech"
+    options = {"baselines": False}
+
+    def metric_cases(self, task):
+        import seqframe_speech
+
+        pytest.importorskip("scipy")
+        data = Path(seqframe_speech.__file__).parent / "data"
+        # the official split's test set: take 0 of every digit and speaker, named d_speaker_0.wav
+        test = [p.name for p in data.glob("*_0.wav")]
+        n, n0, k = len(test), sum(name.startswith("0_") for name in test), 10
+        first = FunctionPredictor(lambda x, mask: np.eye(1, k).repeat(len(x), 0))  # logit 1 on 0
+        f1_first = 2 * n0 / (n + n0)  # precision n0/n, recall 1
+        return [MetricCase("test", first, {"accuracy": n0 / n, "macro_f1": f1_first / k,
+                                           "loss": math.log(math.e + k - 1) - n0 / n},
+                           note="always 'zero'")]
