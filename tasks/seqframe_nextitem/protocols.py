@@ -116,9 +116,8 @@ def _known_only(sessions: list[np.ndarray], known: np.ndarray) -> tuple[list[np.
     return [s for s in kept if len(s) >= 2], removed
 
 
-def sessions_by_time(seqs: Sequences, n_items: int, gap: float, val_fraction: float,
-                     test_fraction: float) -> Protocol:
-    """GRU4Rec-style session split (see the module docstring)."""
+def _check_session_options(seqs: Sequences, gap: float, val_fraction: float,
+                           test_fraction: float) -> None:
     if seqs.times is None:
         raise DataError(
             "the session protocol splits sessions by time, but this data has no event times "
@@ -132,6 +131,33 @@ def sessions_by_time(seqs: Sequences, n_items: int, gap: float, val_fraction: fl
             f"and val_fraction + test_fraction < 1; got session_gap={gap}, "
             f"val_fraction={val_fraction}, test_fraction={test_fraction}."
         )
+
+
+def _split_in_time(sessions: list[tuple[np.ndarray, float]], val_fraction: float,
+                   test_fraction: float) -> dict[str, list[np.ndarray]]:
+    """Train / val / test sessions, cut at two moments of their end times."""
+    ends = np.array([end for _, end in sessions])
+    t_test = _cut(ends, max(1, round(test_fraction * len(ends))))
+    rest = ends[ends < t_test]
+    t_val = _cut(rest, max(1, round(val_fraction * len(ends)))) if len(rest) else t_test
+    return {"train": [s for s, e in sessions if e < t_val],
+            "val": [s for s, e in sessions if t_val <= e < t_test],
+            "test": [s for s, e in sessions if e >= t_test]}
+
+
+def _every_next_item(sessions: list[np.ndarray]) -> Cases:
+    """One question per next item of each session: cuts 1..L-1."""
+    lengths = np.array([len(s) for s in sessions])
+    seq = np.repeat(np.arange(len(lengths)), lengths - 1)  # (C,)
+    starts = np.cumsum(lengths - 1) - (lengths - 1)
+    cut = np.arange(len(seq)) - np.repeat(starts, lengths - 1) + 1  # (C,)
+    return Cases(sessions, seq, cut)
+
+
+def sessions_by_time(seqs: Sequences, n_items: int, gap: float, val_fraction: float,
+                     test_fraction: float) -> Protocol:
+    """GRU4Rec-style session split (see the module docstring)."""
+    _check_session_options(seqs, gap, val_fraction, test_fraction)
     found = []
     for u, items in enumerate(seqs.items):
         ids = seqs.sessions[u] if seqs.sessions is not None else None
@@ -143,16 +169,9 @@ def sessions_by_time(seqs: Sequences, n_items: int, gap: float, val_fraction: fl
             f"gaps over {gap:g} s); the session protocol needs training, validation and test "
             "sessions. Raise -o session_gap, or use -o protocol=loo."
         )
-    ends = np.array([end for _, end in sessions])
-    t_test = _cut(ends, max(1, round(test_fraction * len(ends))))
-    rest = ends[ends < t_test]
-    t_val = _cut(rest, max(1, round(val_fraction * len(ends)))) if len(rest) else t_test
-    parts = {"train": [s for s, e in sessions if e < t_val],
-             "val": [s for s, e in sessions if t_val <= e < t_test],
-             "test": [s for s, e in sessions if e >= t_test]}
+    parts = _split_in_time(sessions, val_fraction, test_fraction)
     known = np.zeros(n_items + 1, dtype=bool)
-    for s in parts["train"]:
-        known[s] = True
+    known[np.concatenate(parts["train"] or [np.zeros(0, np.int64)])] = True
     report = {"protocol": "session", "sessions_found": len(found),
               "single_event_sessions_dropped": len(found) - len(sessions)}
     for split in SPLITS:
@@ -166,12 +185,6 @@ def sessions_by_time(seqs: Sequences, n_items: int, gap: float, val_fraction: fl
             "data, other fractions or another -o session_gap."
         )
     report.update({f"{k}_sessions": len(v) for k, v in parts.items()})
-    cases = {}
-    for split in SPLITS:
-        lengths = np.array([len(s) for s in parts[split]])
-        seq = np.repeat(np.arange(len(lengths)), lengths - 1)
-        starts = np.cumsum(lengths - 1) - (lengths - 1)
-        cut = np.arange(len(seq)) - np.repeat(starts, lengths - 1) + 1
-        cases[split] = Cases(parts[split], seq, cut)
-        report[f"{split}_questions"] = len(seq)
+    cases = {split: _every_next_item(parts[split]) for split in SPLITS}
+    report.update({f"{split}_questions": len(cases[split]) for split in SPLITS})
     return Protocol("session", parts["train"], cases, report)

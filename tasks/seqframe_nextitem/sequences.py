@@ -48,8 +48,11 @@ class Catalogue:
 
 
 def _key(value: Any, ids: str) -> Any:
+    """A history entry as the catalogue's raw ids are kept (int or str); unmatched as given."""
     if ids == "token":
         return str(value).strip()
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
     try:
         return int(str(value).strip())
     except ValueError:

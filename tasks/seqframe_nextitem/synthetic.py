@@ -3,16 +3,16 @@
 MovieLens may not be redistributed, so the offline default is generated here, seeded. Items
 ``1..300`` form 5 taste clusters of 60, each arranged on a ring (item ``60 c + p + 1`` sits at
 position ``p`` of cluster ``c``). Each of 600 users has one taste cluster (clusters are unequally
-popular: 30/25/20/15/10% of users) and 15-45 events in sessions of about 5, separated by hours to
+popular: 30/25/20/15/10% of users) and 15-45 events in sessions of about 9, separated by hours to
 days; within a session events are 30 s - 10 min apart. The next item is chosen by
 
-* **momentum** (60%, second order): keep walking the ring with the stride of the last two items,
+* **momentum** (70%, second order): keep walking the ring with the stride of the last two items,
   ``p_next = p_1 + (p_1 - p_0)``, for strides of 1 or 2 either way; otherwise (after a jump, or
   at a session's second item) start a random stride. The last item alone leaves four successors
   equally likely; the last two pin one.
-* **sequel** (15%, first order): a fixed successor of the last item, in its cluster;
-* **taste** (15%): the user's cluster, by a Zipf popularity within the cluster;
-* **popular** (10%): any item, by a Zipf popularity over the whole catalogue.
+* **sequel** (10%, first order): a fixed successor of the last item, in its cluster;
+* **taste** (12%): the user's cluster, by a Zipf popularity within the cluster;
+* **popular** (8%): any item, by a Zipf popularity over the whole catalogue.
 
 A session starts with a taste draw. Nobody consumes an item twice: a repeat is replaced by a
 taste draw among the items the user has not had (any item once the cluster is used up).
@@ -34,9 +34,9 @@ USERS = 600
 CLUSTER_SHARE = np.array([0.30, 0.25, 0.20, 0.15, 0.10])
 LENGTHS = (15, 45)
 RULES = ("momentum", "sequel", "taste", "popular")
-RULE_P = np.array([0.60, 0.15, 0.15, 0.10])
+RULE_P = np.array([0.70, 0.10, 0.12, 0.08])
 STRIDES = (-2, -1, 1, 2)
-MEAN_SESSION = 5
+MEAN_SESSION = 8  # a session has 1 + Geometric(1 / 8) events: 9 on average
 
 
 def _zipf(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:

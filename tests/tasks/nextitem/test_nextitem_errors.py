@@ -78,3 +78,11 @@ def test_duplicated_rows_are_dropped_and_counted(write, caplog, tmp_path, sf):
     assert code == 0, err
     report = json.loads((tmp_path / "run" / "data.json").read_text())
     assert (report["events_read"], report["duplicates_dropped"], report["events"]) == (6, 2, 4)
+
+
+def test_session_split_with_nothing_to_train_on(run_error, write):
+    # three sessions ending at the same moment: a cut in time cannot separate them
+    path = write("same.csv", "user_id,item_id,timestamp\n1,1,0\n1,2,5\n2,1,0\n2,2,5\n"
+                             "3,2,0\n3,1,5\n")
+    err = run_error(path, "-o", "protocol=session")
+    assert "the session split left no train sessions (3 sessions of 2+ events" in err
