@@ -173,3 +173,60 @@ class TestSpeechTask(TaskConformance):
         return [MetricCase("test", first, {"accuracy": n0 / n, "macro_f1": f1_first / k,
                                            "loss": math.log(math.e + k - 1) - n0 / n},
                            note="always 'zero'")]
+NEXTITEM_DATA = Path(__file__).resolve().parents[1] / "tasks" / "nextitem" / "data"
+
+
+def _scores_by_id(sign: float = 1.0) -> FunctionPredictor:
+    """Every step scores item i as sign * i (the one-hot width is the catalogue plus padding)."""
+    return FunctionPredictor(
+        lambda x, mask: sign * np.broadcast_to(np.arange(x.shape[2], dtype=float), x.shape))
+
+
+@_needs("seqframe_nextitem")
+class TestNextItemTask(TaskConformance):
+    task = "nextitem"
+    data = str(NEXTITEM_DATA / "tiny.inter")
+
+    def metric_cases(self, task):
+        # tiny.inter, items 10..80 -> ids 1..8; user 1: 10 20 30 50 -> 1 2 3 5, user 2: 80 70 60
+        # -> 8 7 6, user 3 (2 events) trains only. Test targets 5 (history 1 2 3) and 6 (8 7);
+        # validation targets 3 (history 1 2) and 7 (8). Fewer than 100 items are left to
+        # sample, so the negatives are every item the user never had.
+        def dcg(rank):
+            return 1 / math.log2(rank + 2)
+
+        up, down = _scores_by_id(), _scores_by_id(-1.0)
+        flat = FunctionPredictor(lambda x, mask: np.zeros(x.shape))
+        return [
+            # test, score = id: user 1 has 6 7 8 ahead of 5 among {4..8} (rank 3), user 2 none
+            MetricCase("test", up, {"full_hr@10": 1.0, "full_ndcg@10": (dcg(3) + 1) / 2,
+                                    "hr@10": 1.0, "ndcg@10": (dcg(3) + 1) / 2}),
+            # validation, score = id: full user 1 ranks 3 behind 4..8 (rank 5), sampled behind
+            # its negatives 4 6 7 8 (rank 4); user 2's 7 has only the excluded 8 above it
+            MetricCase("val", up, {"full_ndcg@10": (dcg(5) + 1) / 2,
+                                   "ndcg@10": (dcg(4) + 1) / 2}),
+            # score = -id: user 1's 5 trails 4 (rank 1), user 2's 6 trails 1..5 (rank 5)
+            MetricCase("test", down, {"full_ndcg@10": (dcg(1) + dcg(5)) / 2}),
+            # all tied: the true item ranks after every other candidate: full 4 and 5 of them
+            # ({4..8} and {1..6}), sampled 4 and 5 ({4 6 7 8} and {1..5})
+            MetricCase("test", flat, {"full_ndcg@10": (dcg(4) + dcg(5)) / 2,
+                                      "ndcg@10": (dcg(4) + dcg(5)) / 2},
+                       note="ties count against the model"),
+        ]
+
+
+@_needs("seqframe_nextitem")
+class TestNextItemSessionTask(TaskConformance):
+    task = "nextitem"
+    data = str(NEXTITEM_DATA / "sessions.csv")
+    options = {"protocol": "session", "batching": "parallel", "session_gap": 100.0,
+               "val_fraction": 0.2, "test_fraction": 0.2, "user": "user", "item": "item",
+               "time": "time"}
+    batch_size = 2  # three training sessions
+
+    def metric_cases(self, task):
+        # sessions (gap 100 s), by end time: 1 2 3 | 2 1 | 4 5 | 3 6 2 | 5 4. The last is test,
+        # the one before validation; item 6 never occurs in training, so validation is 3 2.
+        # score = id over items 1..6: 2 trails 3 4 5 6 (rank 4), 4 trails 5 6 (rank 2).
+        return [MetricCase("val", _scores_by_id(), {"mrr@20": 1 / 5, "recall@20": 1.0}),
+                MetricCase("test", _scores_by_id(), {"mrr@20": 1 / 3, "recall@20": 1.0})]
