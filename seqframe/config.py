@@ -38,6 +38,11 @@ class RunConfig:
     layers: int = 1
     dropout: float = 0.0
     bidirectional: bool = False
+    embed: int = 0  # width of the embedding of token inputs; 0 = feed the ids one-hot
+    tie_weights: bool = False  # the readout shares the embedding table (needs equal sizes)
+    layer_norm: bool = False  # layer-normalised LSTM/GRU cells (Ba et al. 2016)
+    loss: str = ""  # the task's loss when empty; another one the task allows (sampled_softmax)
+    loss_options: dict[str, Any] = field(default_factory=dict)  # the loss's own settings
     # batching and truncated BPTT
     batch_size: int = 32
     bptt: int = 0  # k1: steps per window (weights updated every k1 steps); 0 = whole sequence
@@ -93,9 +98,9 @@ def _normalise_key(key: str) -> str:
 
 def _check_value(key: str, value: Any) -> Any:
     default = getattr(RunConfig(), key)
-    if key == "options":
+    if key in ("options", "loss_options"):
         if not isinstance(value, dict):
-            raise ConfigError(f"`options` must be a table of task options, got {value!r}.")
+            raise ConfigError(f"`{key}` must be a table of settings, got {value!r}.")
         return dict(value)
     if default is None or value is None:
         return value
@@ -132,8 +137,8 @@ def merge(base: RunConfig, overrides: dict[str, Any], source: str) -> RunConfig:
                 f"Valid keys: {', '.join(sorted(FIELD_TYPES))}."
             )
         value = _check_value(key, value)
-        if key == "options":
-            value = {**base.options, **changes.get("options", {}), **value}
+        if key in ("options", "loss_options"):
+            value = {**getattr(base, key), **changes.get(key, {}), **value}
         changes[key] = value
     return base.replace(**changes)
 
@@ -158,8 +163,8 @@ def to_dict(config: RunConfig) -> dict[str, Any]:
 def write_toml(config: RunConfig, path: str | Path) -> None:
     """Write the resolved config (what ``--resume`` and ``eval`` read back)."""
     data = to_dict(config)
-    options = data.pop("options", {})
-    text = tomli_w.dumps({**data, "options": options})
+    tables = {key: data.pop(key, {}) for key in ("options", "loss_options")}
+    text = tomli_w.dumps({**data, **tables})
     Path(path).write_text(text, encoding="utf-8")
 
 

@@ -20,7 +20,6 @@ import numpy as np
 from .errors import ConfigError, UsageError
 
 Readout = Literal["every_step", "last", "mean", "max"]
-Loss = Literal["cross_entropy", "mse", "gaussian_nll"]
 Split = Literal["train", "val", "test"]
 InputView = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 
@@ -91,20 +90,33 @@ class ModelSpec:
     """What the task needs from the model.
 
     Attributes:
-        input_size: D.
-        output_size: O; the number of classes for ``cross_entropy``; for ``gaussian_nll`` the
-            number of target values (the model then outputs 2*O: mean and log-variance).
-        readout: ``every_step`` (an output per step), ``last`` (at the last valid step) or
-            ``mean`` (averaged over valid steps).
-        loss: ``cross_entropy`` (softmax over O), ``mse`` or ``gaussian_nll``.
+        input_size: D, features per step; with ``tokens``, V, the number of input ids.
+        output_size: O; the number of classes for a class loss (``cross_entropy``); for
+            ``gaussian_nll`` the number of target values (the model then outputs 2*O: mean and
+            log-variance).
+        readout: ``every_step`` (an output per step), ``last`` (at the last valid step),
+            ``mean`` or ``max`` (pooled over valid steps).
+        loss: the registered name of the loss (``cross_entropy``, ``mse``, ``gaussian_nll``, a
+            plugin's; ``seqframe plugins`` lists them).
         stateful: carry the hidden state across consecutive training batches (text streams).
+        tokens: inputs are integer ids in ``[0, input_size)``, shaped (B, T): the model embeds
+            them (``--embed E``) or feeds them one-hot.
+        padding_id: an input id that only pads (its embedding stays zero and never learns).
+        losses: other losses a run may choose instead of ``loss`` (its ``loss`` key), e.g.
+            ``("sampled_softmax",)`` for a large vocabulary.
+        class_frequencies: for class losses, each class's count in the training data (a
+            popularity proposal for sampled losses), or None.
     """
 
     input_size: int
     output_size: int
     readout: Readout
-    loss: Loss
+    loss: str
     stateful: bool = False
+    tokens: bool = False
+    padding_id: int | None = None
+    losses: tuple[str, ...] = ()
+    class_frequencies: Any = None
 
 
 @dataclass(frozen=True)
