@@ -69,6 +69,10 @@ class TimeSeriesTask(Task):
             self.many = ManySeries(self.opts, self.data, self.calendar, lambda m: self.log(m))
             return self.many.prepare(state)
         o = self.opts
+        for key in ("start", "freq", "horizons", "plot_series"):
+            if o[key].strip():
+                raise ConfigError(f"-o {key} is for many series (-o layout=global or joint, or "
+                                  f"-o id=COLUMN); this run reads one series. Drop it.")
         table = load_table(self.data)
         if state:  # the columns chosen at training time, whatever the options now say
             names = (state["target"], state["time_column"] or "none",

@@ -195,3 +195,12 @@ def test_artefacts_agree_with_the_metrics(tmp_path):
 def test_option_conflicts(tmp_path, options, message):
     with pytest.raises(ConfigError, match=message):
         _task(_linear_long(tmp_path), **{**EXACT, **options})
+
+
+@pytest.mark.parametrize("key, value", [("start", "2000-01-01"), ("freq", "M"),
+                                        ("horizons", "1"), ("plot_series", "y")])
+def test_many_series_options_are_refused_for_one_series(tmp_path, key, value):
+    path = write_csv(tmp_path / "one.csv", ["month", "y"],
+                     [[m, float(i)] for i, m in enumerate(monthly_times(40))])
+    with pytest.raises(ConfigError, match=f"-o {key} is for many series"):
+        TimeSeriesTask({key: value}, path).prepare()
