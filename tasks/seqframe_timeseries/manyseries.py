@@ -35,7 +35,8 @@ from .windows import make_splits, spread
 PREDICT_ROWS = 2048  # windows per predict call: bounds the (rows, L, D) input buffer
 
 
-def _stderr(line: str) -> None:
+def log_to_stderr(line: str) -> None:
+    """The default sink of the task's one-line notes: stderr, where the CLI logs too."""
     print(line, file=sys.stderr, flush=True)
 
 
@@ -50,7 +51,7 @@ class ManySeries:
     """
 
     def __init__(self, opts: dict[str, Any], data: str | None, calendar: list[str],
-                 log: Callable[[str], None] = _stderr):
+                 log: Callable[[str], None] = log_to_stderr):
         self.opts, self.data, self.calendar, self.log = opts, data, calendar, log
         self.layout = opts["layout"] if opts["layout"] in PANEL_LAYOUTS else "global"
         check_panel({**opts, "layout": self.layout})

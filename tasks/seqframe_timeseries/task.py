@@ -27,7 +27,7 @@ from . import metrics as met
 from .artefacts import forecast_future, write_split_forecast
 from .forecasting import Inverse, predict_scaled
 from .io import BUILTIN_PANELS, load_table
-from .manyseries import ManySeries, _stderr
+from .manyseries import ManySeries, log_to_stderr
 from .options import OPTIONS, PANEL_LAYOUTS, check
 from .scaling import Scaler, TargetTransform
 from .series import Series, select_series
@@ -49,7 +49,7 @@ class TimeSeriesTask(Task):
         super().__init__(options, data)
         self.calendar = check(self.opts)
         self.many: ManySeries | None = None  # the many-series half, once prepared as such
-        self.log = _stderr  # one-line notes (skipped series); the runner may replace it
+        self.log = log_to_stderr  # one-line notes (skipped series); the runner may replace it
 
     def many_series(self, state: dict[str, Any] | None = None) -> bool:
         """Whether this run reads many series (see docs/tasks/timeseries.md)."""
