@@ -9,6 +9,7 @@ Shape letters: B batch, T time, D input features, O outputs (classes for ``cross
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -173,6 +174,11 @@ class Predictor(Protocol):
         ...
 
 
+def log_to_stderr(line: str) -> None:
+    """A task's log before a runner gives it its own: one line on standard error."""
+    print(line, file=sys.stderr, flush=True)
+
+
 class Task(ABC):
     """Base class of every task plugin.
 
@@ -196,6 +202,10 @@ class Task(ABC):
     def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
         self.data = data
         self.opts = self.parse_options(options or {})
+        self.log: Callable[[str], None] = log_to_stderr
+
+    # ``log(line)`` reports one line about the data (rows dropped, series skipped...). It writes
+    # to standard error until the runner points it at the run's own log (quiet runs drop it).
 
     @classmethod
     def parse_options(cls, raw: dict[str, Any]) -> dict[str, Any]:
@@ -273,9 +283,10 @@ class Forecaster(Protocol):
     """Forecasts past the end of the data: ``seqframe forecast`` / ``Run.forecast``."""
 
     def forecast(self, predictor: Predictor, *, horizon: int, data: str | None,
-                 out_dir: Path) -> list[Path]:
+                 out_dir: Path, series: str | None = None) -> list[Path]:
         """Predict ``horizon`` steps past the end of the run's data (or of ``data``); write the
-        forecast files into ``out_dir`` and return their paths."""
+        forecast files into ``out_dir`` and return their paths. ``series`` picks one series of
+        a many-series task (None: all of them); a task of one series may leave it out."""
         ...
 
 

@@ -230,3 +230,32 @@ class TestNextItemSessionTask(TaskConformance):
         # score = id over items 1..6: 2 trails 3 4 5 6 (rank 4), 4 trails 5 6 (rank 2).
         return [MetricCase("val", _scores_by_id(), {"mrr@20": 1 / 5, "recall@20": 1.0}),
                 MetricCase("test", _scores_by_id(), {"mrr@20": 1 / 3, "recall@20": 1.0})]
+@_needs("seqframe_timeseries")
+class TestTimeseriesManySeriesTask(TaskConformance):
+    task = "timeseries"
+    data = "stocks"  # the built-in many-series set: five stocks, long format, GOOG from 2004
+
+    # per-series scaling and the last-value anchor: a model that outputs 0 forecasts the last
+    # observed price, the naive (random-walk) forecast
+    options = {"lookback": 12, "horizon": 3, "test_size": 12, "val_size": 6}
+
+    def metric_cases(self, task):
+        import csv
+
+        import seqframe_timeseries
+
+        path = Path(seqframe_timeseries.__file__).parent / "data" / "stocks.csv"
+        with path.open() as fh:
+            rows = list(csv.DictReader(fh))
+        errors = []  # |actual - last price| of every test window of every stock
+        for symbol in dict.fromkeys(r["symbol"] for r in rows):
+            prices = np.array([float(r["price"]) for r in rows if r["symbol"] == symbol])
+            # every series ends in 2010-03, the grid's last month: origins in its last 12 months
+            for o in range(len(prices) - 12, len(prices) - 2):
+                errors.append(np.abs(prices[o:o + 3] - prices[o - 1]))
+        errors = np.array(errors)  # (W, 3)
+        zero = FunctionPredictor(lambda x, mask: np.zeros((len(x), 3)))
+        return [MetricCase("test", zero, {"mae": errors.mean(), "mae_h1": errors[:, 0].mean(),
+                                          "mae_h3": errors[:, 2].mean(),
+                                          "windows": float(len(errors)), "series": 5.0},
+                           note="output 0 = the last observed price")]
