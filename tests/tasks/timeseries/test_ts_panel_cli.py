@@ -132,7 +132,8 @@ def test_forecast_one_series_of_a_stocks_run(sf, tmp_path):
     assert code == 0, err
     code, out, err = sf("forecast", str(run_dir), "--horizon", "3", "--series", "AAPL")
     assert code == 0, err
-    rows = list(csv.DictReader((run_dir / "forecast.csv").open()))
+    with (run_dir / "forecast.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
     assert [r["series"] for r in rows] == ["AAPL"] * 3 and [r["step"] for r in rows] == ["1",
                                                                                        "2", "3"]
     code, _, err = sf("forecast", str(run_dir), "--horizon", "3", "--series", "NOPE")
