@@ -109,7 +109,7 @@ def has_checkpoint(run_dir: Path) -> bool:
     """Whether ``run_dir`` (or an ensemble member inside it) holds a checkpoint to resume."""
     patterns = ("checkpoints/*/" + META, "checkpoints/.*.old/" + META,
                 "member-*/checkpoints/*/" + META, "member-*/checkpoints/.*.old/" + META)
-    return any(next(run_dir.glob(pattern), None) is not None for pattern in patterns)
+    return any(list(run_dir.glob(pattern)) for pattern in patterns)  # whole: no open scandir
 
 
 def holds_run(run_dir: Path) -> bool:
@@ -152,7 +152,7 @@ def claim_new(config, overwrite: bool, log: Callable[[str], None]) -> tuple[Path
 def _make_room(path: Path, overwrite: bool, log: Callable[[str], None]) -> None:
     """Empty ``path`` of an old run when that is allowed (see :func:`claim_new`)."""
     if not holds_run(path):
-        if overwrite and any(p.name != LOCK_FILE for p in path.iterdir()):
+        if overwrite and [p for p in path.iterdir() if p.name != LOCK_FILE]:
             raise ConfigError(f"--overwrite replaces a run directory, but {str(path)!r} holds "
                               f"other files and no run; choose another --out.")
         return
