@@ -68,7 +68,7 @@ class RunConfig:
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0 = at every validation
     time_budget: float = 0.0  # seconds of training wall time; 0 = no budget
     nonfinite: str = "stop"  # stop | skip | rollback
-    explode_factor: float = 1e4  # a step loss this many times the first evaluation's is a failure
+    explode_factor: float = 1e4  # a step loss this many times the run's first loss: diverged
     # numerics and placement
     seed: int = 0
     device: str = "auto"

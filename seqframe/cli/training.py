@@ -49,8 +49,8 @@ _RUN_FLAGS = [
     ("--checkpoint-every", int, "Optimizer steps between checkpoints (0 = at each validation)."),
     ("--time-budget", float, "Stop training after this many seconds (0 = no budget)."),
     ("--nonfinite", str, "On a NaN/Inf loss or gradient: stop, skip or rollback."),
-    ("--explode-factor", float, "A step loss this many times the first evaluation's training "
-                                "loss counts as diverged, like NaN (0 = off)."),
+    ("--explode-factor", float, "A step loss this many times the run's first loss counts as "
+                                "diverged, like a NaN (0 = off)."),
     ("--seed", int, "Random seed (weights, dropout, data order)."),
     ("--ensemble", int, "Train this many models (seeds seed*K+m) and combine their outputs."),
     ("--device", str, "auto, cpu, cuda, cuda:N or mps (torch backend)."),

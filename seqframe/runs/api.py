@@ -42,11 +42,15 @@ def _stderr(line: str) -> None:
 
 
 def _log_for(config: RunConfig, world: World, log: Log | None) -> Log:
-    """Where run messages go: ``log`` (stderr by default); nowhere when quiet, or on a
-    data-parallel rank other than 0."""
-    if config.quiet or world.rank != 0:
+    """Where run messages go: ``log`` (stderr by default); nowhere on a data-parallel rank
+    other than 0, and when quiet only warnings (a repaired file, changed data, a diverged run
+    must not pass unnoticed)."""
+    log = log or _stderr
+    if world.rank != 0:
         return lambda _line: None
-    return log or _stderr
+    if config.quiet:
+        return lambda line: log(line) if line.startswith("warning:") else None
+    return log
 
 
 def train(config: str | Path | RunConfig | None = None, *, log: Log | None = None,

@@ -109,11 +109,11 @@ def changes(recorded: Any, current: dict[str, Any]) -> list[str]:
     return out
 
 
-def check_unchanged(recorded: Any, config, allow: bool, log) -> dict[str, Any]:
-    """The current fingerprint; a :class:`DataError` when the data changed and not ``allow``.
+def check_unchanged(recorded: Any, config, allow: bool, log) -> tuple[dict[str, Any], bool]:
+    """``(the current fingerprint, whether it changed)``; a :class:`DataError` when the data
+    changed and not ``allow``.
 
-    With ``allow`` a change is logged as a warning and the new fingerprint is what the run
-    records from then on.
+    With ``allow`` a change is logged as a warning; the caller records the new fingerprint.
     """
     current = fingerprint(config)
     diff = changes(recorded, current)
@@ -126,4 +126,4 @@ def check_unchanged(recorded: Any, config, allow: bool, log) -> dict[str, Any]:
     if diff:
         log(f"warning: the data changed since this run started ({'; '.join(diff[:3])}); "
             f"continuing on the new data (--allow-data-change)")
-    return current
+    return current, bool(diff)

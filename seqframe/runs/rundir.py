@@ -143,6 +143,7 @@ def claim_new(config, overwrite: bool, log: Callable[[str], None]) -> tuple[Path
     lock = RunLock(path).acquire()
     try:
         _make_room(path, overwrite, log)
+        refuse_links(path)
     except BaseException:
         lock.release()
         raise

@@ -91,9 +91,9 @@ def resume(run_dir: Path, config: RunConfig, world: World, log: Log, *,
     require_checkpoint(run_dir)
     validate(config)
     _, meta = load_checkpoint(run_dir / "checkpoints" / "latest")
-    data = None
+    data, changed = None, False
     if world.rank == 0:
-        data = check_unchanged(meta.get("data"), config, allow_data_change, log)
+        data, changed = check_unchanged(meta.get("data"), config, allow_data_change, log)
     built = build(config, meta.get("task_state"))
     ops = built.ops
     with session(ops, world) as dp:
@@ -104,6 +104,8 @@ def resume(run_dir: Path, config: RunConfig, world: World, log: Log, *,
                           log=log, dp=dp)
         trainer.restore("latest")
         trainer.data = data
+        if dp.agree(changed)[0]:  # --allow-data-change: the checkpoint records the new data
+            trainer.snapshot()
         log(f"resuming {run_dir} at step {trainer.state.step} "
             f"(epoch {trainer.state.cursor.epoch})")
         if not trainer.state.finished:

@@ -1,6 +1,6 @@
 """The non-finite guard: what training does when a step's loss or gradient norm is NaN/Inf, or
-its loss explodes (rises above ``explode_factor`` times the first evaluation's training loss:
-a diverging run, caught before its numbers overflow).
+its loss explodes (rises above ``explode_factor`` times the run's first loss: a diverging run,
+caught before its numbers overflow).
 
 ``--nonfinite`` picks the policy:
 
@@ -104,8 +104,8 @@ def explain_explosion(loss: float, step: int, reference: float, factor: float, l
                       latest: Path) -> str:
     """The message for a finite loss above ``factor * max(|reference|, 1)``."""
     return (
-        f"loss exploded at step {step}: {loss:.4g} is more than {factor:g} times the training "
-        f"loss of the first evaluation ({reference:.4g}), so the run is diverging. "
+        f"loss exploded at step {step}: {loss:.4g} is more than {factor:g} times the run's "
+        f"first loss ({reference:.4g}, at least 1 counted), so the run is diverging. "
         f"{_kept(latest)}. Try a lower --lr (now {lr:g}) and --clip-norm 1.0, or --nonfinite "
-        f"skip|rollback; explode_factor (in a --config file; 0 = off) sets the factor."
+        f"skip|rollback; --explode-factor sets the factor (0 = off)."
     )

@@ -32,7 +32,7 @@ class LoopState:
     evals_since_best: int = 0
     last_eval_step: int = -1
     lr_scale: float = 1.0  # halved by every non-finite rollback
-    loss_reference: float | None = None  # the first evaluation's training loss (explode guard)
+    loss_reference: float | None = None  # the first step's loss (the explode guard's scale)
     loss_sum: float = 0.0  # training loss since the last evaluation (for metrics.jsonl)
     loss_count: float = 0.0
     timesteps: float = 0.0  # valid time steps trained on since the last evaluation

@@ -380,6 +380,8 @@ class Trainer:
     def _record(self, result: StepResult, lr: float, seconds: float) -> None:
         """Count a successful step into the loop state and the progress bar."""
         st = self.state
+        if st.loss_reference is None:  # the untrained model's loss: what explode_factor scales
+            st.loss_reference = result.loss
         st.step += 1
         st.consecutive_skips = 0
         st.loss_sum, st.loss_count = st.loss_sum + result.loss_sum, st.loss_count + result.count
@@ -394,10 +396,12 @@ class Trainer:
     def loss_limit(self) -> float:
         """The step loss above which training counts as exploded (see ``explode_factor``).
 
-        ``explode_factor`` times the training loss of the first evaluation (the mean over the
-        steps before it), measured on a scale of at least 1: seqframe's losses are of order 1 at
-        the start (targets and inputs are scaled), so a tiny early loss does not make the limit
-        tiny. Infinite before the first evaluation and when the factor is 0.
+        ``explode_factor`` times the first loss the run measured -- the first optimizer step's,
+        i.e. the untrained model's loss on its first batch, taken before any update -- on a
+        scale of at least 1: seqframe's losses are of order 1 at the start (inputs and targets
+        are scaled), so a small first loss does not make the limit tiny. The first validation
+        would come too late: a run that diverges from its first steps (SGD with lr 1) has
+        overflowed before a late ``--eval-every``. Infinite when the factor is 0.
         """
         reference, factor = self.state.loss_reference, self.config.explode_factor
         if reference is None or not factor > 0 or not math.isfinite(reference):
@@ -460,8 +464,6 @@ class Trainer:
             "wall_seconds": round(self.elapsed(), 3),  # training time so far (curves vs time)
         }
         self.metrics.append(record)
-        if st.loss_reference is None and record["train_loss"] is not None:
-            st.loss_reference = record["train_loss"]  # what explode_factor multiplies
         st.loss_sum = st.loss_count = st.timesteps = st.norm_sum = st.norm_max = 0.0
         st.steps_since_eval = 0
         st.last_eval_step = st.step

@@ -222,7 +222,7 @@ def _check_finite(table: Table, name: str, values: np.ndarray) -> None:
     if len(bad):
         row = int(bad[0])
         raise DataError(
-            f"column {name!r} of {table.source} has the value {values[row]!r} at "
+            f"column {name!r} of {table.source} has the value {float(values[row])!r} at "
             f"{table.where(row)}, which is {'not finite' if np.isinf(values[row]) else 'too large'}"
             f"; expected finite numbers of magnitude at most {MAX_ABS:.3g} (an empty cell for a "
             f"missing value). Fix that cell.")
