@@ -131,7 +131,7 @@ def _hf_case(row: dict, columns: list[str], layout: str, where: str) -> np.ndarr
     if len(bad):
         t, d = (int(i) for i in bad[0])
         raise DataError(
-            f"{where}, channel {d}, value {t} is {case[t, d]!r}, which is "
+            f"{where}, channel {d}, value {t} is {float(case[t, d])!r}, which is "
             f"{'not finite' if np.isinf(case[t, d]) else 'too large'}; expected finite numbers "
             f"of magnitude at most {MAX_ABS:.3g} (None or NaN for a missing value). Fix the "
             f"data set.")
