@@ -115,7 +115,7 @@ def check_launch(rest: list[str], nproc: int) -> None:
     """
     from ..ops import Ops
     from ..runs.build import load_plugin, read_run_config, resolve_config
-    from ..training.trainer import validate
+    from ..training.settings import validate
     from .training import parse_options
     from .training import run as run_command
 

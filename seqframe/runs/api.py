@@ -29,7 +29,7 @@ from ..errors import UsageError
 from ..task import FilePredictor, Forecaster, Sampler, Task, require
 from ..training.distributed import World, env_world
 from ..training.safefiles import atomic_write_text
-from ..training.trainer import validate
+from ..training.settings import validate
 from . import ensemble, single
 from .build import CONFIG_FILE, read_run_config, resolve_config
 from .rundir import claim_new, open_existing

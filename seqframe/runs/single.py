@@ -26,7 +26,8 @@ from ..training.checkpoint import load_checkpoint, read_params
 from ..training.distributed import World, check_resume, check_run, session
 from ..training.safefiles import atomic_write_text, refuse_links
 from ..training.seeding import seed_streams
-from ..training.trainer import Trainer, validate
+from ..training.settings import validate
+from ..training.trainer import Trainer
 from .build import CONFIG_FILE, build, read_run_config
 from .curves import plot_curves
 from .fingerprint import check_unchanged, fingerprint, resolve_data

@@ -289,3 +289,22 @@ def check_dtypes(params: dict[str, np.ndarray], dtype: Any, where: Path) -> None
                 f"trains in {dtype}; the checkpoint was altered. Resume from another copy, or "
                 f"start the run again."
             )
+
+
+def check_params(params: dict[str, np.ndarray], expected: dict[str, tuple], dtype: Any,
+                 where: Path | str) -> None:
+    """A checkpoint's parameters: the model's names and ``expected`` shapes, the run's dtype.
+
+    Raises:
+        DataError: naming the first parameter that differs and what was expected.
+    """
+    found = {k: tuple(v.shape) for k, v in params.items()}
+    if found != expected:
+        wrong = sorted(set(expected) ^ set(found)) or sorted(
+            k for k in expected if expected[k] != found[k])
+        raise DataError(
+            f"checkpoint {str(where)!r} holds parameters that do not fit this run's model "
+            f"(first difference: {wrong[0]!r}: {found.get(wrong[0])} in the checkpoint, "
+            f"{expected.get(wrong[0])} expected). Its config.toml or checkpoint was edited; "
+            f"resume with the settings it was trained with.")
+    check_dtypes(params, dtype, where)

@@ -39,12 +39,12 @@ import numpy as np
 from ..config import to_dict
 from ..engine.predictor import ModelPredictor, task_metrics
 from ..engine.state import state_batch_size
-from ..errors import ConfigError, DataError, NonFiniteError, SeqframeError
+from ..errors import DataError, NonFiniteError, SeqframeError
 from . import guard
 from . import windows as win
 from .checkpoint import META as META_NAME
 from .checkpoint import (
-    check_dtypes,
+    check_params,
     flatten_state,
     load_checkpoint,
     save_checkpoint,
@@ -54,9 +54,10 @@ from .checkpoint import (
 from .clipping import Clipper, ClipStats
 from .distributed import SINGLE, DataParallel
 from .loopstate import LoopState
-from .optim import build_optimizer, build_schedule, check_optimizer
+from .optim import build_optimizer, build_schedule
 from .progress import InterruptFlag, MetricsLog, ProgressBar
 from .seeding import data_seed, seed_streams
+from .settings import check_config
 from .step import StepResult, TrainStep
 
 
@@ -161,7 +162,8 @@ class Trainer:
                 model (edited, damaged, or from another model), naming what is wrong.
         """
         params = split_prefix(tensors, "param")
-        self._check_params(params, meta, where)
+        check_params(params, {k: tuple(v.shape) for k, v in self.params.items()},
+                     meta.get("dtype") if isinstance(meta, dict) else None, where)
         try:
             self._load(tensors, params, meta)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -169,20 +171,6 @@ class Trainer:
                 f"checkpoint {str(where)!r} cannot be resumed: its {META_NAME} is not what "
                 f"seqframe writes ({type(exc).__name__}: {exc}). It was edited or damaged; "
                 f"resume from another copy, or start the run again.") from None
-
-    def _check_params(self, params: dict[str, np.ndarray], meta: dict, where) -> None:
-        """The checkpoint's parameters: the model's names, shapes and the run's dtype."""
-        expected = {k: tuple(v.shape) for k, v in self.params.items()}
-        found = {k: tuple(v.shape) for k, v in params.items()}
-        if found != expected:
-            wrong = sorted(set(expected) ^ set(found)) or sorted(
-                k for k in expected if expected[k] != found[k])
-            raise DataError(
-                f"checkpoint {str(where)!r} holds parameters that do not fit this run's model "
-                f"(first difference: {wrong[0]!r}: {found.get(wrong[0])} in the checkpoint, "
-                f"{expected.get(wrong[0])} expected). Its config.toml or checkpoint was edited; "
-                f"resume with the settings it was trained with.")
-        check_dtypes(params, meta.get("dtype") if isinstance(meta, dict) else None, where)
 
     def _load(self, tensors: dict[str, np.ndarray], params: dict[str, np.ndarray],
               meta: dict) -> None:
@@ -481,39 +469,3 @@ class Trainer:
         if self.config.checkpoint_every == 0:
             self.snapshot()
         return metrics
-
-
-def validate(config) -> None:
-    """Every check of a run's settings that needs neither data nor a backend: run it before
-    creating anything (trainer settings, optimizer, learning-rate schedule)."""
-    check_config(config)
-    check_optimizer(config)
-    build_schedule(config, None)
-
-
-def check_config(config) -> None:
-    """Reject trainer settings that cannot work, with what to change."""
-    guard.check_policy(config.nonfinite)
-    if config.seed < 0:
-        raise ConfigError(f"--seed must be a whole number >= 0; got {config.seed}.")
-    for key in ("time_budget", "explode_factor"):
-        value = getattr(config, key)
-        if not (value >= 0 and math.isfinite(value)):
-            raise ConfigError(f"{key} must be a number >= 0 (0 = off); got {value:g}.")
-    for key in ("batch_size", "accumulate"):
-        if getattr(config, key) < 1:
-            raise ConfigError(f"{key} must be at least 1; got {getattr(config, key)}.")
-    for key in ("bptt", "bptt_back", "eval_every", "patience", "checkpoint_every"):
-        if getattr(config, key) < 0:
-            raise ConfigError(f"{key} must be >= 0 (0 = default); got {getattr(config, key)}.")
-    if config.bptt_back and config.bptt_back < config.bptt:
-        raise ConfigError(f"bptt_back (k2={config.bptt_back}) must be >= bptt "
-                          f"(k1={config.bptt}): each update backpropagates at least its window.")
-    if config.bptt_back and not config.bptt:
-        raise ConfigError("bptt_back needs bptt > 0: with bptt 0 a window is the whole batch.")
-    for key in ("steps", "epochs"):
-        value = getattr(config, key)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{key} must be at least 1; got {value}.")
-
-
