@@ -6,7 +6,6 @@ Used by every way of starting or reopening a run (:mod:`.single`, :mod:`.ensembl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,23 +140,6 @@ def make_ops(config: RunConfig) -> Ops:
                           f"{config.amp} (it offers: {', '.join(ops_cls.amp_modes)}); use --amp "
                           f"off, or --backend torch on a GPU.")
     return ops_cls(dtype=config.dtype, device=config.device, amp=config.amp)
-
-
-def new_run_dir(config: RunConfig) -> Path:
-    if config.out:
-        path = Path(config.out)
-        if (path / CONFIG_FILE).exists() or (path / "checkpoints").exists():
-            raise ConfigError(f"--out {str(path)!r} already holds a run; continue it with "
-                              f"`seqframe run --resume {path}` or choose another --out.")
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    stem = Path("runs") / f"{config.task}-{config.cell}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = stem, 1
-    while path.exists():
-        n += 1
-        path = stem.with_name(f"{stem.name}-{n}")
-    path.mkdir(parents=True)
-    return path
 
 
 def read_run_config(run_dir: Path) -> RunConfig:
