@@ -110,21 +110,55 @@ def make_cell(config: RunConfig) -> Cell:
 
 
 def make_loss(config: RunConfig, spec: ModelSpec) -> Loss:
-    """The loss the task names, or the one the run asks for (``loss``) when the task allows it.
+    """The loss the task names, or the one the run asks for (``loss``) where it fits the task.
+
+    A run may name any registered loss that the task can read the outputs of: one whose
+    ``targets`` kind and ``per_sequence`` are those of the task's own loss (``spec.loss``) and
+    whose readout width for the task's O is the same (the task's metrics, predictions and
+    ensembles read the model's outputs as its own loss shapes them). A task that lists
+    ``spec.losses`` restricts the choice to its own loss and those, and vouches for them.
+    ``loss_options`` go to the loss the run trains with.
 
     Raises:
-        ConfigError: a loss the task does not allow, or bad ``loss_options``.
+        ConfigError: a loss that does not fit the task, or bad ``loss_options``.
+        UnknownNameError: no plugin registers the loss (exit 2).
     """
     name = config.loss or spec.loss
-    allowed = (spec.loss, *spec.losses)
-    if name not in allowed:
+    if name != spec.loss and spec.losses and name not in spec.losses:
         raise ConfigError(f"task {config.task!r} trains with loss "
-                          f"{' or '.join(repr(n) for n in allowed)}; {name!r} is not one of them.")
-    loss_cls = load_plugin("loss", name)
-    check_loss_class(loss_cls)
-    loss = loss_cls(**config.loss_options)
+                          f"{' or '.join(repr(n) for n in (spec.loss, *spec.losses))}; {name!r} is "
+                          f"not one of them. Set `loss` to one of those, or leave it out.")
+    loss = _loss_instance(name, config.loss_options)
+    if name != spec.loss and not spec.losses:
+        _check_fits(config.task, spec, loss)
     loss.prepare(spec)
     return loss
+
+
+def _loss_instance(name: str, options: dict[str, Any]) -> Loss:
+    loss_cls = load_plugin("loss", name)
+    check_loss_class(loss_cls)
+    return loss_cls(**options)
+
+
+def _check_fits(task: str, spec: ModelSpec, loss: Loss) -> None:
+    """Raise ConfigError unless ``loss`` reads and shapes outputs as the task's own loss does."""
+    own = _loss_instance(spec.loss, {})
+    hint = (f"Choose a loss whose targets are {own.targets!r} (`seqframe losses` lists each "
+            f"loss's targets and outputs), or leave `loss` out to train with {spec.loss!r}.")
+    if loss.targets != own.targets:
+        raise ConfigError(f"loss {loss.name!r} takes {loss.targets!r} as targets, but task "
+                          f"{task!r} gives {own.targets!r} (its own loss is {spec.loss!r}). "
+                          + hint)
+    if loss.per_sequence != own.per_sequence:
+        what = "whole sequences" if loss.per_sequence else "one target per row"
+        raise ConfigError(f"loss {loss.name!r} scores {what}, but task {task!r}'s own loss "
+                          f"{spec.loss!r} does not. " + hint)
+    width, own_width = loss.output_size(spec.output_size), own.output_size(spec.output_size)
+    if width != own_width:
+        raise ConfigError(f"loss {loss.name!r} needs {width} model outputs for task {task!r}'s "
+                          f"{spec.output_size} target value(s), but the task reads "
+                          f"{own_width}, as its own loss {spec.loss!r} shapes them. " + hint)
 
 
 def make_ops(config: RunConfig) -> Ops:
