@@ -1,6 +1,9 @@
-"""The lazily imported target of ``losses.py``: the mean absolute error, scaled."""
+"""Lazily imported targets of ``losses.py``: losses written for the tests, and a task."""
+
+import dataclasses
 
 import numpy as np
+from seqframe_adding.task import AddingTask
 
 from seqframe.losses import Loss, LossResult
 from seqframe.task import TaskOption
@@ -74,3 +77,12 @@ class LabelBag(Loss):
             d_p = w * ops.reshape(-counts / ops.maximum(m, 1e-300), (1, batch, width))
             result.d_outputs = p * (d_p - ops.sum(p * d_p, axis=2, keepdims=True))
         return result
+
+
+class PickyAdding(AddingTask):
+    """The adding task, listing the one other loss a run may choose."""
+
+    name = "picky-adding"
+
+    def prepare(self, state=None):
+        return dataclasses.replace(super().prepare(state), losses=("abs-error",))
