@@ -132,10 +132,13 @@ def test_a_run_trains_with_a_plugin_loss_that_fits_the_task(sf, lossy, tmp_path)
 @pytest.mark.parametrize("loss, message", [
     ("cross_entropy", "loss 'cross_entropy' takes 'classes' as targets, but task 'adding' gives "
                       "'values' (its own loss is 'mse')"),
-    ("gaussian_nll", "loss 'gaussian_nll' needs 2 model outputs for task 'adding''s 1 target "
-                     "value(s), but the task reads 1, as its own loss 'mse' shapes them"),
-    ("sequence-mse", "loss 'sequence-mse' scores whole sequences, but task 'adding''s own loss "
-                     "'mse' does not"),
+    ("gaussian_nll", "loss 'gaussian_nll' makes the model give 2 outputs for the 1 target "
+                     "value(s) of task 'adding', which reads 1, as its own loss 'mse' shapes "
+                     "them. Choose a loss with as many outputs as 'mse' (`seqframe losses` lists "
+                     "each loss's targets and outputs), or leave `loss` out to train with 'mse'."),
+    ("sequence-mse", "loss 'sequence-mse' scores whole sequences, but task 'adding' trains with "
+                     "'mse', which scores one target per row. Choose a loss that scores one "
+                     "target per row"),
     ("nope", "unknown loss 'nope'"),
 ])
 def test_a_loss_that_does_not_fit_the_task_is_refused(sf, lossy, tmp_path, loss, message):

@@ -144,21 +144,24 @@ def _loss_instance(name: str, options: dict[str, Any]) -> Loss:
 def _check_fits(task: str, spec: ModelSpec, loss: Loss) -> None:
     """Raise ConfigError unless ``loss`` reads and shapes outputs as the task's own loss does."""
     own = _loss_instance(spec.loss, {})
-    hint = (f"Choose a loss whose targets are {own.targets!r} (`seqframe losses` lists each "
-            f"loss's targets and outputs), or leave `loss` out to train with {spec.loss!r}.")
+    hint = (f" (`seqframe losses` lists each loss's targets and outputs), or leave `loss` out "
+            f"to train with {spec.loss!r}.")
     if loss.targets != own.targets:
         raise ConfigError(f"loss {loss.name!r} takes {loss.targets!r} as targets, but task "
                           f"{task!r} gives {own.targets!r} (its own loss is {spec.loss!r}). "
-                          + hint)
+                          f"Choose a loss whose targets are {own.targets!r}" + hint)
     if loss.per_sequence != own.per_sequence:
-        what = "whole sequences" if loss.per_sequence else "one target per row"
-        raise ConfigError(f"loss {loss.name!r} scores {what}, but task {task!r}'s own loss "
-                          f"{spec.loss!r} does not. " + hint)
+        kinds = ("whole sequences", "one target per row")
+        what, other = kinds if loss.per_sequence else kinds[::-1]
+        raise ConfigError(f"loss {loss.name!r} scores {what}, but task {task!r} trains with "
+                          f"{spec.loss!r}, which scores {other}. Choose a loss that scores "
+                          f"{other}" + hint)
     width, own_width = loss.output_size(spec.output_size), own.output_size(spec.output_size)
     if width != own_width:
-        raise ConfigError(f"loss {loss.name!r} needs {width} model outputs for task {task!r}'s "
-                          f"{spec.output_size} target value(s), but the task reads "
-                          f"{own_width}, as its own loss {spec.loss!r} shapes them. " + hint)
+        raise ConfigError(f"loss {loss.name!r} makes the model give {width} outputs for the "
+                          f"{spec.output_size} target value(s) of task {task!r}, which reads "
+                          f"{own_width}, as its own loss {spec.loss!r} shapes them. Choose a loss "
+                          f"with as many outputs as {spec.loss!r}" + hint)
 
 
 def make_ops(config: RunConfig) -> Ops:
