@@ -3,17 +3,15 @@
 Each ``check_loss_*`` raises ``AssertionError`` naming the loss and what broke;
 :func:`check_loss` runs them all, on every installed backend, and reports every failure at once.
 
-The inputs come from :func:`make_case`: a few rows (or, for a ``per_sequence`` loss, a few
-time-major sequences with trailing padding) with random outputs or readout features, targets of
-the loss's kind, and 0/1 weights that leave some rows out. A loss that draws (``rng``) gets a
-fresh ``numpy.random.default_rng(seed)`` on every call, so every call draws the same.
+The inputs come from :func:`seqframe.testing.losscases.make_case`: a few rows (or sequences)
+with some left out by their weights.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,132 +19,33 @@ import numpy as np
 from ..errors import ConfigError
 from ..losses.base import TARGET_KINDS, Loss, check_loss_class
 from ..ops import Ops
-from ..task import ModelSpec, TaskOption
+from ..task import TaskOption
 from ._common import (
     Unavailable,
     assert_close,
     collect,
-    host,
     load,
     make_ops,
     reference_ops,
     registered,
     tolerance,
 )
+from .losscases import (
+    PAD_LABEL,
+    RESULTS,
+    LossCase,
+    call_loss,
+    default_spec,
+    draw_targets,
+    make_case,
+    named_gradients,
+)
 from .numerics import numeric_grad
 from .taskcheck import NAME_PATTERN
-
-PAD_LABEL = 0  # what make_case pads label sequences with (label 0 is never a target)
-RESULTS = ("loss_sum", "count", "d_outputs", "d_weight", "d_bias")
 
 
 def _fail(loss: Any, message: str) -> None:
     raise AssertionError(f"loss {getattr(loss, 'name', type(loss).__name__)!r}: {message}")
-
-
-# ---- inputs ----------------------------------------------------------------------------------
-
-
-@dataclass
-class LossCase:
-    """One call's inputs, as host float64 / int64 arrays.
-
-    Attributes:
-        targets: (N,) class ids, (N, O) values; ``per_sequence``: as a task gives them, batch-major
-            ((B, L) label sequences padded with :data:`PAD_LABEL`, (B, T, O) values, (B, T) ids).
-        weights: (N,) 0/1 row weights; ``per_sequence``: the (T, B) step mask.
-        outputs: (N, O') scores, or (T, B, O') for ``per_sequence`` (``needs = "logits"``).
-        features, weight, bias: (N, F), (O', F), (O',) (``needs = "features"``).
-    """
-
-    targets: np.ndarray
-    weights: np.ndarray
-    outputs: np.ndarray | None = None
-    features: np.ndarray | None = None
-    weight: np.ndarray | None = None
-    bias: np.ndarray | None = None
-
-    def inputs(self) -> dict[str, np.ndarray]:
-        """The differentiable inputs by name (``outputs``, or ``features``/``weight``/``bias``)."""
-        names = ("outputs",) if self.outputs is not None else ("features", "weight", "bias")
-        return {name: getattr(self, name) for name in names}
-
-    def copy(self) -> LossCase:
-        return LossCase(**{f.name: None if getattr(self, f.name) is None
-                           else getattr(self, f.name).copy() for f in fields(self)})
-
-
-def _targets(kind: str, rng: np.random.Generator, lead: tuple, size: int, width: int):
-    if kind == "classes":
-        return rng.integers(0, width, size=lead)
-    if kind == "values":
-        return rng.normal(size=(*lead, size))
-    labels = rng.integers(1, width, size=(lead[0], 2))  # (B, L): never PAD_LABEL
-    labels[0, 1] = PAD_LABEL  # the first sequence is one label long, padded
-    return labels
-
-
-def make_case(loss: Loss, rng: np.random.Generator, *, size: int = 3, rows: int = 6,
-              steps: int = 5, batch: int = 3, features: int = 4) -> LossCase:
-    """Random inputs for ``loss``; rows 1 and 4 (or each sequence's padding) are left out.
-
-    Args:
-        size: the task's O (classes, or values per target); the loss's width is
-            ``loss.output_size(size)``.
-        rows: N, for a row loss. ``steps``, ``batch``: T and B, for a ``per_sequence`` loss.
-        features: F, for a loss that needs the readout's features.
-    """
-    width = loss.output_size(size)
-    if loss.per_sequence:
-        lengths = np.array([steps, steps - 2, steps - 1])[:batch]  # valid steps per sequence
-        mask = (np.arange(steps)[:, None] < lengths[None, :]).astype(np.float64)  # (T, B)
-        lead = (batch, steps)
-        return LossCase(_targets(loss.targets, rng, lead, size, width), mask,
-                        outputs=rng.normal(size=(steps, batch, width)))
-    weights = np.ones(rows)
-    weights[[1, 4]] = 0.0  # two rows that must not count
-    targets = _targets(loss.targets, rng, (rows,), size, width)
-    if loss.needs == "features":
-        return LossCase(targets, weights, features=rng.normal(size=(rows, features)),
-                        weight=rng.normal(size=(width, features)), bias=rng.normal(size=width))
-    return LossCase(targets, weights, outputs=rng.normal(size=(rows, width)))
-
-
-def default_spec(loss: Loss, size: int = 3, class_frequencies: Any = None) -> ModelSpec:
-    """The ModelSpec a check hands ``loss.prepare``: O = ``size``, every-step readout."""
-    return ModelSpec(input_size=2, output_size=size, readout="every_step", loss=loss.name,
-                     class_frequencies=class_frequencies)
-
-
-# ---- calling a loss --------------------------------------------------------------------------
-
-
-def call_loss(loss: Loss, ops: Ops, case: LossCase, *, grad: bool = True,
-              seed: int | None = 0) -> dict[str, np.ndarray | None]:
-    """``loss`` on ``case`` through ``ops``: host arrays for every field of its LossResult.
-
-    ``seed`` None passes ``rng=None`` (what evaluation passes); otherwise a fresh generator.
-    """
-    rng = None if seed is None else np.random.default_rng(seed)
-    targets = ops.asarray(case.targets, "int64" if case.targets.dtype.kind in "iu" else None)
-    weights = ops.asarray(case.weights)
-    if loss.needs == "features":
-        result = loss.loss_and_grad_features(ops, ops.asarray(case.features),
-                                             ops.asarray(case.weight), ops.asarray(case.bias),
-                                             targets, weights, grad=grad, rng=rng)
-    else:
-        result = loss.loss_and_grad(ops, ops.asarray(case.outputs), targets, weights, grad=grad,
-                                    rng=rng)
-    out = {name: getattr(result, name) for name in RESULTS}
-    return {k: None if v is None else host(ops, v).astype(np.float64) for k, v in out.items()}
-
-
-def _gradients(loss: Loss, result: dict) -> dict[str, np.ndarray | None]:
-    """The gradients a result holds, named by the input each is the derivative of."""
-    if loss.needs == "features":
-        return {"features": result["d_outputs"], "weight": result["d_weight"],
-                "bias": result["d_bias"]}
-    return {"outputs": result["d_outputs"]}
 
 
 def _scalar(loss: Loss, value: np.ndarray | None, what: str) -> float:
@@ -250,7 +149,7 @@ def check_loss_gradients(loss: Loss, ops: Ops, case: LossCase, *, eps: float = 1
     if not np.isclose(_scalar(loss, again["loss_sum"], "loss_sum"), loss_sum, rtol=1e-12):
         _fail(loss, f"{ops.name}: grad=False gives loss_sum {float(again['loss_sum'])}, grad=True "
                     f"{loss_sum}")
-    grads = _gradients(loss, result)
+    grads = named_gradients(loss, result)
 
     def total() -> float:  # reads the case's arrays as numeric_grad nudges them in place
         return float(call_loss(loss, ops, case, grad=False, seed=seed)["loss_sum"])
@@ -276,7 +175,7 @@ def check_loss_masking(loss: Loss, ops: Ops, case: LossCase, *, seed: int = 0) -
     if not out.any():
         raise ValueError("the case leaves no row out; masking cannot be checked")
     base = call_loss(loss, ops, case, seed=seed)
-    grads = _gradients(loss, base)
+    grads = named_gradients(loss, base)
     row_input = "outputs" if loss.needs == "logits" else "features"
     if np.any(grads[row_input][out]):
         _fail(loss, f"{ops.name}: rows with weight 0 get a nonzero gradient for {row_input}")
@@ -285,8 +184,8 @@ def check_loss_masking(loss: Loss, ops: Ops, case: LossCase, *, seed: int = 0) -
     getattr(changed, row_input)[out] = 5.0 * rng.normal(size=getattr(changed, row_input)[out].shape)
     if not loss.per_sequence:  # a sequence's targets belong to all its steps
         size = case.targets.shape[-1] if case.targets.ndim > 1 else 1
-        changed.targets[out] = _targets(loss.targets, rng, (int(out.sum()),), size,
-                                        _classes(case))
+        changed.targets[out] = draw_targets(loss.targets, rng, (int(out.sum()),), size,
+                                            _classes(case))
     moved = call_loss(loss, ops, changed, seed=seed)
     tol = tolerance(ops.dtype)
     for name in RESULTS:
