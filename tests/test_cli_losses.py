@@ -163,3 +163,11 @@ def test_a_task_that_lists_its_losses_allows_only_those(sf, lossy, tmp_path):
     assert code == 2
     assert "task 'picky-adding' trains with loss 'mse' or 'abs-error'; 'sequence-mse' is not " \
            "one of them" in err
+
+
+def test_a_loss_option_of_the_wrong_type_is_refused_naming_it(sf, lossy, tmp_path):
+    text = adding("abs-error", 'scale = "big"')
+    code, _, err = sf("run", "--config", run_file(tmp_path, text), "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert "loss 'abs-error' option 'scale' expects float, got 'big'. Set it in the run's " \
+           "[loss_options] table." in err

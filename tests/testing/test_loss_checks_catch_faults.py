@@ -314,6 +314,14 @@ def test_a_wrong_combine_is_caught(loss_cls, message):
         check_loss_combine(loss, case_for(loss))
 
 
+def test_sampled_softmax_ensembles_average_class_probabilities():
+    # Two members whose softmax probabilities are known: the ensemble's are their average.
+    p, q = np.array([0.7, 0.2, 0.1]), np.array([0.1, 0.3, 0.6])
+    merged = SampledSoftmax().combine([np.log(p) + 3.0, np.log(q) - 1.0])  # any shift per member
+    probs = np.exp(merged) / np.exp(merged).sum()
+    np.testing.assert_allclose(probs, (p + q) / 2, rtol=1e-13)
+
+
 # ---- backends --------------------------------------------------------------------------------
 
 
