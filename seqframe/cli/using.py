@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import click
 
 from ..runs import api
-from .group import BACKEND_HELP, cli
+from .group import BACKEND_HELP, cli, echo_err
 from .render import format_table
 
 
@@ -18,9 +19,10 @@ from .render import format_table
 @click.option("--backend", default=None, help="Evaluate with another backend than training used.")
 def eval_(run_dir: str, split: str, backend: str | None) -> None:
     """Evaluate a run's best checkpoint on a split."""
-    metrics = api.load(run_dir, backend).evaluate(split)
-    click.echo(format_table([(k, f"{v:.6g}") for k, v in metrics.items()],
-                            ["metric", split or "value"]))
+    run = api.load(run_dir, backend)
+    split = split or run.default_split
+    metrics = run.evaluate(split)
+    click.echo(format_table([(k, f"{v:.6g}") for k, v in metrics.items()], ["metric", split]))
 
 
 @cli.command()
@@ -44,7 +46,16 @@ def sample(run_dir: str, backend: str | None, **kwargs: Any) -> None:
 @click.option("--backend", default=None, help=BACKEND_HELP)
 def forecast(run_dir: str, horizon: int, data: str | None, backend: str | None) -> None:
     """Forecast past the end of a series with a forecasting run."""
-    for path in api.load(run_dir, backend).forecast(horizon=horizon, data=data):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        paths = api.load(run_dir, backend).forecast(horizon=horizon, data=data)
+    for warning in caught:  # how the task made the forecast (e.g. a recursive rollout)
+        if warning.category is UserWarning:
+            echo_err(f"note: {warning.message}")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    for path in paths:
         click.echo(str(path))
 
 

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, merge, write_toml
-from ..engine.predictor import task_metrics
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ..task import FilePredictor, Forecaster, Sampler, Task, require
 from ..training.distributed import World, env_world
 from . import ensemble, single
 from .build import CONFIG_FILE, new_run_dir, read_run_config, resolve_config
+from .report import split_metrics
 
 Log = Callable[[str], None]
 
@@ -82,23 +82,39 @@ def train_config(config: RunConfig, task_state: dict | None = None,
     return single.train(config, world, log, task_state)
 
 
-def resume(run_dir: str | Path, *, log: Log | None = None) -> Run:
+def resume(run_dir: str | Path, *, log: Log | None = None, steps: int | None = None,
+           epochs: int | None = None, quiet: bool = False) -> Run:
     """Continue the run in ``run_dir`` exactly where its latest checkpoint left it.
 
     A run that had already finished is not trained further; its summary is written again.
+    ``steps=N`` or ``epochs=N`` trains the run (finished or not) on to that new limit instead:
+    its learning-rate schedule then spans the new length, so it no longer matches a run
+    started with that limit (see :func:`seqframe.runs.single.resume`). ``quiet`` silences the
+    run's messages and progress, whatever the run was started with.
     """
-    return Run(resume_summary(run_dir, log=log)["run_dir"])
+    if steps is not None and epochs is not None:
+        raise UsageError("resume takes steps or epochs, not both.")
+    limit = {"steps": steps} if steps is not None else \
+        {"epochs": epochs} if epochs is not None else None
+    return Run(resume_summary(run_dir, log=log, quiet=quiet, limit=limit)["run_dir"])
 
 
-def resume_summary(run_dir: str | Path, log: Log | None = None) -> dict[str, Any]:
+def resume_summary(run_dir: str | Path, log: Log | None = None, quiet: bool = False,
+                   limit: dict[str, int] | None = None) -> dict[str, Any]:
     """:func:`resume`, returning the summary (what the CLI prints)."""
     run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
+    config = read_run_config(run_dir).replace(quiet=quiet)  # how to show it is not a setting
     world = env_world()
     log = _log_for(config, world, log)
     if config.ensemble > 1:
+        if limit is not None:
+            key, value = next(iter(limit.items()))
+            raise ConfigError(
+                f"--{key} extends a single run, and {str(run_dir)!r} is an ensemble of "
+                f"{config.ensemble}. Train a new ensemble for longer instead: seqframe run "
+                f"--config {run_dir / CONFIG_FILE} --{key} {value} --out NEW.")
         return ensemble.train(config, run_dir, log)
-    return single.resume(run_dir, config, world, log)
+    return single.resume(run_dir, config, world, log, limit)
 
 
 def load(run_dir: str | Path, backend: str | None = None) -> Run:
@@ -155,16 +171,22 @@ class Run:
         """The model as a :class:`seqframe.task.Predictor` (NumPy in, NumPy out)."""
         return self._opened[1]
 
+    @property
+    def default_split(self) -> str:
+        """What :meth:`evaluate` scores by default: test when the task holds one out, else val."""
+        return "test" if "test" in self.task.splits() else "val"
+
     def evaluate(self, split: str | None = None) -> dict[str, float]:
-        """The task's metrics on ``split`` (default: test if the task holds one out, else val)."""
+        """The task's metrics on ``split`` (default: test if the task holds one out, else val),
+        without the settings it reports beside them (its ``setting_keys``)."""
         task = self.task
-        split = split or ("test" if "test" in task.splits() else "val")
+        split = split or self.default_split
         if split not in task.splits():
             raise UsageError(f"task {task.name!r} has no {split!r} split; it has "
                              f"{', '.join(task.splits())}.")
         if self.config.ensemble > 1:
             ensemble.check_split(task, split, self.dir)
-        return task_metrics(task, self.predictor, split)
+        return split_metrics(task, self.predictor, split)[0]
 
     # ---- the task's capabilities -------------------------------------------------------------
     def sample(self, prime: str = "", length: int = 500, temperature: float = 1.0,

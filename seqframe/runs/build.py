@@ -107,8 +107,11 @@ def new_run_dir(config: RunConfig) -> Path:
     if config.out:
         path = Path(config.out)
         if (path / CONFIG_FILE).exists() or (path / "checkpoints").exists():
-            raise ConfigError(f"--out {str(path)!r} already holds a run; continue it with "
-                              f"`seqframe run --resume {path}` or choose another --out.")
+            raise ConfigError(
+                f"out {str(path)!r} already holds a run. For a new run (e.g. from an edited "
+                f"copy of its config.toml) give it a new directory: --out NEW (or drop the "
+                f"`out` line of the --config file); `seqframe run --resume {path}` continues "
+                f"the old run with its own settings.")
         path.mkdir(parents=True, exist_ok=True)
         return path
     stem = Path("runs") / f"{config.task}-{config.cell}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -20,14 +20,19 @@ from typing import Any
 
 from ..config import RunConfig, write_toml
 from ..engine.predictor import ModelPredictor, task_metrics
+from ..errors import ConfigError
 from ..training.checkpoint import atomic_write_text, load_checkpoint, read_params
 from ..training.distributed import World, check_resume, check_run, session
+from ..training.progress import describe_stop
 from ..training.seeding import seed_streams
 from ..training.trainer import Trainer
+from ..training.windows import total_steps
 from .build import CONFIG_FILE, build, new_run_dir, read_run_config
 from .curves import plot_curves
+from .report import final_report
 
 Log = Callable[[str], None]
+Limit = dict[str, int]  # {"steps": N} or {"epochs": N}: a new limit to train a run on to
 
 
 def train(config: RunConfig, world: World, log: Log, task_state: dict | None = None) -> dict:
@@ -56,13 +61,28 @@ def train(config: RunConfig, world: World, log: Log, task_state: dict | None = N
         return finish(trainer)
 
 
-def resume(run_dir: Path, config: RunConfig, world: World, log: Log) -> dict:
-    """Continue the run in ``run_dir`` exactly where its latest checkpoint left it.
+def resume(run_dir: Path, config: RunConfig, world: World, log: Log,
+           limit: Limit | None = None) -> dict:
+    """Continue the run in ``run_dir`` where its latest checkpoint left it.
 
-    A run that had already finished is not trained further; its summary is written again.
+    Without ``limit`` the run continues exactly (bit for bit) as if it had never stopped; a run
+    that had already finished is not trained further, and its summary is written again.
+
+    With ``limit`` (``steps=N`` or ``epochs=N``: ``--resume DIR --steps N``) the run trains on
+    to that new limit, finished or not: its ``config.toml`` is rewritten with the new limit, and
+    because the learning-rate schedule and the default evaluation cadence are computed from the
+    run's planned length, both change from the checkpoint on (logged); the patience count
+    restarts.
+
+    Raises:
+        ConfigError: a limit the run has already reached, or one a run stopped by its time
+            budget could not train to.
     """
     check_resume(config.nproc, world, run_dir)
     _, meta = load_checkpoint(run_dir / "checkpoints" / "latest")
+    previous = config
+    if limit is not None:
+        config = extended_config(config, limit, meta["loop"], run_dir)
     built = build(config, meta["task_state"])
     ops = built.ops
     with session(ops, world) as dp:
@@ -71,11 +91,57 @@ def resume(run_dir: Path, config: RunConfig, world: World, log: Log) -> dict:
         trainer = Trainer(config, built.task, built.spec, built.model, ops, params, run_dir,
                           log=log, dp=dp)
         trainer.restore("latest")
-        log(f"resuming {run_dir} at step {trainer.state.step} "
-            f"(epoch {trainer.state.cursor.epoch})")
-        if not trainer.state.finished:
+        state = trainer.state
+        if limit is not None:
+            if dp.is_main:
+                write_toml(config, run_dir / CONFIG_FILE)
+            log(extension_note(previous, config, trainer, state.finished))
+            state.reopen()
+        elif state.finished:
+            log(f"{run_dir} had already finished ({describe_stop(state, config)}); nothing "
+                f"more to train. Its best checkpoint is evaluated again and summary.json "
+                f"rewritten. To train it further: seqframe run --resume {run_dir} --steps N "
+                f"(or --epochs N).")
+        else:
+            log(f"resuming {run_dir} at step {state.step} (epoch {state.cursor.epoch})")
+        if not state.finished:
             trainer.fit()
         return finish(trainer)
+
+
+def extended_config(config: RunConfig, limit: Limit, loop: dict, run_dir: Path) -> RunConfig:
+    """``config`` with the new step or epoch ``limit`` (``{"steps": N}`` or ``{"epochs": N}``),
+    after checking that the run in ``run_dir``, at ``loop`` (a checkpoint's loop state), can
+    train towards it."""
+    (key, value), = limit.items()
+    step, epoch = loop["step"], loop["cursor"]["epoch"]
+    done = step if key == "steps" else epoch
+    if value is None or value <= done:
+        raise ConfigError(
+            f"--{key} {value} would not train {str(run_dir)!r} further: it is at step {step} "
+            f"(epoch {epoch}). Give --{key} more than {done}.")
+    if loop.get("stop_reason") == "time_budget":
+        raise ConfigError(
+            f"{str(run_dir)!r} stopped when its time budget ({config.time_budget:g} s) was spent, "
+            f"so it would stop again at once. Start a new run from its settings instead: "
+            f"seqframe run --config {run_dir / CONFIG_FILE} --time-budget SECONDS --out NEW.")
+    other = "epochs" if key == "steps" else "steps"
+    return config.replace(**{key: value, other: None})
+
+
+def extension_note(before: RunConfig, after: RunConfig, trainer: Trainer, finished: bool) -> str:
+    """The log line that says what extending the run changes."""
+    state = trainer.state
+    was = (f"{before.steps} steps" if before.steps is not None
+           else f"{before.epochs or 1} epochs")
+    now = f"{after.steps} steps" if after.steps is not None else f"{after.epochs} epochs"
+    status = "finished" if finished else "stopped"
+    planned = total_steps(before, trainer.task, trainer.data_seed, trainer.whole)
+    return (f"extending {trainer.run_dir} ({status} at step {state.step}, epoch "
+            f"{state.cursor.epoch}) from {was} to {now}: the learning-rate schedule's horizon "
+            f"changes from {planned or '?'} to {trainer.total_steps or '?'} steps (and so does "
+            f"the default validation cadence), so from here on the run differs from one "
+            f"started with {now}; the patience count restarts")
 
 
 def finish(trainer: Trainer) -> dict[str, Any]:
@@ -92,39 +158,28 @@ def finish(trainer: Trainer) -> dict[str, Any]:
     if (run_dir / "checkpoints" / "best").exists():
         params = {k: ops.asarray(v) for k, v in read_params(run_dir, "best")[0].items()}
     predictor = ModelPredictor(trainer.model, ops, params)
-    metrics = {"val": st.best_val or task_metrics(task, predictor, "val")}
-    test, baselines, baseline_split, artefacts = final_report(task, predictor, run_dir)
-    metrics.update(test)
-    plot_curves(trainer.metrics.read(), run_dir / "curves.png", task.metric)
+    val = st.best_val or task_metrics(task, predictor, "val")
+    report = final_report(task, predictor, run_dir, val)
+    curves = plot_curves(trainer.metrics.read(), run_dir / "curves.png", task.metric,
+                         best_step=st.best_step, extra=getattr(task, "baseline_metric", None))
+    if curves is not None:
+        report["artefacts"].append(str(curves))
     summary = {
         "task": task.name, "backend": ops.name, "cell": trainer.config.cell,
         "steps": st.step, "wall_seconds": round(trainer.elapsed(), 3),
-        "metrics": metrics, "baselines": baselines, "baseline_split": baseline_split,
+        "metrics": report["metrics"], "evaluation": report["evaluation"],
+        "baselines": report["baselines"], "baseline_split": report["baseline_split"],
+        "beats_best_baseline": report["beats_best_baseline"],
+        "baseline_comparison": report["baseline_comparison"],
         "metric": task.metric, "best_step": st.best_step, "stop_reason": st.stop_reason,
+        "stop": describe_stop(st, trainer.config),
         "epochs": st.cursor.epoch, "path": trainer.path, "paths": trainer.path_counts,
         "device": ops.describe(), "clipping": trainer.clipper.stats.summary(),
         "nonfinite": {"skipped": st.skipped, "rollbacks": st.rollbacks},
-        "artefacts": artefacts, "run_dir": str(run_dir), "nproc": trainer.dp.size,
+        "artefacts": report["artefacts"], "run_dir": str(run_dir), "nproc": trainer.dp.size,
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def final_report(task, predictor, run_dir: Path):
-    """What a finished run reports besides validation, from its final ``predictor``.
-
-    Returns:
-        ``({"test": metrics} or {}, baselines, baseline_split, artefact paths)``: test metrics
-        when the task holds a test split out, its baselines on test (else val), and the files
-        its ``write_artefacts`` wrote.
-    """
-    splits = task.splits()
-    test = {"test": task_metrics(task, predictor, "test")} if "test" in splits else {}
-    baseline_split = "test" if "test" in splits else "val"
-    baselines = {name: {k: float(v) for k, v in values.items()}
-                 for name, values in task.baselines(baseline_split).items()}
-    artefacts = [str(p) for p in task.write_artefacts(predictor, run_dir)]
-    return test, baselines, baseline_split, artefacts
 
 
 def open_single(run_dir: Path, config: RunConfig, backend: str | None = None):
@@ -142,4 +197,4 @@ def open_single(run_dir: Path, config: RunConfig, backend: str | None = None):
     return built.task, ModelPredictor(built.model, built.ops, params), config
 
 
-__all__ = ["finish", "final_report", "open_single", "read_run_config", "resume", "train"]
+__all__ = ["extended_config", "finish", "open_single", "read_run_config", "resume", "train"]

@@ -119,8 +119,9 @@ def test_config_mistakes_are_explained(tiny_config, changes, message):
 
 def test_out_that_holds_a_run_is_refused(tiny_config):
     api.train_config(tiny_config(steps=1, epochs=None))
-    with pytest.raises(ConfigError, match=r"already holds a run; continue it with `seqframe run "
-                       r"--resume"):
+    with pytest.raises(ConfigError, match=r"already holds a run\. For a new run .* give it a "
+                       r"new directory: --out NEW .* `seqframe run --resume .*` continues the "
+                       r"old run with its own settings"):
         api.train_config(tiny_config(steps=1, epochs=None))
 
 
