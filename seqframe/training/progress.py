@@ -142,10 +142,10 @@ def describe_stop(state: Any, config: Any) -> str:
     """Why a run stopped, in words (``state.stop_reason`` and the limit that was reached)."""
     reason = state.stop_reason
     if reason == "steps":
-        return f"reached its step limit (--steps {config.steps})"
+        return f"reached its limit of {config.steps} steps"
     if reason == "epochs":
         epochs = config.epochs or 1
-        return f"finished its {epochs} epoch{'s' * (epochs != 1)} (--epochs {epochs})"
+        return f"reached its limit of {epochs} epoch{'s' * (epochs != 1)}"
     if reason == "early_stop":
         return (f"early stopping: no better validation value in the last {config.patience} "
                 f"validations (--patience {config.patience}); the best was at step "

@@ -92,7 +92,7 @@ def test_early_stopping_after_patience_validations_without_improvement(tiny_conf
 
 
 def test_steps_limit_and_a_final_validation(tiny_config, tmp_path):
-    summary = api.train_config(tiny_config(steps=3, epochs=None, bptt=4))
+    summary = api.train_config(tiny_config(steps=3, epochs=None, bptt=4, eval_every=0))
     assert summary["steps"] == 3 and summary["stop_reason"] == "steps"
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["step"] for x in lines] == [3]

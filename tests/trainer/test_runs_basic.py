@@ -10,7 +10,7 @@ from seqframe.runs import api
 
 
 def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path):
-    config = tiny_config(epochs=2)
+    config = tiny_config(epochs=2, eval_every=0)
     summary = api.train_config(config)
     run_dir = tmp_path / "run"
     on_disk = json.loads((run_dir / "summary.json").read_text())
@@ -33,15 +33,17 @@ def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path
     assert "uniform (test)" in text and "accuracy" in text
 
 
-def test_quiet_prints_nothing_and_otherwise_the_bar_and_path_show(tiny_config, tmp_path, capsys):
+def test_quiet_api_prints_nothing_and_otherwise_progress_and_path_show(tiny_config, tmp_path,
+                                                                      capsys):
     api.train_config(tiny_config(quiet=True))
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
+    assert captured.out == "" and captured.err == ""  # the CLI prints its one line itself
     api.train_config(tiny_config(quiet=False, out=str(tmp_path / "loud")))
     captured = capsys.readouterr()
-    assert ": generic BPTT, 4 optimizer steps planned" in captured.err
-    assert "stopped after 4 steps (epochs)" in captured.err
-    assert "4/4" in captured.err and "loss=" in captured.err and "|g|=" in captured.err
+    assert ": generic BPTT, 4 optimizer steps planned; validating every 1 steps" in captured.err
+    assert "stopped after 4 steps: reached its limit of 1 epoch\n" in captured.err
+    assert "step 4/4 (100%)" in captured.err and "loss=" in captured.err
+    assert "|g|=" in captured.err and "val_loss=" in captured.err
 
 
 def test_metrics_records_carry_gradient_norm_statistics(tiny_config, tmp_path):
