@@ -39,6 +39,20 @@ def plot_curves(records: list[dict[str, Any]], path: str | Path, metric: str,
     """
     if not records:
         return None
+    fig = curves_figure(records, metric, best_step, extra)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(buffer.getvalue())
+    os.replace(tmp, path)
+    return path
+
+
+def curves_figure(records: list[dict[str, Any]], metric: str, best_step: int | None = None,
+                  extra: tuple[str, str] | None = None):
+    """The matplotlib Figure :func:`plot_curves` saves (same arguments, ``records`` not empty)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -61,14 +75,7 @@ def plot_curves(records: list[dict[str, Any]], path: str | Path, metric: str,
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(buffer.getvalue())
-    os.replace(tmp, path)
-    return path
+    return fig
 
 
 def series(values) -> list[float]:

@@ -67,3 +67,21 @@ def test_curves_second_panel_shows_the_metric_or_the_gradient_norm():
     values, ylabel, title, _ = second_panel(records, "loss")
     assert values[0] == 0.7 and values[1] != values[1]
     assert title == "gradient norm (before clipping)"
+
+
+def test_curves_mark_the_best_step_and_show_a_classifiers_accuracy():
+    from seqframe.runs.curves import curves_figure
+
+    records = [{"step": s, "train_loss": 1.0 / s, "grad_norm_mean": 1.0,
+                "val": {"loss": 2.0 - 0.1 * s, "accuracy": 0.1 * s}} for s in (2, 4, 6)]
+    fig = curves_figure(records, "loss", best_step=4, extra=("accuracy", "max"))
+    left, right = fig.axes
+    for ax in (left, right):
+        best = [line for line in ax.lines if line.get_label() == "best (step 4)"]
+        assert len(best) == 1 and list(best[0].get_xdata()) == [4, 4]
+    assert right.get_title() == "validation accuracy"
+    accuracy = next(line for line in right.lines if line.get_label() == "accuracy")
+    assert list(accuracy.get_ydata()) == pytest.approx([0.2, 0.4, 0.6])
+    plain = curves_figure(records, "loss")  # no extra metric: the gradient norm, no best line
+    assert plain.axes[1].get_title() == "gradient norm (before clipping)"
+    assert not any(line.get_label().startswith("best") for line in plain.axes[0].lines)

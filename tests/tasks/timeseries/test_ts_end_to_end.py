@@ -32,11 +32,11 @@ def test_summary_metrics_and_baselines_on_the_same_windows(run_dir):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["task"] == "timeseries" and summary["steps"] == 40
     test = summary["metrics"]["test"]
-    assert {"mae", "rmse", "mape", "smape", "mase"} <= set(test)
-    assert test["windows"] == 13 and test["horizon"] == 12 and test["mase_season"] == 12
+    assert set(test) == {"mae", "rmse", "mape", "smape", "mase"}  # settings are not metrics
+    assert summary["evaluation"]["test"] == {"windows": 13, "horizon": 12, "mase_season": 12}
     base = summary["baselines"]
     assert set(base) == {"naive", "seasonal_naive", "drift", "transform_only"}
-    assert all(b["windows"] == 13 for b in base.values())
+    assert all(set(b) == set(test) for b in base.values())
     assert np.isfinite(test["mase"])
 
 
@@ -62,13 +62,16 @@ def test_forecast_from_the_run_dir(run_dir, tmp_path, backend):
         task, predictor, _ = open_run(run_dir, backend=backend)
     except (MissingDependencyError, PluginError) as exc:
         pytest.skip(f"backend {backend} not available: {exc}")
-    paths = task.forecast(predictor, horizon=18, data=None, out_dir=tmp_path)
+    with pytest.warns(UserWarning, match="steps 13-18 were forecast recursively"):
+        paths = task.forecast(predictor, horizon=18, data=None, out_dir=tmp_path)
     rows = read_rows(paths[0])
+    assert [r["method"] for r in rows] == ["direct"] * 12 + ["recursive"] * 6
     assert [r["time"] for r in (rows[0], rows[-1])] == ["1961-01", "1962-06"]
     assert all(float(r["forecast"]) > 0 for r in rows)
     if backend == "torch":  # the same checkpoint gives the same forecast on both backends
         task_np, predictor_np, _ = open_run(run_dir, backend="numpy")
-        rows_np = read_rows(task_np.forecast(predictor_np, horizon=18, data=None,
-                                             out_dir=tmp_path / "np")[0])
+        with pytest.warns(UserWarning, match="recursively"):
+            rows_np = read_rows(task_np.forecast(predictor_np, horizon=18, data=None,
+                                                 out_dir=tmp_path / "np")[0])
         np.testing.assert_allclose([float(r["forecast"]) for r in rows],
                                    [float(r["forecast"]) for r in rows_np], rtol=1e-4)
