@@ -72,7 +72,8 @@ def test_progress_off_a_terminal_is_plain_by_default():
     ("early_stop", RunConfig(patience=5),
      "early stopping: no better validation value in the last 5 validations (--patience 5); the "
      "best was at step 40"),
-    ("time_budget", RunConfig(time_budget=60.0), "its time budget of 60 s was spent (--time-budget)"),
+    ("time_budget", RunConfig(time_budget=60.0),
+     "its time budget of 60 s was spent (--time-budget)"),
 ])
 def test_stop_reason_in_words(reason, config, words):
     state = types.SimpleNamespace(stop_reason=reason, best_step=40)
