@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -9,7 +10,7 @@ import click
 from ..config import RunConfig
 from ..errors import ConfigError
 from ..runs import api
-from ..runs.build import resolve_config
+from ..runs.build import CONFIG_FILE, resolve_config
 from .group import BACKEND_HELP, cli, echo_err
 from .render import format_result_line, format_summary
 
@@ -118,14 +119,15 @@ def run(options: tuple[str, ...], config_file: str | None, resume: str | None,
         overrides["options"] = parse_options(options)
     quiet = bool(overrides.get("quiet"))
     if resume:
-        summary = api.resume_summary(resume, log=echo_err, **_resume_flags(overrides,
-                                                                          config_file))
+        summary = api.resume_summary(resume, log=echo_err,
+                                     **_resume_flags(resume, overrides, config_file))
     else:
         summary = api.train_config(resolve_config(overrides, config_file), log=echo_err)
     click.echo(format_result_line(summary) if quiet else format_summary(summary))
 
 
-def _resume_flags(overrides: dict[str, Any], config_file: str | None) -> dict[str, Any]:
+def _resume_flags(run_dir: str, overrides: dict[str, Any],
+                  config_file: str | None) -> dict[str, Any]:
     """The keyword arguments of :func:`api.resume_summary` a ``--resume`` command line gives.
 
     Raises:
@@ -139,9 +141,9 @@ def _resume_flags(overrides: dict[str, Any], config_file: str | None) -> dict[st
         raise ConfigError(
             f"--resume continues a run with its own settings; it takes only --steps N or "
             f"--epochs N (to train it on to a new limit) and the display flags --quiet and "
-            f"--traceback, not {given}. To change settings, start a new run from its "
-            f"config.toml: seqframe run --config DIR/config.toml {given.split(', ')[0]} ... "
-            f"--out NEW.")
+            f"--traceback, not {given}. To change settings, start a new run from its settings: "
+            f"seqframe run --config {Path(run_dir) / CONFIG_FILE} FLAGS... (a new directory; "
+            f"see docs/how-to/resume.md).")
     if "steps" in overrides and "epochs" in overrides:
         raise ConfigError("--resume takes --steps N or --epochs N, not both.")
     limit = {k: overrides[k] for k in ("steps", "epochs") if k in overrides}

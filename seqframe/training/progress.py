@@ -3,8 +3,9 @@
 Progress shows the optimizer step, the training ``loss``, the last validation value of the
 task's metric (``val_loss``, ``val_mase``...), the best one so far (``best_val_...``), the
 pre-clip gradient norm, throughput (time steps per second) and the time left. On a terminal it
-is a tqdm bar redrawn in place; anywhere else (a log file, CI, a pipe) it is plain lines: one at
-every validation and one at least every :data:`PLAIN_INTERVAL` seconds, never carriage returns.
+is a tqdm bar redrawn in place; anywhere else (a log file, CI, a pipe) it is plain lines, never
+carriage returns: one every :data:`PLAIN_INTERVAL` seconds and one at the end (a gesture run
+validates every epoch, and a line per validation would flood a log).
 ``--quiet`` turns it off. ``metrics.jsonl`` gets one JSON object per evaluation -- the file
 curves and external tools read. :class:`InterruptFlag` turns the user's Ctrl-C into a clean stop
 between optimizer steps.
@@ -24,7 +25,7 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-PLAIN_INTERVAL = 30.0  # seconds between plain progress lines, besides one per validation
+PLAIN_INTERVAL = 15.0  # seconds between plain progress lines
 
 
 def _is_terminal(stream: IO[str]) -> bool:
@@ -52,7 +53,7 @@ class ProgressBar:
         stream: where to write (standard error by default).
         plain: plain lines instead of a bar redrawn in place; default: when ``stream`` is not a
             terminal.
-        interval: seconds between plain lines (besides one per validation).
+        interval: seconds between plain lines.
     """
 
     def __init__(self, total: int | None, initial: int = 0, quiet: bool = False,
@@ -101,7 +102,7 @@ class ProgressBar:
             self.fields[f"val_{also}"] = f"{metrics[also]:.4g}"
         if self.bar is not None:
             self.bar.set_postfix(self._ordered())
-        else:
+        elif time.monotonic() - self._last_line >= self.interval:
             self._write_line()
 
     def _ordered(self) -> dict[str, str]:

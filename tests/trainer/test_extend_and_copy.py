@@ -45,7 +45,7 @@ def test_resume_refuses_flags_that_change_settings(tiny_config, tmp_path, sf):
     assert ("--resume continues a run with its own settings; it takes only --steps N or "
             "--epochs N (to train it on to a new limit) and the display flags --quiet and "
             "--traceback, not --lr, -o.") in err
-    assert "seqframe run --config DIR/config.toml --lr ... --out NEW" in err
+    assert f"seqframe run --config {tmp_path / 'run' / 'config.toml'} FLAGS... (a new " in err
     code, _, err = sf("run", "--resume", str(tmp_path / "run"), "--steps", "5", "--epochs", "3")
     assert code == 2 and "--resume takes --steps N or --epochs N, not both" in err
 

@@ -13,32 +13,33 @@ from seqframe.training import windows
 from seqframe.training.progress import ProgressBar, describe_stop
 
 
-def test_plain_progress_is_one_line_per_validation_with_separate_columns():
+def test_plain_progress_shows_training_and_validation_columns_apart():
     stream = io.StringIO()
     bar = ProgressBar(10, stream=stream, plain=True, interval=1e9)
     bar.update(1, 0.9, throughput=1000.0, grad_norm=2.0)
     bar.update(3, 0.5, throughput=1000.0, grad_norm=1.5)
-    assert stream.getvalue() == ""  # between validations only every `interval` seconds
     bar.show_validation({"loss": 0.7, "accuracy": 0.6}, "loss", best=0.6, also="accuracy")
+    assert stream.getvalue() == ""  # not a line before `interval` seconds have passed
     bar.update(4, 0.4)
-    bar.close()
+    bar.close()  # ... but always one at the end
     lines = stream.getvalue().splitlines()
-    assert "\r" not in stream.getvalue() and len(lines) == 2
-    assert lines[0].startswith("train: step 3/10 (30%), 0:00 elapsed, ~0:00 left: ")
-    assert lines[0].endswith(": loss=0.5, val_loss=0.7, best_val_loss=0.6, val_accuracy=0.6, "
+    assert "\r" not in stream.getvalue() and len(lines) == 1
+    assert lines[0].startswith("train: step 4/10 (40%), 0:00 elapsed, ~0:00 left: ")
+    assert lines[0].endswith(": loss=0.4, val_loss=0.7, best_val_loss=0.6, val_accuracy=0.6, "
                              "|g|=1.5, tok/s=1e+03")
-    assert lines[1].startswith("train: step 4/10 (40%)") and "loss=0.4, val_loss=0.7" in lines[1]
 
 
-def test_plain_progress_writes_at_least_every_interval():
+def test_plain_progress_writes_a_line_every_interval():
     stream = io.StringIO()
     bar = ProgressBar(None, stream=stream, plain=True, interval=0.0)
     bar.update(1, 2.0)
     bar.update(2, 1.0)
-    assert [line.split(",")[0] for line in stream.getvalue().splitlines()] == [
-        "train: step 1", "train: step 2"]
+    bar.show_validation({"mase": 0.9}, "mase", best=0.9)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["train: step 1"] + ["train: step 2"] * 2
+    assert "val_mase" not in lines[1] and lines[2].endswith("val_mase=0.9, best_val_mase=0.9")
     bar.close()  # the last line is up to date: nothing more
-    assert len(stream.getvalue().splitlines()) == 2
+    assert len(stream.getvalue().splitlines()) == 3
 
 
 def test_terminal_bar_keeps_training_and_validation_loss_apart():
