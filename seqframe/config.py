@@ -38,6 +38,11 @@ class RunConfig:
     layers: int = 1
     dropout: float = 0.0
     bidirectional: bool = False
+    embed: int = 0  # width of the embedding of token inputs; 0 = feed the ids one-hot
+    tie_weights: bool = False  # the readout shares the embedding table (needs equal sizes)
+    layer_norm: bool = False  # layer-normalised LSTM/GRU cells (Ba et al. 2016)
+    loss: str = ""  # the task's loss when empty; another one the task allows (sampled_softmax)
+    loss_options: dict[str, Any] = field(default_factory=dict)  # the loss's own settings
     # batching and truncated BPTT
     batch_size: int = 32
     bptt: int = 0  # k1: steps per window (weights updated every k1 steps); 0 = whole sequence
@@ -99,9 +104,9 @@ _OPTIONAL_TYPES = {"int | None": int, "float | None": float, "str | None": str}
 
 def _check_value(key: str, value: Any) -> Any:
     default = getattr(RunConfig(), key)
-    if key == "options":
+    if key in ("options", "loss_options"):
         if not isinstance(value, dict):
-            raise ConfigError(f"`options` must be a table of task options, got {value!r}.")
+            raise ConfigError(f"`{key}` must be a table of settings, got {value!r}.")
         return dict(value)
     if value is None:
         return value
@@ -138,8 +143,8 @@ def merge(base: RunConfig, overrides: dict[str, Any], source: str) -> RunConfig:
                 f"Valid keys: {', '.join(sorted(FIELD_TYPES))}."
             )
         value = _check_value(key, value)
-        if key == "options":
-            value = {**base.options, **changes.get("options", {}), **value}
+        if key in ("options", "loss_options"):
+            value = {**getattr(base, key), **changes.get(key, {}), **value}
         changes[key] = value
     return base.replace(**changes)
 
@@ -170,8 +175,8 @@ def write_toml(config: RunConfig, path: str | Path) -> None:
     """Write the resolved config (what ``--resume`` and ``eval`` read back), without the keys of
     :data:`NOT_RECORDED`."""
     data = {k: v for k, v in to_dict(config).items() if k not in NOT_RECORDED}
-    options = data.pop("options", {})
-    text = tomli_w.dumps({**data, "options": options})
+    tables = {key: data.pop(key, {}) for key in ("options", "loss_options")}
+    text = tomli_w.dumps({**data, **tables})
     Path(path).write_text(text, encoding="utf-8")
 
 

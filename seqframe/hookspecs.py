@@ -1,4 +1,4 @@
-"""The whole extension surface of seqframe: four hooks, all of the shape ``register_<things>``.
+"""The whole extension surface of seqframe: five hooks, all of the shape ``register_<things>``.
 
 A plugin is a module with functions decorated by :data:`seqframe.hookimpl`, exposed through the
 ``seqframe`` entry-point group of its distribution::
@@ -84,6 +84,24 @@ def seqframe_register_tasks(register: Register) -> None:
     Errors: as for :func:`seqframe_register_backends`.
 
     Added in 0.1.
+    """
+
+
+@hookspec
+def seqframe_register_losses(register: Register) -> None:
+    """Register losses.
+
+    Called: when seqframe builds its registries.
+
+    Args:
+        register: ``register(name, target, description="")``; ``target`` is a
+            :class:`seqframe.losses.Loss` subclass (or its lazy import string), constructed with
+            a run's ``loss_options`` as keyword arguments. A task names its loss
+            (``ModelSpec.loss``) and the other losses a run may choose (``ModelSpec.losses``).
+
+    Errors: as for :func:`seqframe_register_backends`.
+
+    Added in 0.2.
     """
 
 

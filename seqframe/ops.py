@@ -157,6 +157,17 @@ class Ops(ABC):
     def one_hot(self, indices: Array, depth: int) -> Array:
         """Integer array (...) -> float array (..., depth) with a 1 at each index."""
 
+    def index_add(self, x: Array, indices: Array, values: Array) -> Array:
+        """``x`` with each row ``values[i]`` added to row ``indices[i]``; repeated indices add up.
+
+        Shapes: ``x`` (V, ...), ``indices`` (N,) integers in [0, V), ``values`` (N, ...). Returns a
+        new array (``x`` is unchanged): the scatter-add an embedding table's gradient needs. The
+        default goes through the host with ``numpy.add.at``; backends override it on the device.
+        """
+        out = np.array(self.to_numpy(x), copy=True)
+        np.add.at(out, self.to_numpy(indices).astype(np.int64), self.to_numpy(values))
+        return self.asarray(out)
+
     # ---- scalars -----------------------------------------------------------------------------
     def item(self, x: Array) -> float:
         """A 0-d or 1-element array -> Python float (a host sync on accelerators)."""

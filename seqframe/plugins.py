@@ -35,11 +35,12 @@ from .errors import (
 
 GROUP = "seqframe"
 DISABLE_ENV = "SEQFRAME_DISABLE_PLUGINS"
-KINDS = ("backend", "cell", "task")
+KINDS = ("backend", "cell", "task", "loss")
 _HOOK_OF_KIND = {
     "backend": "seqframe_register_backends",
     "cell": "seqframe_register_cells",
     "task": "seqframe_register_tasks",
+    "loss": "seqframe_register_losses",
 }
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 # optional dependencies of the built-in plugins, and how to install them

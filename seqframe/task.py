@@ -9,6 +9,7 @@ Shape letters: B batch, T time, D input features, O outputs (classes for ``cross
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ import numpy as np
 from .errors import ConfigError, UsageError, closest
 
 Readout = Literal["every_step", "last", "mean", "max"]
-Loss = Literal["cross_entropy", "mse", "gaussian_nll"]
 Split = Literal["train", "val", "test"]
 InputView = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 
@@ -91,20 +91,33 @@ class ModelSpec:
     """What the task needs from the model.
 
     Attributes:
-        input_size: D.
-        output_size: O; the number of classes for ``cross_entropy``; for ``gaussian_nll`` the
-            number of target values (the model then outputs 2*O: mean and log-variance).
-        readout: ``every_step`` (an output per step), ``last`` (at the last valid step) or
-            ``mean`` (averaged over valid steps).
-        loss: ``cross_entropy`` (softmax over O), ``mse`` or ``gaussian_nll``.
+        input_size: D, features per step; with ``tokens``, V, the number of input ids.
+        output_size: O; the number of classes for a class loss (``cross_entropy``); for
+            ``gaussian_nll`` the number of target values (the model then outputs 2*O: mean and
+            log-variance).
+        readout: ``every_step`` (an output per step), ``last`` (at the last valid step),
+            ``mean`` or ``max`` (pooled over valid steps).
+        loss: the registered name of the loss (``cross_entropy``, ``mse``, ``gaussian_nll``, a
+            plugin's; ``seqframe plugins`` lists them).
         stateful: carry the hidden state across consecutive training batches (text streams).
+        tokens: inputs are integer ids in ``[0, input_size)``, shaped (B, T): the model embeds
+            them (``--embed E``) or feeds them one-hot.
+        padding_id: an input id that only pads (its embedding stays zero and never learns).
+        losses: other losses a run may choose instead of ``loss`` (its ``loss`` key), e.g.
+            ``("sampled_softmax",)`` for a large vocabulary.
+        class_frequencies: for class losses, each class's count in the training data (a
+            popularity proposal for sampled losses), or None.
     """
 
     input_size: int
     output_size: int
     readout: Readout
-    loss: Loss
+    loss: str
     stateful: bool = False
+    tokens: bool = False
+    padding_id: int | None = None
+    losses: tuple[str, ...] = ()
+    class_frequencies: Any = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,11 @@ class Predictor(Protocol):
         ...
 
 
+def log_to_stderr(line: str) -> None:
+    """A task's log before a runner gives it its own: one line on standard error."""
+    print(line, file=sys.stderr, flush=True)
+
+
 class Task(ABC):
     """Base class of every task plugin.
 
@@ -192,6 +210,10 @@ class Task(ABC):
     def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
         self.data = data
         self.opts = self.parse_options(options or {})
+        self.log: Callable[[str], None] = log_to_stderr
+
+    # ``log(line)`` reports one line about the data (rows dropped, series skipped...). It writes
+    # to standard error until the runner points it at the run's own log (quiet runs drop it).
 
     @classmethod
     def parse_options(cls, raw: dict[str, Any]) -> dict[str, Any]:
@@ -271,9 +293,10 @@ class Forecaster(Protocol):
     """Forecasts past the end of the data: ``seqframe forecast`` / ``Run.forecast``."""
 
     def forecast(self, predictor: Predictor, *, horizon: int, data: str | None,
-                 out_dir: Path) -> list[Path]:
+                 out_dir: Path, series: str | None = None) -> list[Path]:
         """Predict ``horizon`` steps past the end of the run's data (or of ``data``); write the
-        forecast files into ``out_dir`` and return their paths."""
+        forecast files into ``out_dir`` and return their paths. ``series`` picks one series of
+        a many-series task (None: all of them); a task of one series may leave it out."""
         ...
 
 

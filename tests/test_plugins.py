@@ -203,6 +203,9 @@ class GrownSpecs:
     def seqframe_register_tasks(self, register, seqframe_version): ...
 
     @hookspecs.hookspec
+    def seqframe_register_losses(self, register, seqframe_version): ...
+
+    @hookspecs.hookspec
     def seqframe_register_commands(self, cli, seqframe_version): ...
 
 

@@ -199,3 +199,8 @@ class NumpyOps(Ops):
         out = np.zeros(indices.shape + (depth,), dtype=self._float)
         np.put_along_axis(out, indices[..., None], 1.0, axis=-1)
         return out
+
+    def index_add(self, x, indices, values):
+        out = np.array(x, copy=True)
+        np.add.at(out, np.asarray(indices, dtype=np.int64), values)  # repeated rows add up
+        return out

@@ -288,6 +288,9 @@ class TorchOps(Ops):
         out = torch.zeros((*idx.shape, depth), dtype=self.float_dtype, device=self.torch_device)
         return out.scatter_(-1, idx.unsqueeze(-1), 1.0)
 
+    def index_add(self, x: Array, indices: Array, values: Array) -> Array:
+        return torch.index_add(x, 0, self._indices(indices).reshape(-1), values)
+
     # ---- scalars -----------------------------------------------------------------------------
     def item(self, x: Array) -> float:
         if isinstance(x, torch.Tensor):

@@ -9,4 +9,7 @@ from .gru import GRUCell
 from .lstm import LSTMCell
 from .rnn import RNNCell
 
-__all__ = ["Cell", "State", "RNNCell", "LSTMCell", "GRUCell"]
+# built-in cell class -> its layer-normalised variant (``--layer-norm``)
+LAYER_NORM_VARIANTS: dict[type[Cell], type[Cell]] = {}
+
+__all__ = ["Cell", "State", "RNNCell", "LSTMCell", "GRUCell", "LAYER_NORM_VARIANTS"]

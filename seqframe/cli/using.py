@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import click
 
 from ..runs import api
-from .group import BACKEND_HELP, cli, echo_err
+from .group import BACKEND_HELP, cli
 from .render import format_table
 
 
@@ -43,19 +42,13 @@ def sample(run_dir: str, backend: str | None, **kwargs: Any) -> None:
 @click.argument("run_dir")
 @click.option("--horizon", type=int, required=True, help="Steps to forecast past the data's end.")
 @click.option("--data", default=None, help="Forecast from this file instead of the run's data.")
+@click.option("--series", default=None, metavar="ID",
+              help="Only this series of a many-series run (default: all of them).")
 @click.option("--backend", default=None, help=BACKEND_HELP)
-def forecast(run_dir: str, horizon: int, data: str | None, backend: str | None) -> None:
-    """Forecast past the end of a series with a forecasting run."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        paths = api.load(run_dir, backend).forecast(horizon=horizon, data=data)
-    for warning in caught:  # how the task made the forecast (e.g. a recursive rollout)
-        if warning.category is UserWarning:
-            echo_err(f"note: {warning.message}")
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno)
-    for path in paths:
+def forecast(run_dir: str, horizon: int, data: str | None, series: str | None,
+             backend: str | None) -> None:
+    """Forecast past the end of a series (or of every series) with a forecasting run."""
+    for path in api.load(run_dir, backend).forecast(horizon=horizon, data=data, series=series):
         click.echo(str(path))
 
 

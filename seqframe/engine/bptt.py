@@ -35,6 +35,7 @@ import numpy as np
 from ..errors import ConfigError, ShapeError
 from ..ops import Array, Ops
 from . import readout, stack
+from .inputs import embedding_grad, first_layer_inputs
 from .model import Model
 from .recurrence import GenericRecurrence, Recurrence
 from .window import Window, check_inputs, check_window, host_window, to_window
@@ -56,7 +57,8 @@ class WindowResult:
             gradients by the total count of an optimizer step.
         grads: d loss_sum / d param, same keys and shapes as the parameters.
         state: the state after ``carry_at`` steps (the window's end by default), no gradient link.
-        outputs: (B, T, O') for the every-step readout, (B, O') otherwise.
+        outputs: (B, T, O') for the every-step readout, (B, O') otherwise; None when the loss
+            scored only some classes (sampled softmax).
         path: the recurrence that ran, e.g. ``"generic BPTT"`` or ``"fused lstm kernels
             (oneDNN)"``.
     """
@@ -65,7 +67,7 @@ class WindowResult:
     count: float
     grads: dict[str, Array]
     state: State
-    outputs: Array
+    outputs: Array | None
     path: str = GenericRecurrence.path
 
 
@@ -119,10 +121,6 @@ def choose_recurrence(model: Model, ops: Ops, window: Window,
     return GenericRecurrence(ops, model.cell)
 
 
-def _time_major(ops: Ops, window: Window) -> Array:
-    return ops.copy(ops.permute_dims(window.inputs, (1, 0, 2)))  # (T, B, D), one copy
-
-
 def window_loss_and_grad(
     model: Model,
     ops: Ops,
@@ -132,6 +130,7 @@ def window_loss_and_grad(
     dropout_rng: np.random.Generator | None = None,
     carry_at: int | None = None,
     fused: Recurrence | None = None,
+    loss_rng: np.random.Generator | None = None,
 ) -> WindowResult:
     """Forward, loss and backward over one window (training mode).
 
@@ -145,6 +144,7 @@ def window_loss_and_grad(
         carry_at: return the state after this many steps (truncated BPTT with k2 > k1).
         fused: the backend's fused recurrence for this model's cell (``ops.fused_recurrence``),
             or None for core's generic BPTT.
+        loss_rng: the host generator of a loss that draws (sampled softmax).
 
     Returns:
         A :class:`WindowResult`.
@@ -162,14 +162,21 @@ def window_loss_and_grad(
     recurrence = choose_recurrence(model, ops, window, fused)
     drop = device_dropout(model, ops, dropout_rng, window)
     start = start_state(model, ops, window, state)
-    run = stack.run_stack(model, recurrence, params, _time_major(ops, window), window, start,
-                          keep=True, drop=drop, carry_at=carry_at)
-    out = readout.readout_loss(model, ops, params, window, run.top, run.finals, drop)
-    grads = stack.backprop_stack(model, recurrence, run, out.d_top, out.seeds, drop)
-    grads.update(out.grads)
+    run = stack.run_stack(model, recurrence, params, first_layer_inputs(model, ops, params, window),
+                          window, start, keep=True, drop=drop, carry_at=carry_at,
+                          input_grad=model.embedded)
+    out = readout.readout_loss(model, ops, params, window, run.top, run.finals, drop,
+                               rng=loss_rng)
+    grads, d_inputs = stack.backprop_stack(model, recurrence, run, out.d_top, out.seeds, drop)
+    for name, value in out.grads.items():  # a tied readout adds to the embedding's gradient
+        grads[name] = value if name not in grads else grads[name] + value
+    if model.embedded:
+        table = embedding_grad(model, ops, params, window, d_inputs)
+        grads["embedding.weight"] = table if "embedding.weight" not in grads else \
+            grads["embedding.weight"] + table
     state_out = run.carried if carry_at is not None else run.finals
-    return WindowResult(out.loss_sum, window.count(model.config.readout), grads, state_out,
-                        out.outputs, recurrence.path)
+    return WindowResult(out.loss_sum, window.count(model.config.readout, model.loss.per_sequence),
+                        grads, state_out, out.outputs, recurrence.path)
 
 
 def loss_only(model: Model, ops: Ops, params: dict[str, Array], window: Window,
@@ -182,10 +189,10 @@ def loss_only(model: Model, ops: Ops, params: dict[str, Array], window: Window,
     check_window(model, params, window)
     recurrence = choose_recurrence(model, ops, window, fused)
     start = start_state(model, ops, window, state)
-    run = stack.run_stack(model, recurrence, params, _time_major(ops, window), window, start,
-                          keep=False, drop=[])
+    run = stack.run_stack(model, recurrence, params, first_layer_inputs(model, ops, params, window),
+                          window, start, keep=False, drop=[])
     out = readout.readout_loss(model, ops, params, window, run.top, run.finals, [], grad=False)
-    return out.loss_sum, window.count(model.config.readout)
+    return out.loss_sum, window.count(model.config.readout, model.loss.per_sequence)
 
 
 def forward(model: Model, ops: Ops, params: dict[str, Array], inputs: Array,
@@ -219,8 +226,8 @@ def forward(model: Model, ops: Ops, params: dict[str, Array], inputs: Array,
     window = host_window(ops, inputs, None, host_mask, host_mask, host_reset)
     recurrence = choose_recurrence(model, ops, window, fused)
     start = start_state(model, ops, window, state)
-    run = stack.run_stack(model, recurrence, params, _time_major(ops, window), window, start,
-                          keep=False, drop=[])
+    run = stack.run_stack(model, recurrence, params, first_layer_inputs(model, ops, params, window),
+                          window, start, keep=False, drop=[])
     outputs = readout.readout_outputs(model, ops, params, window, run.top, run.finals)
     return outputs, run.finals
 
@@ -240,8 +247,8 @@ def hidden_grads(model: Model, ops: Ops, params: dict[str, Array], window: Windo
     check_window(model, params, window)
     recurrence = GenericRecurrence(ops, model.cell, record=True)
     start = start_state(model, ops, window, state)
-    run = stack.run_stack(model, recurrence, params, _time_major(ops, window), window, start,
-                          keep=True, drop=[])
+    run = stack.run_stack(model, recurrence, params, first_layer_inputs(model, ops, params, window),
+                          window, start, keep=True, drop=[])
     out = readout.readout_loss(model, ops, params, window, run.top, run.finals, [])
     stack.backprop_stack(model, recurrence, run, out.d_top, out.seeds, [])
     per_layer = []

@@ -1,16 +1,18 @@
-"""The model: a stack of recurrent layers (optionally bidirectional) under one linear readout.
+"""The model: optional token embedding, a stack of recurrent layers, one linear readout, a loss.
 
 Parameter names are PyTorch's, so a state dict moves between seqframe and ``torch.nn`` as is::
 
-    weight_ih_l{k}[_reverse]  (G*H, D_k)     D_0 = D, D_k = H * directions for k > 0
-    weight_hh_l{k}[_reverse]  (G*H, H)
+    embedding.weight          (V, E)          token inputs with --embed E (nn.Embedding)
+    weight_ih_l{k}[_reverse]  (G*H, D_k)      D_0 = E, V (one-hot ids) or D; D_k = H * dirs
+    weight_hh_l{k}[_reverse]  (G*H, H)        recurrent cells only
     bias_ih_l{k}[_reverse]    (G*H,)
-    bias_hh_l{k}[_reverse]    (G*H,)
-    readout.weight            (O', H * directions)
+    bias_hh_l{k}[_reverse]    (G*H,)          recurrent cells only
+    ...                                       a cell's own parameters, with the same suffix
+    readout.weight            (O', H * dirs)  absent with tie_weights: embedding.weight instead
     readout.bias              (O',)
 
-where O' is the model's output size: O, or 2*O for ``gaussian_nll`` (a mean and a log-variance
-per target value). The maths of one window lives in :mod:`seqframe.engine.bptt`.
+where O' is the loss's output size (O, or 2*O for ``gaussian_nll``). The maths of one window
+lives in :mod:`seqframe.engine.bptt`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ import numpy as np
 
 from ..cells.base import Cell, State
 from ..errors import ConfigError, ShapeError
+from ..losses import BUILTIN, Loss
 from ..ops import Ops
 
 READOUTS = ("every_step", "last", "mean", "max")
-LOSSES = ("cross_entropy", "mse", "gaussian_nll")
 
 
 @dataclass(frozen=True)
@@ -34,18 +36,24 @@ class ModelConfig:
 
     Attributes:
         cell: the cell's registered name (``rnn``, ``lstm``, ``gru`` or a plugin's).
-        input_size: D, features per step.
+        input_size: D, features per step; for token inputs V, the input vocabulary.
         hidden_size: H, per layer and direction.
-        output_size: O, classes for ``cross_entropy``, target values otherwise.
+        output_size: O, classes for class losses, target values otherwise.
         layers: stacked recurrent layers.
         readout: ``every_step`` (an output per step), ``last`` (the final state of each
             direction of the top layer, i.e. the last valid step of a forward pass), ``mean``
             (top-layer outputs averaged over valid steps) or ``max`` (each top-layer feature's
             largest value over valid steps).
-        loss: ``cross_entropy``, ``mse`` or ``gaussian_nll``.
+        loss: the loss's registered name (``cross_entropy``, ``mse``, ``gaussian_nll``, ...).
         dropout: inverted-dropout probability on every layer's output (between layers and
             before the readout), training only.
         bidirectional: add a second direction reading each window back to front.
+        tokens: inputs are integer ids in ``[0, input_size)``, shaped (B, T).
+        embed: E, the width of the embedding table of token inputs; 0 feeds them one-hot.
+        padding_id: a token id that is padding: its embedding row starts at zero and never
+            learns (``nn.Embedding(padding_idx=...)``).
+        tie_weights: the readout uses the embedding table as its weight (needs O' = V and
+            E = H * directions).
     """
 
     cell: str
@@ -57,6 +65,10 @@ class ModelConfig:
     loss: str = "cross_entropy"
     dropout: float = 0.0
     bidirectional: bool = False
+    tokens: bool = False
+    embed: int = 0
+    padding_id: int | None = None
+    tie_weights: bool = False
 
     def __post_init__(self):
         for field in ("input_size", "hidden_size", "output_size", "layers"):
@@ -67,38 +79,71 @@ class ModelConfig:
             raise ConfigError(
                 f"unknown readout {self.readout!r}; expected one of {', '.join(READOUTS)}."
             )
-        if self.loss not in LOSSES:
-            raise ConfigError(f"unknown loss {self.loss!r}; expected one of {', '.join(LOSSES)}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(
                 f"dropout must be in [0, 1); got {self.dropout!r}. Use 0 to switch it off."
             )
+        self._check_inputs()
+
+    def _check_inputs(self) -> None:
+        if not isinstance(self.embed, (int, np.integer)) or self.embed < 0:
+            raise ConfigError(f"--embed must be 0 (no embedding) or a positive width; got "
+                              f"{self.embed!r}.")
+        if self.embed and not self.tokens:
+            raise ConfigError(f"--embed {self.embed} needs token inputs, but this task gives "
+                              f"dense features ({self.input_size} per step); drop --embed.")
+        if self.padding_id is not None and not 0 <= self.padding_id < self.input_size:
+            raise ConfigError(f"padding_id {self.padding_id} is outside the input vocabulary "
+                              f"[0, {self.input_size}).")
+        if self.tie_weights and not self.embed:
+            raise ConfigError("--tie-weights shares the embedding table with the readout, so it "
+                              "needs token inputs and --embed E.")
+
+
+def builtin_loss(name: str) -> Loss:
+    """A built-in loss by name (a model made outside a run, e.g. in a gradient check)."""
+    if name not in BUILTIN:
+        raise ConfigError(f"loss {name!r} is not built in; pass its Loss instance to Model "
+                          f"(`seqframe plugins` lists the registered losses).")
+    return BUILTIN[name]()
 
 
 class Model:
-    """A configured stack of one cell type plus the readout; holds no arrays itself.
+    """A configured model: optional embedding, a stack of one cell type, the readout, the loss.
+
+    Holds no arrays itself.
 
     Args:
         config: the model's shape.
         cell: the cell instance every layer uses.
+        loss: the loss instance (default: the built-in named by ``config.loss``).
 
     Attributes:
-        config, cell: as given.
+        config, cell, loss: as given.
         directions: 1, or 2 when bidirectional.
         output_size: O', the width of the readout (2*O for ``gaussian_nll``).
         feature_size: H * directions, the width the readout sees.
+        embedded: the model starts with an embedding table.
     """
 
-    def __init__(self, config: ModelConfig, cell: Cell):
+    def __init__(self, config: ModelConfig, cell: Cell, loss: Loss | None = None):
         if not isinstance(cell, Cell):
             raise ConfigError(
                 f"Model needs a Cell instance; got {cell!r}. Pass e.g. LSTMCell(), not the class."
             )
         self.config = config
         self.cell = cell
+        self.loss = loss if loss is not None else builtin_loss(config.loss)
         self.directions = 2 if config.bidirectional else 1
-        self.output_size = config.output_size * (2 if config.loss == "gaussian_nll" else 1)
+        self.output_size = self.loss.output_size(config.output_size)
         self.feature_size = config.hidden_size * self.directions
+        self.embedded = config.tokens and config.embed > 0
+        if config.tie_weights and (self.output_size, config.embed) != (config.input_size,
+                                                                       self.feature_size):
+            raise ConfigError(
+                f"--tie-weights needs the readout shaped like the embedding: outputs "
+                f"{self.output_size} = vocabulary {config.input_size}, and --embed "
+                f"{config.embed} = hidden x directions {self.feature_size}.")
 
     def __repr__(self) -> str:
         return f"Model({self.config!r})"
@@ -113,19 +158,24 @@ class Model:
         return out
 
     def layer_input_size(self, layer: int) -> int:
-        """D for the first layer, H * directions above it."""
-        return self.config.input_size if layer == 0 else self.feature_size
+        """E, V (one-hot ids) or D for the first layer; H * directions above it."""
+        if layer > 0:
+            return self.feature_size
+        return self.config.embed if self.embedded else self.config.input_size
+
+    def layer_params(self, layer: int) -> dict[str, tuple[int, ...]]:
+        """One layer's parameters as its cell declares them (names without the suffix)."""
+        return self.cell.param_shapes(self.layer_input_size(layer), self.config.hidden_size)
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Every parameter's name and shape, in the order :meth:`init_params` draws them."""
-        gh = self.cell.gates * self.config.hidden_size
+        """Every parameter's name and shape."""
         shapes: dict[str, tuple[int, ...]] = {}
+        if self.embedded:
+            shapes["embedding.weight"] = (self.config.input_size, self.config.embed)
         for layer, _, suffix in self.layer_suffixes():
-            shapes[f"weight_ih{suffix}"] = (gh, self.layer_input_size(layer))
-            shapes[f"weight_hh{suffix}"] = (gh, self.config.hidden_size)
-            shapes[f"bias_ih{suffix}"] = (gh,)
-            shapes[f"bias_hh{suffix}"] = (gh,)
-        shapes["readout.weight"] = (self.output_size, self.feature_size)
+            shapes.update({f"{k}{suffix}": v for k, v in self.layer_params(layer).items()})
+        if not self.config.tie_weights:
+            shapes["readout.weight"] = (self.output_size, self.feature_size)
         shapes["readout.bias"] = (self.output_size,)
         return shapes
 
@@ -136,7 +186,9 @@ class Model:
         Recurrent layers use their cell's rule (PyTorch's U(-1/sqrt(H), 1/sqrt(H)) for the
         built-ins), drawn layer by layer, forward direction before reverse. The readout uses
         ``torch.nn.Linear``'s default, U(-1/sqrt(F), 1/sqrt(F)) for weight and bias, F = H *
-        directions. Move the result to a backend with ``ops.asarray``.
+        directions. The embedding is drawn last, N(0, 1) as ``nn.Embedding``, with the padding
+        row zero (so models without one draw exactly what they always drew). Move the result to a
+        backend with ``ops.asarray``.
         """
         rng = np.random.default_rng(seed_or_rng)
         params: dict[str, np.ndarray] = {}
@@ -145,8 +197,15 @@ class Model:
             drawn = self.cell.init_params(rng, size_in, hidden)
             params.update({f"{k}{suffix}": np.asarray(v, np.float64) for k, v in drawn.items()})
         bound = 1.0 / math.sqrt(self.feature_size)
-        params["readout.weight"] = rng.uniform(-bound, bound, (self.output_size, self.feature_size))
+        if not self.config.tie_weights:
+            params["readout.weight"] = rng.uniform(-bound, bound,
+                                                   (self.output_size, self.feature_size))
         params["readout.bias"] = rng.uniform(-bound, bound, (self.output_size,))
+        if self.embedded:
+            table = rng.standard_normal((self.config.input_size, self.config.embed))
+            if self.config.padding_id is not None:
+                table[self.config.padding_id] = 0.0
+            params = {"embedding.weight": table, **params}
         return params
 
     def zero_state(self, ops: Ops, batch_size: int) -> State:

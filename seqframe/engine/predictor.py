@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import PluginError, ShapeError
 from ..ops import Array, Ops
+from .bptt import forward
 from .state import concat_states, state_batch_size, state_rows
 
 
@@ -37,10 +38,13 @@ class ModelPredictor:
                 state: Any = None) -> tuple[np.ndarray, Any]:
         """See :meth:`seqframe.task.Predictor.predict`."""
         inputs = np.asarray(inputs)
-        if inputs.ndim != 3 or inputs.shape[2] != self.model.config.input_size:
+        cfg = self.model.config
+        if cfg.tokens and (inputs.ndim != 2 or not np.issubdtype(inputs.dtype, np.integer)):
+            raise ShapeError(f"predict expects token ids shaped (B, T) (vocabulary "
+                             f"{cfg.input_size}); got {inputs.dtype} {inputs.shape}.")
+        if not cfg.tokens and (inputs.ndim != 3 or inputs.shape[2] != cfg.input_size):
             raise ShapeError(
-                f"predict expects inputs shaped (B, T, {self.model.config.input_size}); "
-                f"got {inputs.shape}."
+                f"predict expects inputs shaped (B, T, {cfg.input_size}); got {inputs.shape}."
             )
         rows, steps = inputs.shape[:2]
         mask = np.ones((rows, steps), dtype=bool) if mask is None else np.asarray(mask, bool)
@@ -62,12 +66,10 @@ class ModelPredictor:
         return np.concatenate(outputs, axis=0), final_state
 
     def _forward(self, inputs: np.ndarray, mask: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-        from .bptt import forward
-
         ops = self.ops
         if state is None:
             state = self.model.zero_state(ops, inputs.shape[0])
-        x = ops.asarray(inputs)  # (B, T, D)
+        x = ops.asarray(inputs)  # (B, T, D) features or (B, T) token ids
         m = ops.asarray(mask.astype(np.float64))  # (B, T) 0/1
         outputs, final = forward(self.model, ops, self.params, x, m, state)
         return ops.to_numpy(outputs), final

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ops import Array, Ops
-from .losses import LOSS_FUNCTIONS
 from .model import Model
 
 
@@ -19,8 +18,9 @@ class ReadoutResult:
     """Loss and outputs of the readout, and where its gradient enters the recurrent stack."""
 
     loss_sum: Array
-    outputs: Array  # (B, T, O') every-step readout, (B, O') otherwise
-    grads: dict | None = None  # readout.weight, readout.bias
+    outputs: Array | None  # (B, T, O') every-step readout, (B, O') otherwise; None when the loss
+    #                        scored only some classes (sampled softmax)
+    grads: dict | None = None  # readout.weight (or the tied embedding.weight), readout.bias
     d_top: Array | None = None  # (T, B, F) dLoss/d(top outputs): every_step, mean, max
     seeds: list | None = None  # per direction dLoss/d(final state): last
 
@@ -51,8 +51,13 @@ def _features(model: Model, ops: Ops, window, top: Array, finals: tuple, drop: l
     return ops.sum(top * w, axis=0), w
 
 
-def _logits(ops: Ops, params: dict, feats: Array) -> Array:
-    logits = ops.matmul(feats, ops.permute_dims(params["readout.weight"], (1, 0)))  # (N, O')
+def readout_weight(model: Model, params: dict) -> Array:
+    """(O', F): the readout's weight, or the embedding table when the two are tied."""
+    return params["embedding.weight" if model.config.tie_weights else "readout.weight"]
+
+
+def _logits(model: Model, ops: Ops, params: dict, feats: Array) -> Array:
+    logits = ops.matmul(feats, ops.permute_dims(readout_weight(model, params), (1, 0)))  # (N, O')
     logits += params["readout.bias"]
     return logits
 
@@ -65,7 +70,7 @@ def _shape_outputs(model: Model, ops: Ops, logits: Array, top: Array) -> Array:
 
 
 def _flat_targets(model: Model, ops: Ops, window):
-    """Targets and 0/1 weights as the loss functions want them: (N, ...) and (N,)."""
+    """Targets and 0/1 weights as a row loss wants them: (N, ...) and (N,)."""
     if model.config.readout != "every_step":
         return window.targets, ops.minimum(ops.sum(window.loss_mask, axis=1), 1.0)
     targets = window.targets
@@ -79,26 +84,55 @@ def _flat_targets(model: Model, ops: Ops, window):
 
 
 def readout_outputs(model: Model, ops: Ops, params: dict, window, top: Array, finals: tuple):
-    """Eval-mode outputs only."""
+    """Eval-mode outputs only: every class's score, whatever the training loss."""
     feats, _ = _features(model, ops, window, top, finals, [])
-    return _shape_outputs(model, ops, _logits(ops, params, feats), top)
+    return _shape_outputs(model, ops, _logits(model, ops, params, feats), top)
+
+
+def _loss(model: Model, ops: Ops, params: dict, window, feats: Array, top: Array, grad: bool,
+          rng) -> tuple:
+    """The loss on the readout: ``(LossResult, outputs or None, d_weight, d_bias, d_feats)``."""
+    loss = model.loss
+    weight, bias = readout_weight(model, params), params["readout.bias"]
+    if loss.needs == "features":  # it scores what it needs itself (e.g. sampled classes)
+        targets, weights = _flat_targets(model, ops, window)
+        res = loss.loss_and_grad_features(ops, feats, weight, bias, targets, weights, grad=grad,
+                                          rng=rng)
+        return res, None, res.d_weight, res.d_bias, res.d_outputs
+    logits = _logits(model, ops, params, feats)  # (N, O')
+    if loss.per_sequence:  # the whole window, time-major, with the step mask
+        steps, batch = top.shape[:2]
+        mask = ops.permute_dims(window.loss_mask, (1, 0))  # (T, B)
+        res = loss.loss_and_grad(ops, ops.reshape(logits, (steps, batch, -1)), window.targets,
+                                 mask, grad=grad, rng=rng)
+        d_logits = None if res.d_outputs is None else ops.reshape(res.d_outputs,
+                                                                  (steps * batch, -1))
+    else:
+        targets, weights = _flat_targets(model, ops, window)
+        res = loss.loss_and_grad(ops, logits, targets, weights, grad=grad, rng=rng)
+        d_logits = res.d_outputs
+    outputs = _shape_outputs(model, ops, logits, top)
+    if not grad:
+        return res, outputs, None, None, None
+    d_weight = ops.matmul(ops.permute_dims(d_logits, (1, 0)), feats)  # (O', F)
+    return res, outputs, d_weight, ops.sum(d_logits, axis=0), ops.matmul(d_logits, weight)
 
 
 def readout_loss(model: Model, ops: Ops, params: dict, window, top: Array, finals: tuple,
-                 drop: list, grad: bool = True) -> ReadoutResult:
-    """Readout, loss, and (when ``grad``) the readout's backward."""
+                 drop: list, grad: bool = True, rng=None) -> ReadoutResult:
+    """Readout, loss, and (when ``grad``) the readout's backward.
+
+    ``rng``: the host generator of a loss that draws (sampled softmax); None outside training.
+    """
     feats, w = _features(model, ops, window, top, finals, drop)
-    logits = _logits(ops, params, feats)
-    targets, weights = _flat_targets(model, ops, window)
-    loss_sum, _, d_logits = LOSS_FUNCTIONS[model.config.loss](ops, logits, targets, weights)
-    result = ReadoutResult(loss_sum, _shape_outputs(model, ops, logits, top))
+    res, outputs, d_weight, d_bias, d_feats = _loss(model, ops, params, window, feats, top, grad,
+                                                    rng)
+    result = ReadoutResult(res.loss_sum, outputs)
     if not grad:
         return result
-    result.grads = {
-        "readout.weight": ops.matmul(ops.permute_dims(d_logits, (1, 0)), feats),
-        "readout.bias": ops.sum(d_logits, axis=0),
-    }
-    d_feats = ops.matmul(d_logits, params["readout.weight"])  # (N, F)
+    tied = model.config.tie_weights
+    result.grads = {"embedding.weight" if tied else "readout.weight": d_weight,
+                    "readout.bias": d_bias}
     readout, hidden = model.config.readout, model.config.hidden_size
     if readout == "every_step":
         result.d_top = ops.reshape(d_feats, tuple(top.shape))

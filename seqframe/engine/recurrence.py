@@ -25,9 +25,11 @@ arrays in the cell's ``state_names`` order):
   gradients of the four weights and, when the forward was asked, dLoss/dx (T, B, D). No gradient
   flows into the start state: truncated BPTT carries the state across windows as a value.
 
-Weights are passed without their layer suffix: ``weight_ih`` (G*H, D), ``weight_hh`` (G*H, H),
-``bias_ih`` (G*H,), ``bias_hh`` (G*H,) -- PyTorch's layout. The derivation of the generic backward
-is in docs/concepts/bptt.md.
+Weights are passed without their layer suffix, as the cell declares them
+(:meth:`seqframe.cells.Cell.param_shapes`): ``weight_ih`` (G*H, D), ``bias_ih`` (G*H,), and for a
+``recurrent`` cell ``weight_hh`` (G*H, H), ``bias_hh`` (G*H,) -- PyTorch's layout -- plus any
+parameters of the cell's own. The derivation of the generic backward is in
+docs/concepts/bptt.md.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..cells.base import Cell, State
+from ..cells.base import Cell, State, own_params
 from ..ops import Array, Ops
 from .window import Window
 
-WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # a built-in cell's layer
 
 
 @dataclass
@@ -86,6 +88,7 @@ class _Saved:
     """What the generic backward needs from its forward."""
 
     weights: dict[str, Array]
+    own: dict[str, Array]  # the cell's own parameters (empty for most cells)
     inputs: Array  # (T, B, D)
     hidden: Array  # (T + 1, B, H): h_{-1}, h_0, ... (reversed order for the reverse direction)
     caches: list  # per step, what cell.step returned
@@ -119,33 +122,40 @@ class GenericRecurrence:
 
     def __init__(self, ops: Ops, cell: Cell, record: bool = False):
         self.ops, self.cell, self.record = ops, cell, record
+        self.has_own = own_params(cell)
 
     def forward(self, weights: dict[str, Array], x: Array, start: State, window: Window, *,
                 reverse: bool, carry_at: int | None = None, keep: bool = True,
                 need_dx: bool = False) -> DirectionRun:
         ops, cell = self.ops, self.cell
         steps, batch, d_in = x.shape
-        w_hh = weights["weight_hh"]
-        hidden = w_hh.shape[1]
+        hidden = start[0].shape[1]
         # Contiguous copies of W^T make the GEMMs noticeably faster than handing BLAS the
         # transposed views (measured with OpenBLAS, B=32, H=256).
         w_ih_t = ops.copy(ops.permute_dims(weights["weight_ih"], (1, 0)))  # (D, G*H)
-        w_hh_t = ops.copy(ops.permute_dims(w_hh, (1, 0)))  # (H, G*H)
         xp_flat = ops.matmul(ops.reshape(x, (steps * batch, d_in)), w_ih_t)  # (T*B, G*H)
         xp_flat += weights["bias_ih"]
         xp = ops.reshape(xp_flat, (steps, batch, -1))  # (T, B, G*H)
+        w_hh_t = b_hh = None
+        if cell.recurrent:
+            w_hh_t = ops.copy(ops.permute_dims(weights["weight_hh"], (1, 0)))  # (H, G*H)
+            b_hh = weights["bias_hh"]
+        own = {k: v for k, v in weights.items() if k not in WEIGHT_NAMES}
         hbuf = ops.zeros((steps + 1, batch, hidden))  # (T+1, B, H), see _Saved.hidden
         offset = 0 if reverse else 1
         hbuf[steps if reverse else 0] = start[0]
         order = range(steps - 1, -1, -1) if reverse else range(steps)
         caches: list[Any] = [None] * steps if keep else []
         masks = window.step_masks
-        matmul, step, b_hh = ops.matmul, cell.step, weights["bias_hh"]
+        matmul, step = ops.matmul, cell.step
         state, carried = start, None
         for n, t in enumerate(order, 1):
-            hp = matmul(state[0], w_hh_t)  # (B, G*H)
-            hp += b_hh
-            new, cache = step(ops, xp[t], hp, state)
+            hp = None
+            if w_hh_t is not None:
+                hp = matmul(state[0], w_hh_t)  # (B, G*H)
+                hp += b_hh
+            new, cache = step(ops, xp[t], hp, state, own) if self.has_own else \
+                step(ops, xp[t], hp, state)
             m = masks.get(t)
             if m is not None:  # masked rows keep their state: new = old + m * (new - old)
                 new = tuple(old + m * (cand - old) for cand, old in zip(new, state, strict=True))
@@ -156,20 +166,21 @@ class GenericRecurrence:
             if n == carry_at and not reverse:
                 carried = state
         outputs = hbuf[:-1] if reverse else hbuf[1:]  # (T, B, H)
-        saved = _Saved(weights, x, hbuf, caches, masks, reverse, need_dx) if keep else None
+        saved = _Saved(weights, own, x, hbuf, caches, masks, reverse, need_dx) if keep else None
         return DirectionRun(outputs, state, carried if carried is not None else state, saved)
 
     def backward(self, run: DirectionRun, d_outputs: Array | None,
                  d_final: State | None) -> tuple[Array | None, dict[str, Array]]:
         ops, cell, r = self.ops, self.cell, run.saved
         steps, batch, d_in = r.inputs.shape
-        w_hh = r.weights["weight_hh"]
-        hidden = w_hh.shape[1]
+        hidden = r.hidden.shape[2]
+        w_hh = r.weights.get("weight_hh")
         d_state = d_final if d_final is not None else cell.zero_state(ops, batch, hidden)
         order = range(steps) if r.reverse else range(steps - 1, -1, -1)
         d_xps: list[Any] = [None] * steps
         d_hps: list[Any] = [None] * steps
         d_hs: list[Any] = [None] * steps
+        d_own: dict[str, Any] = {}
         shared = True  # the cell returned one array for d_xp and d_hp at every step
         matmul, step_backward, caches = ops.matmul, cell.step_backward, r.caches
         for t in order:
@@ -183,26 +194,34 @@ class GenericRecurrence:
                 d_pass = tuple(d - dc for d, dc in zip(d_s, d_cell, strict=True))
             else:
                 d_cell = d_s
-            d_xp, d_hp, d_prev = step_backward(ops, d_cell, caches[t])
+            d_xp, d_hp, d_prev, *rest = step_backward(ops, d_cell, caches[t])
+            for name, g in (rest[0] if rest else {}).items():  # the cell's own parameters
+                d_own[name] = g if name not in d_own else d_own[name] + g
             d_xps[t], d_hps[t] = d_xp, d_hp
             shared = shared and d_hp is d_xp
-            d_h_prev = matmul(d_hp, w_hh)  # (B, H): h_{t-1} -> hp path
-            d_h_prev += d_prev[0]
+            if w_hh is not None:
+                d_h_prev = matmul(d_hp, w_hh)  # (B, H): h_{t-1} -> hp path
+                d_h_prev += d_prev[0]
+            else:
+                d_h_prev = d_prev[0]
             d_state = (d_h_prev,) + tuple(d_prev[1:])
             if m is not None:
                 d_state = tuple(a + b for a, b in zip(d_state, d_pass, strict=True))
         # Weight gradients: one GEMM per window over all stashed steps, not one per step.
         d_xp_all = ops.reshape(ops.stack(d_xps), (steps * batch, -1))  # (T*B, G*H)
-        d_hp_all = d_xp_all if shared else ops.reshape(ops.stack(d_hps), (steps * batch, -1))
         x_flat = ops.reshape(r.inputs, (steps * batch, d_in))
-        h_prev_flat = ops.reshape(r.previous(), (steps * batch, hidden))
         grads = {
             "weight_ih": ops.matmul(ops.permute_dims(d_xp_all, (1, 0)), x_flat),
-            "weight_hh": ops.matmul(ops.permute_dims(d_hp_all, (1, 0)), h_prev_flat),
             "bias_ih": ops.sum(d_xp_all, axis=0),
         }
-        # A copy, not the same array: a caller that scales gradients in place must not scale twice.
-        grads["bias_hh"] = ops.copy(grads["bias_ih"]) if shared else ops.sum(d_hp_all, axis=0)
+        if w_hh is not None:
+            d_hp_all = d_xp_all if shared else ops.reshape(ops.stack(d_hps), (steps * batch, -1))
+            h_prev_flat = ops.reshape(r.previous(), (steps * batch, hidden))
+            grads["weight_hh"] = ops.matmul(ops.permute_dims(d_hp_all, (1, 0)), h_prev_flat)
+            # A copy, not the same array: a caller scaling gradients in place must not scale twice.
+            grads["bias_hh"] = ops.copy(grads["bias_ih"]) if shared else ops.sum(d_hp_all, axis=0)
+        for name, value in r.own.items():  # an own parameter no step touched has zero gradient
+            grads[name] = d_own.get(name, ops.zeros_like(value))
         if self.record:
             r.recorded = d_hs
         d_x = None

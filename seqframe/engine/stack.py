@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..ops import Array, Ops
 from .model import Model
-from .recurrence import WEIGHT_NAMES, DirectionRun, Recurrence
+from .recurrence import DirectionRun, Recurrence
 from .window import Window
 
 
@@ -32,14 +32,19 @@ class StackRun:
     carried: tuple
 
 
-def layer_weights(params: dict, suffix: str) -> dict[str, Array]:
-    """The four weights of one (layer, direction), without their suffix."""
-    return {name: params[f"{name}{suffix}"] for name in WEIGHT_NAMES}
+def layer_weights(model: Model, params: dict, layer: int, suffix: str) -> dict[str, Array]:
+    """One (layer, direction)'s parameters as its cell declares them, without their suffix."""
+    return {name: params[f"{name}{suffix}"] for name in model.layer_params(layer)}
 
 
 def run_stack(model: Model, recurrence: Recurrence, params: dict, inputs: Array, window: Window,
-              start: tuple, *, keep: bool, drop: list, carry_at: int | None = None) -> StackRun:
-    """Unroll every layer and direction over ``inputs`` (T, B, D) from ``start``."""
+              start: tuple, *, keep: bool, drop: list, carry_at: int | None = None,
+              input_grad: bool = False) -> StackRun:
+    """Unroll every layer and direction over ``inputs`` (T, B, D) from ``start``.
+
+    ``input_grad``: the backward also returns dLoss/d(inputs) (an embedding table learns from
+    it).
+    """
     ops: Ops = window.ops
     x = inputs
     runs, finals, carried = [], [], []
@@ -47,9 +52,10 @@ def run_stack(model: Model, recurrence: Recurrence, params: dict, inputs: Array,
         outs, layer_final, layer_carried = [], [], []
         for direction, (_, _, suffix) in enumerate(model.layer_suffixes()[
                 layer * model.directions:(layer + 1) * model.directions]):
-            run = recurrence.forward(layer_weights(params, suffix), x, start[layer][direction],
-                                     window, reverse=direction == 1, carry_at=carry_at, keep=keep,
-                                     need_dx=keep and layer > 0)
+            run = recurrence.forward(layer_weights(model, params, layer, suffix), x,
+                                     start[layer][direction], window, reverse=direction == 1,
+                                     carry_at=carry_at, keep=keep,
+                                     need_dx=keep and (layer > 0 or input_grad))
             runs.append(run)
             outs.append(run.outputs)
             layer_final.append(run.final)
@@ -63,13 +69,17 @@ def run_stack(model: Model, recurrence: Recurrence, params: dict, inputs: Array,
 
 
 def backprop_stack(model: Model, recurrence: Recurrence, run: StackRun, d_top: Array | None,
-                   seeds: list | None, drop: list) -> dict[str, Array]:
-    """Backward through every layer, top down; returns the recurrent weights' gradients.
+                   seeds: list | None, drop: list) -> tuple[dict[str, Array], Array | None]:
+    """Backward through every layer, top down.
 
     Args:
         d_top: (T, B, F) dLoss/d(top outputs) from the readout, or None (a ``last`` readout).
         seeds: per direction dLoss/d(final state of the top layer) (``last``), or None.
         drop: the dropout masks the forward applied.
+
+    Returns:
+        The recurrent layers' gradients, and dLoss/d(inputs) (T, B, D) when the forward was run
+        with ``input_grad`` (else None).
     """
     cfg, hidden, grads = model.config, model.config.hidden_size, {}
     d_seq = d_top
@@ -87,6 +97,6 @@ def backprop_stack(model: Model, recurrence: Recurrence, run: StackRun, d_top: A
             dx, g = recurrence.backward(run.runs[index], d_y, seed)
             suffix = suffixes[index][2]
             grads.update({f"{name}{suffix}": value for name, value in g.items()})
-            d_x = dx if d_x is None else d_x + dx
+            d_x = dx if d_x is None else (d_x if dx is None else d_x + dx)
         d_seq = d_x
-    return grads
+    return grads, d_seq

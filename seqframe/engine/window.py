@@ -25,7 +25,7 @@ class Window:
 
     Attributes:
         ops: the backend the arrays live on.
-        inputs: (B, T, D) float.
+        inputs: (B, T, D) float, or (B, T) int64 token ids.
         targets: int64 class ids (B, T) or (B,), or float values (B, T, O) or (B, O); entries
             that carry no loss are zeroed. None for a forward-only window.
         mask: (B, T) float 0/1, 1 on real steps.
@@ -71,9 +71,11 @@ class Window:
         batch = self.batch_size
         return {t: self.ops.reshape(self.mask[:, t], (batch, 1)) for t in self.masked_steps}
 
-    def count(self, readout: str) -> float:
-        """The targets a loss sum over this window counts: steps (every-step readout) or rows."""
-        return self.steps_counted if readout == "every_step" else self.rows_counted
+    def count(self, readout: str, per_sequence: bool = False) -> float:
+        """The targets a loss sum over this window counts: steps (every-step readout), or rows
+        (the other readouts, and losses over whole sequences such as CTC)."""
+        return self.steps_counted if readout == "every_step" and not per_sequence \
+            else self.rows_counted
 
 
 def host_window(ops: Ops, inputs: Array, targets: np.ndarray | None, mask: np.ndarray,
@@ -108,13 +110,15 @@ def _prefix_lengths(mask: np.ndarray) -> tuple[np.ndarray | None, bool]:
     return (length.astype(np.int64) if prefix else None), prefix
 
 
-def to_window(ops: Ops, batch: Batch, loss_from: int = 0) -> Window:
+def to_window(ops: Ops, batch: Batch, loss_from: int = 0, sequences: bool = False) -> Window:
     """Check a host batch and move it to the backend.
 
     Args:
         ops: the backend.
         batch: host arrays (see :class:`seqframe.task.Batch`).
         loss_from: steps before this one carry no loss (truncated BPTT with k2 > k1).
+        sequences: the targets are label sequences (B, L) of a sequence loss (CTC), not one
+            target per step or row; they are passed on as they are.
 
     Raises:
         ShapeError: arrays that do not fit together; ConfigError: ``loss_from`` out of range;
@@ -129,6 +133,8 @@ def to_window(ops: Ops, batch: Batch, loss_from: int = 0) -> Window:
         )
     loss_mask = mask.copy()
     loss_mask[:, :loss_from] = False
+    if sequences:
+        return host_window(ops, ops.asarray(inputs), targets, mask, loss_mask, reset)
     # Entries that carry no loss may hold padding (-1, NaN); zero them so they cannot leak.
     integer = np.issubdtype(targets.dtype, np.integer)
     per_step = targets.ndim == 3 or (targets.ndim == 2 and integer)  # else one target per row
@@ -152,7 +158,14 @@ def to_window(ops: Ops, batch: Batch, loss_from: int = 0) -> Window:
 
 
 def check_inputs(model: Model, shape: tuple, what: str) -> None:
-    """Raise ShapeError unless ``shape`` is (batch, time, the model's input size)."""
+    """Raise ShapeError unless ``shape`` is (batch, time, the model's input size), or (batch,
+    time) of token ids for a model with token inputs."""
+    if model.config.tokens:
+        if len(shape) != 2:
+            raise ShapeError(
+                f"{what} have shape {shape}; the model reads token ids shaped (batch, time) "
+                f"(vocabulary {model.config.input_size}). Give the ids, not one-hot rows.")
+        return
     if len(shape) != 3 or shape[2] != model.config.input_size:
         raise ShapeError(
             f"{what} have shape {shape}; the model expects (batch, time, "
@@ -163,10 +176,12 @@ def check_inputs(model: Model, shape: tuple, what: str) -> None:
 def check_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Host arrays of a batch, checked against each other; masks as bool."""
     inputs = np.asarray(batch.inputs)
-    if inputs.ndim != 3:
+    tokens = inputs.ndim == 2 and np.issubdtype(inputs.dtype, np.integer)
+    if inputs.ndim != 3 and not tokens:
         raise ShapeError(
-            f"batch inputs have shape {inputs.shape}; expected (batch, time, features). "
-            "A univariate series needs a trailing feature axis of size 1."
+            f"batch inputs have shape {inputs.shape} ({inputs.dtype}); expected (batch, time, "
+            "features) floats, or (batch, time) integer token ids. A univariate series needs a "
+            "trailing feature axis of size 1."
         )
     batch_size, steps = inputs.shape[:2]
     mask, reset = np.asarray(batch.mask), np.asarray(batch.reset)
@@ -191,14 +206,29 @@ def check_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 def check_window(model: Model, params: dict, window: Window) -> None:
     """Raise ShapeError unless ``params`` and ``window`` fit ``model`` (targets included)."""
     model.check_params(params)
-    cfg = model.config
     shape = tuple(window.inputs.shape)
     check_inputs(model, shape, "window inputs")
-    batch, steps = shape[:2]
-    every = cfg.readout == "every_step"
-    classes = cfg.loss == "cross_entropy"
-    expected = ((batch, steps) if every else (batch,)) + (() if classes else (cfg.output_size,))
+    check_targets(model, window, shape[0], shape[1])
+
+
+def check_targets(model: Model, window: Window, batch: int, steps: int) -> None:
+    """Raise ShapeError unless the window's targets are what the model's loss takes."""
+    cfg, loss = model.config, model.loss
     got = tuple(window.targets.shape)
+    integer = "int" in str(window.targets.dtype)
+    if loss.targets == "sequences":
+        if cfg.readout != "every_step" or len(got) != 2 or got[0] != batch or not integer:
+            raise ShapeError(
+                f"loss {loss.name!r} takes label sequences (batch, length) of integer ids with "
+                f"the every_step readout; got targets {got} ({window.targets.dtype}) and readout "
+                f"{cfg.readout!r}.")
+        if window.max_target >= model.output_size:
+            raise ShapeError(f"a label is {window.max_target} but the model has "
+                             f"{model.output_size} classes (ids 0..{model.output_size - 1}).")
+        return
+    every = cfg.readout == "every_step"
+    classes = loss.targets == "classes"
+    expected = ((batch, steps) if every else (batch,)) + (() if classes else (cfg.output_size,))
     if got != expected:
         kind = "class ids" if classes else f"{cfg.output_size} target value(s)"
         raise ShapeError(
@@ -206,7 +236,6 @@ def check_window(model: Model, params: dict, window: Window) -> None:
             f"{expected} ({kind} per {'step' if every else 'sequence'}). Check the task's "
             "readout, loss and output_size."
         )
-    integer = "int" in str(window.targets.dtype)
     if classes != integer:
         raise ShapeError(
             f"loss {cfg.loss!r} needs {'integer class ids' if classes else 'float values'} as "

@@ -196,12 +196,14 @@ class Run:
             self.predictor, prime=prime, length=length, temperature=temperature, top_k=top_k,
             seed=seed, greedy=greedy)
 
-    def forecast(self, horizon: int, data: str | None = None,
-                 out_dir: str | Path | None = None) -> list[Path]:
+    def forecast(self, horizon: int, data: str | None = None, out_dir: str | Path | None = None,
+                 series: str | None = None) -> list[Path]:
         """Forecast files past the end of the data (:class:`seqframe.task.Forecaster` tasks),
-        written into ``out_dir`` (default: the run directory)."""
+        written into ``out_dir`` (default: the run directory); ``series`` picks one series of a
+        many-series run."""
+        extra = {} if series is None else {"series": series}
         return require(self.task, Forecaster).forecast(
-            self.predictor, horizon=horizon, data=data, out_dir=Path(out_dir or self.dir))
+            self.predictor, horizon=horizon, data=data, out_dir=Path(out_dir or self.dir), **extra)
 
     def predict(self, data: str, out_dir: str | Path | None = None) -> list[Path]:
         """Prediction files for the sequences in ``data`` (:class:`seqframe.task.FilePredictor`

@@ -7,13 +7,17 @@ Used by every way of starting or reopening a run (:mod:`.single`, :mod:`.ensembl
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..cells import LAYER_NORM_VARIANTS, Cell
 from ..config import RunConfig, load_toml, merge, read_resolved
 from ..engine.model import Model, ModelConfig
 from ..errors import ConfigError, UsageError
+from ..losses import Loss
+from ..losses.base import check_loss_class
 from ..ops import Ops
 from ..plugins import get_registry
 from ..task import ModelSpec, Task
@@ -69,22 +73,58 @@ class Built:
     model: Model
 
 
-def build(config: RunConfig, task_state: dict | None = None) -> Built:
+def build(config: RunConfig, task_state: dict | None = None,
+          log: Callable[[str], None] | None = None) -> Built:
     """Backend, task (prepared, with ``task_state`` when given: the fitted vocabulary, scalers...
-    of a checkpoint), spec and model for ``config``."""
+    of a checkpoint), spec and model for ``config``; ``log`` becomes the task's log."""
     ops = make_ops(config)
-    cell_cls = load_plugin("cell", config.cell)
     task_cls = load_plugin("task", config.task)
     task = task_cls(config.options, config.data)
+    if log is not None:
+        task.log = log
     spec = task.prepare(task_state)
     if config.bidirectional and config.bptt:
         raise ConfigError("a bidirectional model reads each sequence whole; use --bptt 0 with "
                           "--bidirectional (or drop --bidirectional for truncated BPTT).")
+    loss = make_loss(config, spec)
     model = Model(ModelConfig(
         cell=config.cell, input_size=spec.input_size, hidden_size=config.hidden,
-        output_size=spec.output_size, layers=config.layers, readout=spec.readout, loss=spec.loss,
-        dropout=config.dropout, bidirectional=config.bidirectional), cell_cls())
+        output_size=spec.output_size, layers=config.layers, readout=spec.readout,
+        loss=loss.name, dropout=config.dropout, bidirectional=config.bidirectional,
+        tokens=spec.tokens, embed=config.embed, padding_id=spec.padding_id,
+        tie_weights=config.tie_weights), make_cell(config), loss)
     return Built(ops, task, spec, model)
+
+
+def make_cell(config: RunConfig) -> Cell:
+    """The cell ``config`` names; with ``layer_norm``, its layer-normalised variant."""
+    cell_cls = load_plugin("cell", config.cell)
+    if not config.layer_norm:
+        return cell_cls()
+    variant = LAYER_NORM_VARIANTS.get(cell_cls)
+    if variant is None:
+        raise ConfigError(
+            f"--layer-norm has no layer-normalised variant of cell {config.cell!r}; it exists "
+            f"for {', '.join(sorted(c.name for c in LAYER_NORM_VARIANTS)) or 'no cell yet'}.")
+    return variant()
+
+
+def make_loss(config: RunConfig, spec: ModelSpec) -> Loss:
+    """The loss the task names, or the one the run asks for (``loss``) when the task allows it.
+
+    Raises:
+        ConfigError: a loss the task does not allow, or bad ``loss_options``.
+    """
+    name = config.loss or spec.loss
+    allowed = (spec.loss, *spec.losses)
+    if name not in allowed:
+        raise ConfigError(f"task {config.task!r} trains with loss "
+                          f"{' or '.join(repr(n) for n in allowed)}; {name!r} is not one of them.")
+    loss_cls = load_plugin("loss", name)
+    check_loss_class(loss_cls)
+    loss = loss_cls(**config.loss_options)
+    loss.prepare(spec)
+    return loss
 
 
 def make_ops(config: RunConfig) -> Ops:

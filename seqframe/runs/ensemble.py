@@ -16,9 +16,9 @@ member whose options change what its model reads (the gesture task draws each me
 random kernels) gets it through the task's ``input_view``, built from the options recorded in
 that member's ``config.toml``.
 
-Outputs are combined as the loss reads them (:func:`combine`): class probabilities are averaged
-(``cross_entropy``), values are averaged (``mse``), and Gaussians are merged into the mixture's
-mean and variance (``gaussian_nll``).
+Outputs are combined as the loss reads them (:meth:`seqframe.losses.Loss.combine`): class
+probabilities are averaged (``cross_entropy``), values are averaged (``mse``), and Gaussians are
+merged into the mixture's mean and variance (``gaussian_nll``).
 
 Layout of an ensemble run ``DIR``: ``config.toml`` (``ensemble = K``), ``member-0`` ...
 ``member-{K-1}`` (each a complete run directory), and ``summary.json`` with the ensemble's
@@ -39,6 +39,7 @@ import numpy as np
 from ..config import RunConfig
 from ..engine.predictor import ModelPredictor, task_metrics
 from ..errors import ConfigError, UsageError
+from ..losses import Loss
 from ..task import EnsembleAware, InputView, MemberInputs
 from ..training.checkpoint import atomic_write_text, load_checkpoint, read_params
 from ..training.distributed import World
@@ -49,36 +50,13 @@ from .build import load_plugin, read_run_config
 MEMBER_DIR = "member-{}"
 
 
-def combine(loss: str, outputs: Sequence[np.ndarray]) -> np.ndarray:
-    """The members' outputs merged into one output of the same shape and meaning.
-
-    * ``cross_entropy``: the log of the mean softmax probability -- logits whose softmax is the
-      average of the members' class probabilities;
-    * ``mse``: the mean;
-    * ``gaussian_nll`` (means, then log-variances): the moment-matched mixture, mean
-      ``mean(mu_k)`` and variance ``mean(var_k + mu_k^2) - mean(mu_k)^2``.
-    """
-    stacked = np.stack([np.asarray(o, dtype=np.float64) for o in outputs])  # (K, ..., O')
-    if loss == "cross_entropy":
-        shifted = stacked - stacked.max(axis=-1, keepdims=True)
-        probs = np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)
-        return np.log(np.maximum(probs.mean(axis=0), np.finfo(np.float64).tiny))
-    if loss == "gaussian_nll":
-        width = stacked.shape[-1] // 2
-        mu, var = stacked[..., :width], np.exp(stacked[..., width:])
-        mean = mu.mean(axis=0)
-        mixture_var = np.maximum((var + mu**2).mean(axis=0) - mean**2, np.finfo(float).tiny)
-        return np.concatenate([mean, np.log(mixture_var)], axis=-1)
-    return stacked.mean(axis=0)
-
-
 class EnsemblePredictor:
     """A :class:`seqframe.task.Predictor` over members; its state is the tuple of theirs.
 
     ``views[m]`` (optional, ``None`` = as given) turns the inputs into member ``m``'s own.
     """
 
-    def __init__(self, members: Sequence[Any], loss: str,
+    def __init__(self, members: Sequence[Any], loss: Loss,
                  views: Sequence[InputView | None] | None = None):
         self.members, self.loss = list(members), loss
         self.views = list(views) if views is not None else [None] * len(self.members)
@@ -88,7 +66,7 @@ class EnsemblePredictor:
         states = state if state is not None else (None,) * len(self.members)
         results = [m.predict(view(inputs, mask) if view else inputs, mask, s)
                    for m, view, s in zip(self.members, self.views, states, strict=True)]
-        return combine(self.loss, [out for out, _ in results]), tuple(s for _, s in results)
+        return self.loss.combine([out for out, _ in results]), tuple(s for _, s in results)
 
 
 def member_seed(config: RunConfig, member: int) -> int:
@@ -164,7 +142,7 @@ def open_members(run_dir: Path, config: RunConfig, backend: str | None):
         members.append(ModelPredictor(first.model, first.ops, params))
         options = read_run_config(member_dir).options
         views.append(task.input_view(options) if isinstance(task, MemberInputs) else None)
-    return task, EnsemblePredictor(members, first.model.config.loss, views)
+    return task, EnsemblePredictor(members, first.model.loss, views)
 
 
 def members_differ(task: Any) -> bool:

@@ -42,7 +42,7 @@ def train(config: RunConfig, world: World, log: Log, task_state: dict | None = N
     scalers) instead of fitting its own: ensemble members share member 0's this way.
     """
     check_run(config, world)
-    built = build(config, task_state)
+    built = build(config, task_state, log)
     ops, model = built.ops, built.model
     with session(ops, world) as dp:
         run_dir = Path(dp.on_main(lambda: str(new_run_dir(config))))
@@ -83,7 +83,7 @@ def resume(run_dir: Path, config: RunConfig, world: World, log: Log,
     previous = config
     if limit is not None:
         config = extended_config(config, limit, meta["loop"], run_dir)
-    built = build(config, meta["task_state"])
+    built = build(config, meta["task_state"], log)
     ops = built.ops
     with session(ops, world) as dp:
         dp.run_dir = run_dir

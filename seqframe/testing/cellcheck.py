@@ -35,17 +35,25 @@ def check_cell_contract(cell_cls: type[Cell], input_size: int = 3, hidden: int =
     names = cell.state_names
     if not isinstance(names, tuple) or not names or names[0] != "h":
         _fail(cell, f"`state_names` is {names!r}; expected a tuple whose first entry is 'h'")
-    params = cell.init_params(np.random.default_rng(0), input_size, hidden)
     gh = cell.gates * hidden
-    expected = {"weight_ih": (gh, input_size), "weight_hh": (gh, hidden), "bias_ih": (gh,),
-                "bias_hh": (gh,)}
+    declared = cell.param_shapes(input_size, hidden)
+    projections = {"weight_ih": (gh, input_size), "bias_ih": (gh,)}
+    if cell.recurrent:
+        projections.update({"weight_hh": (gh, hidden), "bias_hh": (gh,)})
+    wrong = {k: v for k, v in projections.items() if declared.get(k) != v}
+    if wrong or (not cell.recurrent and {"weight_hh", "bias_hh"} & set(declared)):
+        _fail(cell, f"param_shapes gave {declared}; the projections must be {projections} "
+                    f"(G={cell.gates}, H={hidden}, D={input_size}, recurrent={cell.recurrent}); "
+                    f"declare anything else in own_param_shapes under other names")
+    params = cell.init_params(np.random.default_rng(0), input_size, hidden)
     got = {k: np.shape(v) for k, v in params.items()}
-    if got != expected:
-        _fail(cell, f"init_params gave {got}; expected {expected} (G={cell.gates}, H={hidden}, "
-                    f"D={input_size})")
+    if got != declared:
+        _fail(cell, f"init_params gave {got}; expected what param_shapes declares: {declared}")
     for name, value in params.items():
-        if not np.isfinite(value).all() or not np.any(value):
-            _fail(cell, f"init_params {name!r} is all zeros or not finite")
+        if not np.isfinite(value).all():
+            _fail(cell, f"init_params {name!r} is not finite")
+    if not np.any(params["weight_ih"]):
+        _fail(cell, "init_params 'weight_ih' is all zeros: every unit would learn the same")
     again = cell.init_params(np.random.default_rng(0), input_size, hidden)
     if any(not np.array_equal(params[k], again[k]) for k in params):
         _fail(cell, "init_params is not deterministic in the generator it is given")

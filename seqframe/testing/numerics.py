@@ -26,9 +26,16 @@ from ._common import assert_close, host
 # ---- one step --------------------------------------------------------------------------------
 
 
-def _step_loss(cell: Cell, ops: Ops, xp, hp, state, weights) -> float:
-    new_state, _ = cell.step(ops, ops.asarray(xp), ops.asarray(hp),
-                             tuple(ops.asarray(s) for s in state))
+def _call_step(cell: Cell, ops: Ops, xp, hp, state, own: dict):
+    args = (ops, xp, hp, state)
+    return cell.step(*args, own) if own else cell.step(*args)
+
+
+def _step_loss(cell: Cell, ops: Ops, xp, hp, state, own, weights) -> float:
+    new_state, _ = _call_step(cell, ops, ops.asarray(xp),
+                              None if hp is None else ops.asarray(hp),
+                              tuple(ops.asarray(s) for s in state),
+                              {k: ops.asarray(v) for k, v in own.items()})
     return float(sum(np.sum(host(ops, s) * w) for s, w in zip(new_state, weights, strict=True)))
 
 
@@ -61,42 +68,55 @@ def check_step_gradients(cell: Cell, ops: Ops, *, batch: int = 2, hidden: int = 
     """``cell.step_backward`` against central differences of ``cell.step`` (needs float64).
 
     The loss is ``sum_i sum(w_i * new_state_i)`` with random weights ``w_i``, so every entry of
-    the new state is exercised. ``xp``, ``hp`` and the previous state are independent inputs
-    here; their derivatives are ``d_xp``, ``d_hp`` and ``d_state_prev`` respectively.
-    It also checks that neither method writes into its arguments.
+    the new state is exercised. ``xp``, ``hp`` (for a ``recurrent`` cell), the previous state and
+    the cell's own parameters are independent inputs here; their derivatives are ``d_xp``,
+    ``d_hp``, ``d_state_prev`` and ``d_params``. It also checks that neither method writes into
+    its arguments.
     """
     if ops.dtype != "float64":
         raise ValueError("finite differences need a float64 Ops; pass dtype='float64'")
     rng = np.random.default_rng(seed)
     width = cell.gates * hidden
     xp = rng.normal(size=(batch, width))  # (B, G*H)
-    hp = rng.normal(size=(batch, width))  # (B, G*H)
+    hp = rng.normal(size=(batch, width)) if cell.recurrent else None  # (B, G*H)
     state = [rng.normal(size=(batch, hidden)) for _ in cell.state_names]  # each (B, H)
+    own = {k: rng.normal(size=v) for k, v in cell.own_param_shapes(3, hidden).items()}
     weights = [rng.normal(size=(batch, hidden)) for _ in cell.state_names]
     # fresh copies go in, so a write into an argument shows against the originals
-    args = (ops.asarray(xp.copy()), ops.asarray(hp.copy()),
+    args = (ops.asarray(xp.copy()), None if hp is None else ops.asarray(hp.copy()),
             tuple(ops.asarray(s.copy()) for s in state))
-    new_state, cache = cell.step(ops, *args)
+    own_args = {k: ops.asarray(v.copy()) for k, v in own.items()}
+    new_state, cache = _call_step(cell, ops, *args, own_args)
     _check_state_layout(cell, new_state, batch, hidden, "step")
     d_new = tuple(ops.asarray(w.copy()) for w in weights)
-    d_xp, d_hp, d_prev = cell.step_backward(ops, d_new, cache)
+    d_xp, d_hp, d_prev, *rest = cell.step_backward(ops, d_new, cache)
+    d_own = rest[0] if rest else {}
     _check_state_layout(cell, d_prev, batch, hidden, "step_backward's d_state_prev")
-    for what, arr, expected in (("xp", args[0], xp), ("hp", args[1], hp),
-                                *((f"state[{i}]", a, s) for i, (a, s) in
-                                  enumerate(zip(args[2], state, strict=True))),
-                                *((f"d_state[{i}]", a, w) for i, (a, w) in
-                                  enumerate(zip(d_new, weights, strict=True)))):
+    inputs = [("xp", args[0], xp)] + ([("hp", args[1], hp)] if hp is not None else [])
+    inputs += [(f"state[{i}]", a, s) for i, (a, s) in enumerate(zip(args[2], state, strict=True))]
+    inputs += [(f"params[{k!r}]", own_args[k], v) for k, v in own.items()]
+    inputs += [(f"d_state[{i}]", a, w) for i, (a, w) in enumerate(zip(d_new, weights,
+                                                                        strict=True))]
+    for what, arr, expected in inputs:
         if not np.array_equal(host(ops, arr), expected):
             raise AssertionError(f"{cell.name}: step or step_backward wrote into its {what}")
+    if set(d_own) != set(own):
+        raise AssertionError(f"{cell.name}: step_backward returned gradients for "
+                             f"{sorted(d_own)}; the cell declares own parameters {sorted(own)}")
 
     def loss() -> float:
-        return _step_loss(cell, ops, xp, hp, state, weights)
+        return _step_loss(cell, ops, xp, hp, state, own, weights)
 
     assert_close(f"{cell.name}: d_xp", host(ops, d_xp), numeric_grad(loss, xp, eps), rtol, atol)
-    assert_close(f"{cell.name}: d_hp", host(ops, d_hp), numeric_grad(loss, hp, eps), rtol, atol)
+    if hp is not None:
+        assert_close(f"{cell.name}: d_hp", host(ops, d_hp), numeric_grad(loss, hp, eps), rtol,
+                     atol)
     for i, s in enumerate(state):
         assert_close(f"{cell.name}: d_state_prev[{i}] ({cell.state_names[i]})",
                      host(ops, d_prev[i]), numeric_grad(loss, s, eps), rtol, atol)
+    for name, value in own.items():
+        assert_close(f"{cell.name}: d_params[{name!r}]", host(ops, d_own[name]),
+                     numeric_grad(loss, value, eps), rtol, atol)
 
 
 def _check_state_layout(cell: Cell, state: Any, batch: int, hidden: int, what: str) -> None:

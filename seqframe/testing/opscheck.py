@@ -282,6 +282,20 @@ def check_take(ops: Ops, rng: np.random.Generator) -> None:
 
 
 @_check
+def check_index_add(ops: Ops, rng: np.random.Generator) -> None:
+    """Rows added at indices, repeated indices summed, the input left unchanged."""
+    x = _cast(ops, _data(rng, 5, 3))
+    values = _cast(ops, _data(rng, 4, 3))
+    idx = np.array([4, 0, 4, 2])
+    expected = x.copy()
+    np.add.at(expected, idx, values)
+    a = ops.asarray(x)
+    _same(ops, "index_add(x, [4, 0, 4, 2], values)",
+          ops.index_add(a, ops.asarray(idx), ops.asarray(values)), expected)
+    _same(ops, "index_add leaves its input unchanged", a, x)
+
+
+@_check
 def check_one_hot(ops: Ops, rng: np.random.Generator) -> None:
     idx = rng.integers(0, 5, size=(2, 3))
     _same(ops, "one_hot(depth=5)", ops.one_hot(ops.asarray(idx), 5), np.eye(5)[idx])

@@ -237,13 +237,15 @@ class TaskConformance:
 
     def test_core_accepts_the_batches(self, prepared) -> None:
         """seqframe's own window builder takes the batches as they are."""
-        from ..engine.bptt import to_window
+        from ..engine.window import to_window
         from ._common import reference_ops
+        from .taskcheck import target_kind
 
         task, spec = prepared
         for batch in check_train_batches(task, spec, self.batch_size, self.seed, 1):
             check_batch(task, spec, batch, self.batch_size, "train batch")
-            to_window(reference_ops("float32"), batch)
+            to_window(reference_ops("float32"), batch,
+                      sequences=target_kind(spec) == "sequences")
 
     def test_train_batches_are_deterministic(self) -> None:
         check_determinism(self.make_task, self.batch_size, self.seed, self.max_batches)

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig, merge
-from ..engine.model import LOSSES, READOUTS
+from ..engine.model import READOUTS
 from ..errors import ConfigError
 from ..task import Batch, EnsembleAware, ModelSpec, Task, TaskOption
+from ._common import load, registered
 from .predictors import ConstantPredictor, FunctionPredictor, MetricCase
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
@@ -75,8 +76,11 @@ def check_model_spec(task: Task, spec: Any) -> None:
             _fail(task, f"ModelSpec.{field_name} is {value!r}; expected a positive integer")
     if spec.readout not in READOUTS:
         _fail(task, f"ModelSpec.readout {spec.readout!r} is not one of {READOUTS}")
-    if spec.loss not in LOSSES:
-        _fail(task, f"ModelSpec.loss {spec.loss!r} is not one of {LOSSES}")
+    losses = registered("loss")
+    for name in (spec.loss, *spec.losses):
+        if name not in losses:
+            _fail(task, f"ModelSpec names loss {name!r}, which no plugin registers "
+                        f"(registered: {', '.join(losses)})")
     splits = tuple(task.splits())
     if "val" not in splits or not set(splits) <= {"val", "test"}:
         _fail(task, f"splits() is {splits}; it must include 'val' and may include 'test'")
@@ -84,11 +88,40 @@ def check_model_spec(task: Task, spec: Any) -> None:
 
 # ---- batches ---------------------------------------------------------------------------------
 
+def target_kind(spec: ModelSpec) -> str:
+    """``classes``, ``values`` or ``sequences``: what the task's loss takes as targets."""
+    return load("loss", spec.loss).targets
+
+
 def _expected_targets(spec: ModelSpec, rows: int, steps: int) -> tuple[tuple, bool]:
     lead = (rows, steps) if spec.readout == "every_step" else (rows,)
-    if spec.loss == "cross_entropy":
+    if target_kind(spec) == "classes":
         return lead, True
     return (*lead, spec.output_size), False
+
+
+def _check_inputs(task: Task, spec: ModelSpec, x: np.ndarray, where: str) -> None:
+    if spec.tokens:
+        if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
+            _fail(task, f"{where}: token inputs are {x.dtype} {x.shape}; expected integer ids "
+                        "(B, T)")
+        if x.size and (x.min() < 0 or x.max() >= spec.input_size):
+            _fail(task, f"{where}: token ids must lie in [0, {spec.input_size}); got "
+                        f"{x.min()}..{x.max()}")
+        return
+    if x.ndim != 3 or x.shape[2] != spec.input_size:
+        _fail(task, f"{where}: inputs have shape {x.shape}; expected (B, T, {spec.input_size})")
+    if x.dtype not in (np.float32, np.float64) or not np.isfinite(x).all():
+        _fail(task, f"{where}: inputs must be finite float32/float64, got {x.dtype}")
+
+
+def _check_sequences(task: Task, spec: ModelSpec, y: np.ndarray, rows: int, where: str) -> None:
+    if y.ndim != 2 or y.shape[0] != rows or not np.issubdtype(y.dtype, np.integer):
+        _fail(task, f"{where}: label-sequence targets are {y.dtype} {y.shape}; expected integer "
+                    f"(B, L) with B = {rows}")
+    if y.size and (y.min() < 0 or y.max() >= spec.output_size):
+        _fail(task, f"{where}: labels must lie in [0, {spec.output_size}); got "
+                    f"{y.min()}..{y.max()}")
 
 
 def check_batch(task: Task, spec: ModelSpec, batch: Any, batch_size: int, where: str) -> None:
@@ -101,14 +134,11 @@ def check_batch(task: Task, spec: ModelSpec, batch: Any, batch_size: int, where:
         if not isinstance(arr, np.ndarray):
             _fail(task, f"{where}: {name} is a {type(arr).__name__}; batches hold NumPy arrays")
     x = batch.inputs
-    if x.ndim != 3 or x.shape[2] != spec.input_size:
-        _fail(task, f"{where}: inputs have shape {x.shape}; expected (B, T, {spec.input_size})")
+    _check_inputs(task, spec, x, where)
     rows, steps = x.shape[:2]
     if not 1 <= rows <= batch_size or steps < 1:
         _fail(task, f"{where}: inputs have shape {x.shape}; expected 1 <= B <= {batch_size} "
                     "and T >= 1")
-    if x.dtype not in (np.float32, np.float64) or not np.isfinite(x).all():
-        _fail(task, f"{where}: inputs must be finite float32/float64, got {x.dtype}")
     if batch.mask.shape != (rows, steps) or batch.mask.dtype != np.bool_:
         _fail(task, f"{where}: mask is {batch.mask.dtype} {batch.mask.shape}; expected bool "
                     f"{(rows, steps)}")
@@ -117,14 +147,17 @@ def check_batch(task: Task, spec: ModelSpec, batch: Any, batch_size: int, where:
     if batch.reset.shape != (rows,) or batch.reset.dtype != np.bool_:
         _fail(task, f"{where}: reset is {batch.reset.dtype} {batch.reset.shape}; expected bool "
                     f"{(rows,)}")
-    shape, integer = _expected_targets(spec, rows, steps)
     y = batch.targets
+    if target_kind(spec) == "sequences":
+        _check_sequences(task, spec, y, rows, where)
+        return
+    shape, integer = _expected_targets(spec, rows, steps)
     if y.shape != shape:
         _fail(task, f"{where}: targets have shape {y.shape}; expected {shape} for readout "
                     f"{spec.readout!r} and loss {spec.loss!r}")
     if integer:
         if not np.issubdtype(y.dtype, np.integer):
-            _fail(task, f"{where}: cross_entropy targets must be integer class ids, got {y.dtype}")
+            _fail(task, f"{where}: {spec.loss} targets must be integer class ids, got {y.dtype}")
         valid = y[batch.mask] if spec.readout == "every_step" else y
         if valid.size and (valid.min() < 0 or valid.max() >= spec.output_size):
             _fail(task, f"{where}: class ids must lie in [0, {spec.output_size}); got "

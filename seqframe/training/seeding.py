@@ -10,13 +10,16 @@ import numpy as np
 
 
 def seed_streams(seed: int) -> dict[str, np.random.Generator]:
-    """Independent host RNG streams from one seed: ``init`` (weights), ``dropout``, ``data``.
+    """Independent host RNG streams from one seed: ``init`` (weights), ``dropout``, ``data``,
+    ``loss`` (the draws of a sampled loss).
 
     Separate streams keep concerns apart: e.g. switching dropout on does not reshuffle the data.
+    The n-th child of a SeedSequence does not depend on how many are spawned, so adding a stream
+    leaves the others' numbers as they were.
     """
-    init, dropout, data = np.random.SeedSequence(seed).spawn(3)
+    init, dropout, data, loss = np.random.SeedSequence(seed).spawn(4)
     return {"init": np.random.default_rng(init), "dropout": np.random.default_rng(dropout),
-            "data": np.random.default_rng(data)}
+            "data": np.random.default_rng(data), "loss": np.random.default_rng(loss)}
 
 
 def data_seed(seed: int) -> int:

@@ -88,8 +88,8 @@ class TrainStep:
         self.accumulate, self.dp, self.fused = accumulate, dp, fused
 
     def __call__(self, params: dict, batch: Batch, state: Any, lr: float, *, loss_from: int = 0,
-                 carry_at: int | None = None,
-                 dropout_rng: np.random.Generator | None = None) -> StepResult:
+                 carry_at: int | None = None, dropout_rng: np.random.Generator | None = None,
+                 loss_rng: np.random.Generator | None = None) -> StepResult:
         """One step on the window ``batch`` (host arrays, already cut to the window's steps).
 
         Args:
@@ -101,9 +101,10 @@ class TrainStep:
             carry_at: carry the state after this many steps (None: the window's end; 0: the
                 state carried in, for a next window that starts where this one did).
             dropout_rng: the host generator dropout masks are drawn from (None: no dropout).
+            loss_rng: the host generator a sampled loss draws from.
         """
         loss_sum, count, grads, next_state, path = self._accumulate(
-            params, batch, state, loss_from, carry_at, dropout_rng)
+            params, batch, state, loss_from, carry_at, dropout_rng, loss_rng)
         timesteps = float(np.asarray(batch.mask, bool)[:, loss_from:].sum())
         # Data parallel: the global sums, so clipping and the optimizer see the global gradient.
         loss_sum, count, timesteps, grads = self.dp.reduce(self.ops, loss_sum, count, timesteps,
@@ -117,7 +118,7 @@ class TrainStep:
             result.updated = True
         return result
 
-    def _accumulate(self, params, batch, state, loss_from, carry_at, dropout_rng):
+    def _accumulate(self, params, batch, state, loss_from, carry_at, dropout_rng, loss_rng):
         """Loss sum (host float), count, gradient sums and next state over the micro-batches."""
         ops = self.ops
         rows = self.dp.micro_batches(batch.batch_size, self.accumulate)
@@ -129,10 +130,10 @@ class TrainStep:
             if not self.dp.before_micro(self.model, dropout_rng, start, stop, micro.length):
                 states.append(state_in)  # a rank's empty shard of a short batch
                 continue
-            window = to_window(ops, micro, loss_from)
+            window = to_window(ops, micro, loss_from, sequences=self.model.loss.per_sequence)
             result = window_loss_and_grad(self.model, ops, params, window, state_in,
                                           dropout_rng=dropout_rng, carry_at=carry_at or None,
-                                          fused=self.fused)
+                                          fused=self.fused, loss_rng=loss_rng)
             loss_sum = result.loss_sum if loss_sum is None else loss_sum + result.loss_sum
             count += result.count
             grads = dict(result.grads) if grads is None else {

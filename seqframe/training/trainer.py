@@ -96,7 +96,7 @@ class Trainer:
         self.optimizer = build_optimizer(config, ops)
         self.clipper = Clipper(ops, config.clip_norm, config.clip_value)
         streams = seed_streams(config.seed)
-        self.rngs = {"dropout": dp.dropout_rng(streams["dropout"])}
+        self.rngs = {"dropout": dp.dropout_rng(streams["dropout"]), "loss": streams["loss"]}
         self.data_seed = data_seed(config.seed)
         self.state = LoopState()
         self.carried: Any = None  # hidden state at the start of the next window, no grad link
@@ -311,7 +311,7 @@ class Trainer:
         lr = self.schedule(st.step) * st.lr_scale
         result = self.step_fn(self.params, win.time_slice(batch, span, self.whole), self.carried,
                               lr, loss_from=span.loss_from, carry_at=span.carry_at,
-                              dropout_rng=self.rngs["dropout"])
+                              dropout_rng=self.rngs["dropout"], loss_rng=self.rngs["loss"])
         self.path_counts[result.path] = self.path_counts.get(result.path, 0) + 1
         if result.count == 0:  # an all-padding window: nothing to learn, but the state moves on
             self.carried = result.state

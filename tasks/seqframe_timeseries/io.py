@@ -22,6 +22,10 @@ BUILTIN = {
     "airline": ("airline.csv", "Passengers"),
     "seattle-temps": ("seattle-temps.csv", "temp"),
 }
+# many-series sets in long format: name -> (file in data/, value column, id column)
+BUILTIN_PANELS = {
+    "stocks": ("stocks.csv", "price", "symbol"),
+}
 DEFAULT_DATA = "airline"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -35,6 +39,7 @@ class Table:
     source: str  # what the user asked for, for messages
     default_target: str | None = None
     lines: np.ndarray | None = None  # (N,) CSV line number of each row, for messages
+    default_id: str | None = None  # the series-id column of a built-in many-series set
 
     def where(self, row: int) -> str:
         """Where data row ``row`` (0-based) is, in words."""
@@ -48,8 +53,13 @@ class Table:
         return len(next(iter(self.columns.values())))
 
 
-def load_table(spec: str | None) -> Table:
+def load_table(spec: str | None, numbered_header: bool = False) -> Table:
     """Load ``--data``: a built-in name, ``hf:NAME``, or a ``.csv``/``.parquet`` path.
+
+    Args:
+        spec: what ``--data`` said; None is the default data set.
+        numbered_header: accept a CSV header of whole numbers (the sensor ids of a wide
+            many-series file); a header of other numbers still reads as a missing header.
 
     Raises:
         DataError: a missing, unreadable or malformed file.
@@ -62,27 +72,39 @@ def load_table(spec: str | None) -> Table:
             table = read_csv_bytes(fh.read(), spec)
         table.default_target = target
         return table
+    if spec in BUILTIN_PANELS:
+        filename, target, id_column = BUILTIN_PANELS[spec]
+        with files("seqframe_timeseries").joinpath("data", filename).open("rb") as fh:
+            table = read_csv_bytes(fh.read(), spec)
+        table.default_target, table.default_id = target, id_column
+        return table
     if spec.startswith("hf:"):
         return read_hf(spec)
     path = Path(spec)
     if not path.is_file():
         raise DataError(
             f"data {spec!r} is neither a file nor a built-in data set. Built-in: "
-            f"{', '.join(BUILTIN)}; or pass a .csv/.parquet file, or hf:NAME for Hugging Face."
+            f"{', '.join([*BUILTIN, *BUILTIN_PANELS])}; or pass a .csv/.parquet file, or "
+            f"hf:NAME for Hugging Face."
         )
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         return read_parquet(path)
     if suffix in CSV_SUFFIXES:
-        return read_csv_bytes(path.read_bytes(), str(path), tab=suffix == ".tsv")
+        return read_csv_bytes(path.read_bytes(), str(path), tab=suffix == ".tsv",
+                              numbered_header=numbered_header)
     raise DataError(
         f"cannot read {str(path)!r}: unknown file type {suffix or '(none)'!r}. Expected one of "
         f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}."
     )
 
 
-def read_csv_bytes(raw: bytes, source: str, tab: bool = False) -> Table:
-    """Parse a CSV file with a header row; the delimiter (``,``, ``;`` or tab) is detected."""
+def read_csv_bytes(raw: bytes, source: str, tab: bool = False,
+                   numbered_header: bool = False) -> Table:
+    """Parse a CSV file with a header row; the delimiter (``,``, ``;`` or tab) is detected.
+
+    ``numbered_header`` accepts a header of whole numbers (see :func:`load_table`).
+    """
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -101,7 +123,7 @@ def read_csv_bytes(raw: bytes, source: str, tab: bool = False) -> Table:
     except csv.Error as exc:
         raise DataError(f"{source} is not valid CSV (line {reader.line_num}): {exc}.") from None
     header = [name.strip() for name in rows[0][1]]
-    _check_header(header, source)
+    _check_header(header, source, numbered_header)
     for line, row in rows[1:]:
         if len(row) != len(header):
             raise DataError(
@@ -116,16 +138,20 @@ def read_csv_bytes(raw: bytes, source: str, tab: bool = False) -> Table:
     return Table(columns, source, lines=np.array([line for line, _ in rows[1:]]))
 
 
-def _check_header(header: list[str], source: str) -> None:
+def _check_header(header: list[str], source: str, numbered: bool = False) -> None:
     if any(not name for name in header):
         raise DataError(f"{source}: the header row has an empty column name: {header}.")
     dupes = sorted({name for name in header if header.count(name) > 1})
     if dupes:
         raise DataError(f"{source}: duplicate column name(s) {', '.join(dupes)} in the header.")
-    if all(_is_float(name) for name in header):
+    if all(_is_float(name) for name in header) and not (
+            numbered and all(name.isdigit() for name in header)):
+        shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
         raise DataError(
-            f"{source}: the first row ({', '.join(header)}) looks like data, not a header. "
-            f"Add a header row naming the columns."
+            f"{source}: the first row ({shown}) looks like data, not a header. "
+            f"Add a header row naming the columns"
+            + ("." if numbered else " (a header of whole-number series ids, as in a wide file "
+                                    "of sensors, is read as such with -o layout=global).")
         )
 
 

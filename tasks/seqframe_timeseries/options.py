@@ -45,7 +45,24 @@ OPTIONS = (
                "rolling origin."),
     TaskOption("windows_per_epoch", int, 0, "train on a random subset of this many windows "
                "per epoch; 0 = all."),
+    # many series (docs/tasks/timeseries.md)
+    TaskOption("layout", str, "auto", "single series, or many: global (one model, each "
+               "series' windows are batch rows) or joint (all series are channels of one "
+               "input); auto = global for many-series data, else single.",
+               ("auto", "single", "global", "joint")),
+    TaskOption("id", str, "", "long many-series file: the column naming each row's series "
+               "(rows are id, time, value)."),
+    TaskOption("series_id", bool, False, "global layout: one-hot series-id input channels."),
+    TaskOption("start", str, "", "first time of a file without a time column, e.g. "
+               "2012-03-01T00:00 (with -o freq)."),
+    TaskOption("freq", str, "", "step of a file without a time column: 5min, 1h, D, W, M, Q, "
+               "Y (with -o start)."),
+    TaskOption("horizons", str, "", "many series: steps ahead scored on their own (rmse_hK, "
+               "mae_hK, mape_hK), e.g. 3,6,9,12; default H/4, H/2, 3H/4, H."),
+    TaskOption("plot_series", str, "", "many series: ids to plot, a,b; default the first 3."),
 )
+
+PANEL_LAYOUTS = ("global", "joint")
 
 
 def check(opts: dict) -> list[str]:
@@ -71,4 +88,29 @@ def check(opts: dict) -> list[str]:
     if opts["strategy"] == "recursive" and opts["covariates"].strip():
         raise ConfigError("-o strategy=recursive cannot use covariates: their future values "
                           "are unknown. Use the direct strategy, or drop the covariates.")
+    if opts["layout"] in PANEL_LAYOUTS or opts["id"].strip():
+        check_panel(opts)
+    elif opts["series_id"]:
+        raise ConfigError("-o series_id=true is for many series (-o layout=global).")
     return names
+
+
+# the single-series features a many-series run does not have (yet), with their defaults
+_SINGLE_ONLY = {"covariates": "", "strategy": "direct", "likelihood": "none", "difference": 0,
+                "seasonal_difference": 0}
+
+
+def check_panel(opts: dict) -> None:
+    """Reject options a many-series run cannot honour."""
+    if opts["layout"] == "single":
+        raise ConfigError(f"-o id={opts['id']} makes this many series; use -o layout=global "
+                          f"or joint (or drop -o id to read one series).")
+    for key, default in _SINGLE_ONLY.items():
+        if opts[key] != default:
+            raise ConfigError(
+                f"-o {key}={opts[key]} is a single-series option; many-series runs use the "
+                f"direct strategy on per-series scaled values (-o log, scaler, normalize and "
+                f"calendar apply). Drop -o {key}.")
+    if opts["series_id"] and opts["layout"] == "joint":
+        raise ConfigError("-o series_id=true is for the global layout; in the joint layout "
+                          "every series has its own input channel already.")

@@ -66,3 +66,33 @@ def _cell(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def plot_lines(path: Path, *, x, actual, lines: dict, title: str = "",
+               ylabel: str = "") -> Path:
+    """The actual values and several forecasts of them over one stretch of time.
+
+    Args:
+        x: (n,) times (``datetime64``) or step numbers.
+        actual: (n,) observed values.
+        lines: ``{label: (n,) values}``, drawn in order (the first one solid, the rest dashed).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4.5), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(x, actual, color="0.2", lw=1.3, label="actual")
+    colours = ("tab:blue", "tab:red", "tab:orange", "tab:purple")
+    for i, (label, values) in enumerate(lines.items()):
+        ax.plot(x, values, color=colours[i % len(colours)], lw=1.1 if i else 1.4,
+                ls="-" if i < 2 else "--", label=label)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    return path

@@ -14,7 +14,6 @@ log-variances with ``-o likelihood=gaussian``).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,9 @@ from . import baselines as base
 from . import metrics as met
 from .artefacts import forecast_future, write_split_forecast
 from .forecasting import Inverse, predict_scaled
-from .io import load_table
-from .options import OPTIONS, check
+from .io import BUILTIN_PANELS, load_table
+from .manyseries import ManySeries
+from .options import OPTIONS, PANEL_LAYOUTS, check
 from .scaling import Scaler, TargetTransform
 from .series import Series, select_series
 from .timeaxis import Frequency, calendar_features, default_season
@@ -50,11 +50,30 @@ class TimeSeriesTask(Task):
     def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
         super().__init__(options, data)
         self.calendar = check(self.opts)
+        self.many: ManySeries | None = None  # the many-series half, once prepared as such
+
+    def many_series(self, state: dict[str, Any] | None = None) -> bool:
+        """Whether this run reads many series (see docs/tasks/timeseries.md)."""
+        if state:
+            return bool(state.get("panel"))
+        o = self.opts
+        builtin = self.data in BUILTIN_PANELS
+        if o["layout"] == "single" and builtin:
+            raise ConfigError(f"--data {self.data} holds many series; use -o layout=global or "
+                              f"-o layout=joint (or the default, -o layout=auto).")
+        return o["layout"] in PANEL_LAYOUTS or bool(o["id"].strip()) or builtin
 
     # ---- preparing ---------------------------------------------------------------------------
 
     def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec:
+        if self.many_series(state):
+            self.many = ManySeries(self.opts, self.data, self.calendar, lambda m: self.log(m))
+            return self.many.prepare(state)
         o = self.opts
+        for key in ("start", "freq", "horizons", "plot_series"):
+            if o[key].strip():
+                raise ConfigError(f"-o {key} is for many series (-o layout=global or joint, or "
+                                  f"-o id=COLUMN); this run reads one series. Drop it.")
         table = load_table(self.data)
         if state:  # the columns chosen at training time, whatever the options now say
             names = (state["target"], state["time_column"] or "none",
@@ -128,6 +147,8 @@ class TimeSeriesTask(Task):
                     f"for the seasonal-naive baseline; lower -o season or the training part.")
 
     def state_dict(self) -> dict[str, Any]:
+        if self.many is not None:
+            return self.many.state_dict()
         s = self.series
         return {
             "target": s.target, "time_column": s.time_column, "covariates": s.covariate_names,
@@ -140,6 +161,8 @@ class TimeSeriesTask(Task):
     # ---- training ----------------------------------------------------------------------------
 
     def train_batches(self, epoch: int, batch_size: int, seed: int) -> WindowBatches:
+        if self.many is not None:
+            return self.many.train_batches(epoch, batch_size, seed)
         # the trainer asks once per epoch and keeps the answer, so nothing is cached here
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(self.train_origins)
@@ -151,6 +174,8 @@ class TimeSeriesTask(Task):
     # ---- evaluation --------------------------------------------------------------------------
 
     def splits(self) -> tuple[str, ...]:
+        if self.many is not None:
+            return self.many.splits()
         return ("val", "test") if self.parts.size("test") else ("val",)
 
     def eval_origins(self, split: str) -> np.ndarray:
@@ -187,6 +212,8 @@ class TimeSeriesTask(Task):
         return inverse.point(scaled.mean), scaled, inverse
 
     def evaluate(self, predictor: Predictor, split: str) -> dict[str, float]:
+        if self.many is not None:
+            return self.many.evaluate(predictor, split)
         origins = self.eval_origins(split)
         forecast, scaled, inverse = self.model_forecast(predictor, origins)
         actual = self.actual(origins)
@@ -210,7 +237,10 @@ class TimeSeriesTask(Task):
     def baselines(self, split: str) -> dict[str, dict[str, float]]:
         """naive, seasonal_naive, drift, and transform_only: what the task's transforms
         forecast when the model outputs zero (the training mean of the scaled target, plus the
-        window anchor under ``normalize``) -- the share of the skill that is not the model's."""
+        window anchor under ``normalize``) -- the share of the skill that is not the model's.
+        Many series: naive, seasonal_naive and historical_average (:mod:`.panelscore`)."""
+        if self.many is not None:
+            return self.many.baselines(split)
         origins = self.eval_origins(split)
         actual = self.actual(origins)
         forecasts = self.baseline_forecasts(origins)
@@ -221,16 +251,26 @@ class TimeSeriesTask(Task):
     # ---- artefacts and `seqframe forecast` ---------------------------------------------------
 
     def write_artefacts(self, predictor: Predictor, run_dir: Path) -> list[Path]:
+        if self.many is not None:
+            return self.many.write_artefacts(predictor, Path(run_dir))
         split = "test" if "test" in self.splits() else "val"
         return write_split_forecast(self, predictor, split, Path(run_dir))
 
     def forecast(self, predictor: Predictor, *, horizon: int, data: str | None,
-                 out_dir: Path) -> list[Path]:
+                 out_dir: Path, series: str | None = None) -> list[Path]:
         """Forecast ``horizon`` steps past the end of the data (the run's, or ``data``'s).
 
         A horizon longer than the trained one is reached recursively (see
-        :mod:`.forecasting`); that is refused when the model uses covariates.
+        :mod:`.forecasting`); that is refused when the model uses covariates. Many series:
+        every series (or only ``series``), written as one long ``forecast.csv``
+        (:mod:`.panelart`); see :meth:`forecast_series` for the arrays.
         """
+        if self.many is not None:
+            return self.many.forecast(predictor, horizon=horizon, data=data, out_dir=out_dir,
+                                      series=series)
+        if series is not None and series != self.series.target:
+            raise ConfigError(f"this run forecasts one series, {self.series.target!r}; drop "
+                              f"--series {series} (it is for many-series runs).")
         if horizon < 1:
             raise ConfigError(f"--horizon must be at least 1; got {horizon}.")
         if horizon > self.model_horizon and self.series.covariate_names:
@@ -246,13 +286,24 @@ class TimeSeriesTask(Task):
             series = select_series(table, series.target, series.time_column or "none",
                                    ",".join(series.covariate_names), self.opts["missing"])
         paths = forecast_future(self, predictor, series, horizon, Path(out_dir))
-        if horizon > self.model_horizon:
-            warnings.warn(recursive_note(horizon, self.model_horizon), UserWarning, stacklevel=2)
+        if horizon > self.model_horizon:  # say how the longer forecast was made
+            self.log(recursive_note(horizon, self.model_horizon))
         return paths
+
+    def forecast_series(self, predictor: Predictor, *, horizon: int, data: str | None = None,
+                        series: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Many series: ``{id: (times (h,), forecasts (h,))}`` past each series' end, for every
+        series or only ``series``; nothing is written. (For the Python API's forecast.)"""
+        if self.many is None:
+            raise ConfigError("forecast_series is for many-series runs; this run forecasts "
+                              "one series: use forecast().")
+        return self.many.forecast_series(predictor, horizon=horizon, data=data, series=series)
 
     # helpers used by the artefact writers
     @property
     def frequency(self) -> Frequency | None:
+        if self.many is not None:
+            return self.many.frequency
         return self.series.frequency
 
     def scaled_from(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
@@ -264,11 +315,11 @@ class TimeSeriesTask(Task):
 
 
 def recursive_note(horizon: int, model_horizon: int) -> str:
-    """How a forecast longer than the model's output was made (the ``forecast`` warning)."""
+    """How a forecast longer than the model's output was made (a line of the task's log)."""
     passes = -(-horizon // model_horizon)
-    return (f"--horizon {horizon} is longer than the {model_horizon} step(s) the model forecasts "
-            f"at once, so steps {model_horizon + 1}-{horizon} were forecast recursively: the "
-            f"model's own forecasts were fed back as if observed ({passes} passes). Errors "
+    return (f"note: --horizon {horizon} is longer than the {model_horizon} step(s) the model "
+            f"forecasts at once, so steps {model_horizon + 1}-{horizon} were forecast recursively: "
+            f"the model's own forecasts were fed back as if observed ({passes} passes). Errors "
             f"compound over such a rollout; forecast.csv marks each step's method. For a direct "
             f"forecast, train with -o horizon={horizon}.")
 

@@ -7,20 +7,33 @@ vary) or a whole number of seconds (hourly, daily, weekly...).
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
 
+from seqframe.errors import ConfigError
+
 # tried in order after ISO 8601 when a column does not parse as ISO dates
 _FORMATS = (
     "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S",
     "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S",
+    "%b %d %Y",  # "Jan 1 2000", the vega-datasets stocks file
 )
 # calendar feature -> period; each becomes a (sin, cos) pair so the cycle wraps smoothly
 CALENDAR_PERIODS = {"hour": 24.0, "weekday": 7.0, "month": 12.0, "dayofyear": 365.25}
 _DAY = 86400
+# -o freq units: name -> (unit, multiplier); "M" is a month (pandas' "MS"), "min" a minute
+_FREQ_UNITS = {
+    "s": ("seconds", 1), "sec": ("seconds", 1), "min": ("seconds", 60), "t": ("seconds", 60),
+    "h": ("seconds", 3600), "hour": ("seconds", 3600), "d": ("seconds", _DAY),
+    "day": ("seconds", _DAY), "w": ("seconds", 7 * _DAY), "week": ("seconds", 7 * _DAY),
+    "m": ("months", 1), "ms": ("months", 1), "month": ("months", 1), "q": ("months", 3),
+    "qs": ("months", 3), "quarter": ("months", 3), "y": ("months", 12), "a": ("months", 12),
+    "ys": ("months", 12), "year": ("months", 12),
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,39 @@ class Frequency:
     @classmethod
     def from_dict(cls, data: dict | None) -> Frequency | None:
         return None if data is None else cls(str(data["unit"]), int(data["step"]))
+
+
+def parse_frequency(text: str) -> Frequency:
+    """``-o freq``: a count and a unit, ``5min``, ``15min``, ``1h``, ``D``, ``W``, ``M``, ``Q``.
+
+    Raises:
+        ConfigError: an unknown unit or a count below 1.
+    """
+    match = re.fullmatch(r"\s*(\d*)\s*([A-Za-z]+)\s*", text)
+    unit, count = None, 0
+    if match:
+        name = match.group(2).lower()
+        unit = _FREQ_UNITS.get(name) or _FREQ_UNITS.get(name[:-1] if name.endswith("s") else "")
+        count = int(match.group(1) or 1)
+    if unit is None or count < 1:
+        raise ConfigError(
+            f"-o freq={text!r} is not a time step. Expected a count and a unit such as 5min, "
+            f"15min, 1h, D (day), W (week), M (month), Q (quarter) or Y (year).")
+    return Frequency(unit[0], count * unit[1])
+
+
+def regular_times(start: str, freq: Frequency, count: int) -> np.ndarray:
+    """``count`` timestamps from ``start`` (``-o start``), one ``freq`` apart: (count,).
+
+    Raises:
+        ConfigError: ``start`` is not an ISO timestamp.
+    """
+    first = parse_times(np.array([start], dtype=object))
+    if first is None or np.isnat(first[0]):
+        raise ConfigError(f"-o start={start!r} is not a timestamp; expected ISO 8601 such as "
+                          f"2012-03-01T00:00 or 2012-03-01.")
+    rest = future_times(first[0], freq, count - 1)
+    return np.concatenate([first, rest]).astype("datetime64[s]")
 
 
 def parse_times(column: np.ndarray) -> np.ndarray | None:

@@ -405,7 +405,7 @@ def test_batch_shape_errors_say_what_was_expected():
     good = batch(model)
     cases = [
         (Batch(good.inputs[0], good.targets, good.mask, good.reset),
-         r"batch inputs have shape \(6, 3\); expected \(batch, time, features\)"),
+         r"batch inputs have shape \(6, 3\) \(float64\); expected \(batch, time, features\)"),
         (Batch(good.inputs, good.targets, good.mask[:, :2], good.reset),
          r"batch mask has shape \(3, 2\); expected \(batch, time\) = \(3, 6\)"),
         (Batch(good.inputs, good.targets, good.mask, good.reset[:2]),

@@ -8,10 +8,21 @@ import numpy as np
 import pytest
 from seqframe_numpy import NumpyOps
 
-from seqframe.engine.losses import cross_entropy, gaussian_nll, mse
+from seqframe.losses import MSE, CrossEntropy, GaussianNLL
 from seqframe.testing.numerics import numeric_grad
 
 OPS = NumpyOps("float64")
+
+
+def _as_tuple(loss):
+    def call(ops, outputs, targets, weights):
+        result = loss.loss_and_grad(ops, outputs, targets, weights)
+        return result.loss_sum, result.count, result.d_outputs
+    return call
+
+
+cross_entropy, mse, gaussian_nll = (_as_tuple(CrossEntropy()), _as_tuple(MSE()),
+                                    _as_tuple(GaussianNLL()))
 
 
 def test_cross_entropy_by_hand():

@@ -58,7 +58,12 @@ def test_zero_state_layout():
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"readout": "first"}, "unknown readout 'first'; expected one of every_step, last, mean, max"),
-    ({"loss": "hinge"}, "unknown loss 'hinge'; expected one of cross_entropy, mse, gaussian_nll"),
+    ({"loss": "hinge"}, r"loss 'hinge' is not built in; pass its Loss instance to Model"),
+    ({"embed": 8}, r"--embed 8 needs token inputs, but this task gives dense features"),
+    ({"tokens": True, "padding_id": 7}, r"padding_id 7 is outside the input vocabulary \[0, 3\)"),
+    ({"tokens": True, "tie_weights": True}, r"--tie-weights shares the embedding table"),
+    ({"tokens": True, "embed": 5, "tie_weights": True},
+     r"--tie-weights needs the readout shaped like the embedding: outputs 5 = vocabulary 3"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\); got 1.0"),
     ({"hidden_size": 0}, "model hidden_size must be a positive integer; got 0"),
     ({"layers": 1.5}, "model layers must be a positive integer; got 1.5"),

@@ -45,7 +45,8 @@ def test_config_reference_lists_every_key_with_its_type_and_default():
     assert set(documented) == set(defaults), set(defaults) ^ set(documented)
     for key, row in documented.items():
         assert row[2] == toml_literal(defaults[key]), (key, row[2])
-        kind = {"options": "table"}.get(key) or dataclasses.fields(RunConfig)[
+        tables = {"options": "table", "loss_options": "table"}
+        kind = tables.get(key) or dataclasses.fields(RunConfig)[
             [f.name for f in dataclasses.fields(RunConfig)].index(key)].type
         assert row[1] in str(kind), (key, row[1], kind)
 

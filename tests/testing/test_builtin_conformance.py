@@ -153,3 +153,109 @@ class TestTimeseriesTask(TaskConformance):
                                       "mape": 100.0, "smape": 200.0}, note="forecast 0"),
             MetricCase("test", last, {"mae": change.mean()}, note="persistence"),
         ]
+
+
+@_needs("seqframe_speech")
+class TestSpeechTask(TaskConformance):
+    task = "speech"
+    options = {"baselines": False}
+
+    def metric_cases(self, task):
+        import seqframe_speech
+
+        pytest.importorskip("scipy")
+        data = Path(seqframe_speech.__file__).parent / "data"
+        # the official split's test set: take 0 of every digit and speaker, named d_speaker_0.wav
+        test = [p.name for p in data.glob("*_0.wav")]
+        n, n0, k = len(test), sum(name.startswith("0_") for name in test), 10
+        first = FunctionPredictor(lambda x, mask: np.eye(1, k).repeat(len(x), 0))  # logit 1 on 0
+        f1_first = 2 * n0 / (n + n0)  # precision n0/n, recall 1
+        return [MetricCase("test", first, {"accuracy": n0 / n, "macro_f1": f1_first / k,
+                                           "loss": math.log(math.e + k - 1) - n0 / n},
+                           note="always 'zero'")]
+NEXTITEM_DATA = Path(__file__).resolve().parents[1] / "tasks" / "nextitem" / "data"
+
+
+def _scores_by_id(sign: float = 1.0) -> FunctionPredictor:
+    """Every step scores item i as sign * i (the one-hot width is the catalogue plus padding)."""
+    return FunctionPredictor(
+        lambda x, mask: sign * np.broadcast_to(np.arange(x.shape[2], dtype=float), x.shape))
+
+
+@_needs("seqframe_nextitem")
+class TestNextItemTask(TaskConformance):
+    task = "nextitem"
+    data = str(NEXTITEM_DATA / "tiny.inter")
+
+    def metric_cases(self, task):
+        # tiny.inter, items 10..80 -> ids 1..8; user 1: 10 20 30 50 -> 1 2 3 5, user 2: 80 70 60
+        # -> 8 7 6, user 3 (2 events) trains only. Test targets 5 (history 1 2 3) and 6 (8 7);
+        # validation targets 3 (history 1 2) and 7 (8). Fewer than 100 items are left to
+        # sample, so the negatives are every item the user never had.
+        def dcg(rank):
+            return 1 / math.log2(rank + 2)
+
+        up, down = _scores_by_id(), _scores_by_id(-1.0)
+        flat = FunctionPredictor(lambda x, mask: np.zeros(x.shape))
+        return [
+            # test, score = id: user 1 has 6 7 8 ahead of 5 among {4..8} (rank 3), user 2 none
+            MetricCase("test", up, {"full_hr@10": 1.0, "full_ndcg@10": (dcg(3) + 1) / 2,
+                                    "hr@10": 1.0, "ndcg@10": (dcg(3) + 1) / 2}),
+            # validation, score = id: full user 1 ranks 3 behind 4..8 (rank 5), sampled behind
+            # its negatives 4 6 7 8 (rank 4); user 2's 7 has only the excluded 8 above it
+            MetricCase("val", up, {"full_ndcg@10": (dcg(5) + 1) / 2,
+                                   "ndcg@10": (dcg(4) + 1) / 2}),
+            # score = -id: user 1's 5 trails 4 (rank 1), user 2's 6 trails 1..5 (rank 5)
+            MetricCase("test", down, {"full_ndcg@10": (dcg(1) + dcg(5)) / 2}),
+            # all tied: the true item ranks after every other candidate: full 4 and 5 of them
+            # ({4..8} and {1..6}), sampled 4 and 5 ({4 6 7 8} and {1..5})
+            MetricCase("test", flat, {"full_ndcg@10": (dcg(4) + dcg(5)) / 2,
+                                      "ndcg@10": (dcg(4) + dcg(5)) / 2},
+                       note="ties count against the model"),
+        ]
+
+
+@_needs("seqframe_nextitem")
+class TestNextItemSessionTask(TaskConformance):
+    task = "nextitem"
+    data = str(NEXTITEM_DATA / "sessions.csv")
+    options = {"protocol": "session", "batching": "parallel", "session_gap": 100.0,
+               "val_fraction": 0.2, "test_fraction": 0.2, "user": "user", "item": "item",
+               "time": "time"}
+    batch_size = 2  # three training sessions
+
+    def metric_cases(self, task):
+        # sessions (gap 100 s), by end time: 1 2 3 | 2 1 | 4 5 | 3 6 2 | 5 4. The last is test,
+        # the one before validation; item 6 never occurs in training, so validation is 3 2.
+        # score = id over items 1..6: 2 trails 3 4 5 6 (rank 4), 4 trails 5 6 (rank 2).
+        return [MetricCase("val", _scores_by_id(), {"mrr@20": 1 / 5, "recall@20": 1.0}),
+                MetricCase("test", _scores_by_id(), {"mrr@20": 1 / 3, "recall@20": 1.0})]
+@_needs("seqframe_timeseries")
+class TestTimeseriesManySeriesTask(TaskConformance):
+    task = "timeseries"
+    data = "stocks"  # the built-in many-series set: five stocks, long format, GOOG from 2004
+
+    # per-series scaling and the last-value anchor: a model that outputs 0 forecasts the last
+    # observed price, the naive (random-walk) forecast
+    options = {"lookback": 12, "horizon": 3, "test_size": 12, "val_size": 6}
+
+    def metric_cases(self, task):
+        import csv
+
+        import seqframe_timeseries
+
+        path = Path(seqframe_timeseries.__file__).parent / "data" / "stocks.csv"
+        with path.open() as fh:
+            rows = list(csv.DictReader(fh))
+        errors = []  # |actual - last price| of every test window of every stock
+        for symbol in dict.fromkeys(r["symbol"] for r in rows):
+            prices = np.array([float(r["price"]) for r in rows if r["symbol"] == symbol])
+            # every series ends in 2010-03, the grid's last month: origins in its last 12 months
+            for o in range(len(prices) - 12, len(prices) - 2):
+                errors.append(np.abs(prices[o:o + 3] - prices[o - 1]))
+        errors = np.array(errors)  # (W, 3)
+        zero = FunctionPredictor(lambda x, mask: np.zeros((len(x), 3)))
+        return [MetricCase("test", zero, {"mae": errors.mean(), "mae_h1": errors[:, 0].mean(),
+                                          "mae_h3": errors[:, 2].mean(),
+                                          "windows": float(len(errors)), "series": 5.0},
+                           note="output 0 = the last observed price")]

@@ -11,6 +11,7 @@ import pytest
 from seqframe.cli.render import format_summary
 from seqframe.engine.predictor import task_metrics
 from seqframe.errors import ConfigError, ExitCode
+from seqframe.losses import MSE, CrossEntropy, GaussianNLL
 from seqframe.runs import api, ensemble, single
 from seqframe.training.trainer import Interrupted
 
@@ -22,18 +23,18 @@ def softmax(z):
 
 def test_cross_entropy_members_average_their_probabilities():
     a, b = np.array([[2.0, 0.0, -1.0]]), np.array([[0.0, 3.0, 0.5]])
-    combined = ensemble.combine("cross_entropy", [a, b])
+    combined = CrossEntropy().combine([a, b])
     np.testing.assert_allclose(softmax(combined), (softmax(a) + softmax(b)) / 2, rtol=1e-12)
     np.testing.assert_allclose(np.exp(combined).sum(), 1.0)  # already log-probabilities
 
 
 def test_mse_members_average_and_gaussians_merge_into_their_mixture():
-    np.testing.assert_allclose(ensemble.combine("mse", [np.array([1.0, 2.0]),
+    np.testing.assert_allclose(MSE().combine([np.array([1.0, 2.0]),
                                                         np.array([3.0, 6.0])]), [2.0, 4.0])
     # N(0, 1) and N(2, 3): mixture mean 1, variance (1 + 0 + 3 + 4) / 2 - 1 = 3
     one = np.array([[0.0, np.log(1.0)]])
     two = np.array([[2.0, np.log(3.0)]])
-    mean, logvar = ensemble.combine("gaussian_nll", [one, two])[0]
+    mean, logvar = GaussianNLL().combine([one, two])[0]
     assert mean == pytest.approx(1.0) and np.exp(logvar) == pytest.approx(3.0)
 
 
@@ -50,7 +51,7 @@ class Scripted:
 
 def test_predictor_keeps_one_state_per_member():
     members = [Scripted([0.0, 1.0]), Scripted([1.0, 0.0])]
-    predictor = ensemble.EnsemblePredictor(members, "mse")
+    predictor = ensemble.EnsemblePredictor(members, MSE())
     out, state = predictor.predict(np.zeros((3, 2, 1)))
     np.testing.assert_allclose(out, np.full((3, 2), 0.5))
     assert state == (1, 1)
@@ -68,7 +69,7 @@ class Summing:
 
 def test_each_member_reads_the_inputs_through_its_own_view():
     views = [None, lambda inputs, mask: inputs * 3.0]
-    predictor = ensemble.EnsemblePredictor([Summing(), Summing()], "mse", views)
+    predictor = ensemble.EnsemblePredictor([Summing(), Summing()], MSE(), views)
     inputs, mask = np.ones((2, 4, 1)), np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)
     out, _ = predictor.predict(inputs, mask)
     np.testing.assert_allclose(out[:, 0], [(4 + 12) / 2, (2 + 6) / 2])

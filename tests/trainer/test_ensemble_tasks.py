@@ -48,7 +48,7 @@ def test_timeseries_ensemble_forecasts_the_members_mean(tmp_path):
         (path, *_) = task.forecast(predictor, horizon=12, data=None, out_dir=tmp_path / name)
         forecasts.append([float(r["forecast"]) for r in rows_of(path)])
         if name == "ens":
-            assert predictor.loss == "gaussian_nll"  # means and variances: a mixture is formed
+            assert predictor.loss.name == "gaussian_nll"  # means and variances: a mixture
     combined, *members = np.array(forecasts)
     # one direct 12-step window: the mixture mean is the members' mean on the model's scale
     # (log, then an affine scaler), so log(forecast) of the ensemble is their average

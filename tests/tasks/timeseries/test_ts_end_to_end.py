@@ -55,23 +55,22 @@ def test_artefacts_match_the_reported_test_metrics(run_dir):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_forecast_from_the_run_dir(run_dir, tmp_path, backend):
+def test_forecast_from_the_run_dir(run_dir, tmp_path, backend, capsys):
     from seqframe.runs.api import open_run
 
     try:
         task, predictor, _ = open_run(run_dir, backend=backend)
     except (MissingDependencyError, PluginError) as exc:
         pytest.skip(f"backend {backend} not available: {exc}")
-    with pytest.warns(UserWarning, match="steps 13-18 were forecast recursively"):
-        paths = task.forecast(predictor, horizon=18, data=None, out_dir=tmp_path)
+    paths = task.forecast(predictor, horizon=18, data=None, out_dir=tmp_path)
+    assert "steps 13-18 were forecast recursively" in capsys.readouterr().err
     rows = read_rows(paths[0])
     assert [r["method"] for r in rows] == ["direct"] * 12 + ["recursive"] * 6
     assert [r["time"] for r in (rows[0], rows[-1])] == ["1961-01", "1962-06"]
     assert all(float(r["forecast"]) > 0 for r in rows)
     if backend == "torch":  # the same checkpoint gives the same forecast on both backends
         task_np, predictor_np, _ = open_run(run_dir, backend="numpy")
-        with pytest.warns(UserWarning, match="recursively"):
-            rows_np = read_rows(task_np.forecast(predictor_np, horizon=18, data=None,
-                                                 out_dir=tmp_path / "np")[0])
+        rows_np = read_rows(task_np.forecast(predictor_np, horizon=18, data=None,
+                                             out_dir=tmp_path / "np")[0])
         np.testing.assert_allclose([float(r["forecast"]) for r in rows],
                                    [float(r["forecast"]) for r in rows_np], rtol=1e-4)

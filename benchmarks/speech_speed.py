@@ -1,0 +1,91 @@
+"""Speed of the speech task's hand-written parts, with the reference they replace, in one run.
+
+1. Feature extraction (``FrontEnd``, 39 MFCC features): seconds of audio per second of CPU wall
+   time over every recording of ``--data`` (default: the shipped FSDD subset), WAV reading
+   excluded.
+2. CTC loss + gradient of one batch (``--batch`` rows of ``--frames`` frames, ``--classes``
+   classes, targets of up to 7 labels): ``ctc.ctc_loss`` on the numpy and torch backends against
+   ``torch.nn.functional.ctc_loss`` forward + backward (torch's native kernel), same dtype.
+
+    OMP_NUM_THREADS=1 python benchmarks/speech_speed.py
+    python benchmarks/speech_speed.py --data ../shared/data/fsdd/recordings --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from seqframe_speech import sources
+from seqframe_speech.ctc import ctc_loss
+from seqframe_speech.features import FrontEnd
+from seqframe_speech.wav import read_wav
+
+
+def best_of(fn, repeat: int) -> float:
+    """The fastest of ``repeat`` timed calls (seconds): the least disturbed by other load."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def features_speed(data: str | None, repeat: int) -> str:
+    recordings, _ = sources.load(data)
+    signals = [read_wav(r.path, 8000)[0] for r in recordings]
+    front = FrontEnd()
+    seconds = best_of(lambda: [front(s) for s in signals], repeat)
+    audio = sum(len(s) for s in signals) / 8000
+    return (f"features: {len(signals)} recordings, {audio:.1f} s of audio in {seconds:.3f} s = "
+            f"{audio / seconds:.0f} s of audio per second (39 MFCC features, 8 kHz)")
+
+
+def ctc_speed(batch: int, frames: int, classes: int, repeat: int, dtype: str) -> list[str]:
+    import torch
+    from seqframe_numpy import NumpyOps
+    from seqframe_torch.ops import TorchOps
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(batch, frames, classes))
+    tgt_len = rng.integers(1, 8, size=batch)
+    targets = rng.integers(1, classes, size=(batch, 7))
+    in_len = rng.integers(frames // 2, frames + 1, size=batch)
+    torch_dtype = getattr(torch, dtype)
+
+    def reference():
+        x = torch.tensor(logits, dtype=torch_dtype, requires_grad=True)
+        loss = torch.nn.functional.ctc_loss(
+            torch.log_softmax(x, -1).transpose(0, 1), torch.tensor(targets),
+            torch.tensor(in_len), torch.tensor(tgt_len), reduction="sum")
+        loss.backward()
+
+    rows = []
+    base = best_of(reference, repeat)
+    rows.append(f"ctc {dtype}, B={batch} T={frames} V={classes}: torch ctc_loss fwd+bwd "
+                f"{1000 * base:.1f} ms")
+    for name, ops in (("numpy", NumpyOps(dtype=dtype)),
+                      ("torch", TorchOps(dtype=dtype, device="cpu", fused=False))):
+        x = ops.asarray(logits)
+        seconds = best_of(lambda ops=ops, x=x: ctc_loss(ops, x, targets, in_len, tgt_len), repeat)
+        rows.append(f"  ours on {name}: {1000 * seconds:.1f} ms ({seconds / base:.1f}x torch's)")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="FSDD folder or manifest (default: the shipped subset)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--classes", type=int, default=11)
+    args = parser.parse_args(argv)
+    print(features_speed(args.data, args.repeat))
+    for dtype in ("float32", "float64"):
+        print("\n".join(ctc_speed(args.batch, args.frames, args.classes, args.repeat, dtype)))
+
+
+if __name__ == "__main__":
+    main()

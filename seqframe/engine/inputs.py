@@ -1,0 +1,43 @@
+"""What the first layer reads: dense features as given, or token ids embedded or one-hot.
+
+A task declares token inputs in its ``ModelSpec`` (``tokens=True``): batches then carry integer
+ids (B, T) in ``[0, V)``. With ``--embed E`` the model looks each id up in its table
+``embedding.weight`` (V, E) -- ``torch.nn.functional.embedding``'s semantics -- and learns the
+table from dLoss/d(inputs) by a scatter-add (:meth:`seqframe.ops.Ops.index_add`): every step that
+read row ``v`` adds its gradient to row ``v``. The padding id's row never learns. With ``--embed 0``
+the ids are fed one-hot (V wide), exactly what a task writing one-hot floats would feed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import Array, Ops
+from .model import Model
+from .window import Window
+
+
+def first_layer_inputs(model: Model, ops: Ops, params: dict, window: Window) -> Array:
+    """(T, B, D_0), time-major: the window's features, or its ids embedded or one-hot."""
+    if not model.config.tokens:
+        return ops.copy(ops.permute_dims(window.inputs, (1, 0, 2)))  # (T, B, D), one copy
+    ids = ops.permute_dims(window.inputs, (1, 0))  # (T, B) int64
+    if model.embedded:
+        return ops.take(params["embedding.weight"], ids, axis=0)  # (T, B, E)
+    return ops.one_hot(ids, model.config.input_size)  # (T, B, V)
+
+
+def embedding_grad(model: Model, ops: Ops, params: dict, window: Window,
+                   d_inputs: Array) -> Array:
+    """d loss_sum / d embedding.weight (V, E) from dLoss/d(first-layer inputs) (T, B, E)."""
+    table = params["embedding.weight"]
+    steps, batch, width = d_inputs.shape
+    ids = ops.reshape(ops.permute_dims(window.inputs, (1, 0)), (steps * batch,))  # (T*B,)
+    grad = ops.index_add(ops.zeros_like(table), ids,
+                         ops.reshape(d_inputs, (steps * batch, width)))
+    pad = model.config.padding_id
+    if pad is not None:  # nn.Embedding(padding_idx=...): the padding row never learns
+        keep = np.ones((table.shape[0], 1))
+        keep[pad] = 0.0
+        grad = grad * ops.asarray(keep)
+    return grad

@@ -1,0 +1,10 @@
+"""Losses: the Loss contract and the built-in losses (see :mod:`seqframe.losses.base`)."""
+
+from .base import Loss, LossResult
+from .classification import CrossEntropy, SampledSoftmax
+from .regression import MSE, GaussianNLL
+
+BUILTIN = {cls.name: cls for cls in (CrossEntropy, SampledSoftmax, MSE, GaussianNLL)}
+
+__all__ = ["BUILTIN", "CrossEntropy", "GaussianNLL", "Loss", "LossResult", "MSE",
+           "SampledSoftmax"]

@@ -1,0 +1,1 @@
+"""seqframe task plugin: next-item recommendation (``seqframe run --task nextitem``)."""

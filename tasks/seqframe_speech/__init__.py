@@ -1,0 +1,1 @@
+"""The ``speech`` task: spoken words (and connected digits) from WAV files."""
