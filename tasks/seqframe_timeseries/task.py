@@ -45,7 +45,7 @@ class TimeSeriesTask(Task):
     metric = "mase"
     metric_mode = "min"
     # how a split was scored, reported beside the metrics (summary.json "evaluation")
-    setting_keys = ("mase_season", "windows", "horizon", "in_sample")
+    setting_keys = ("mase_season", "windows", "horizon", "in_sample", "series")
 
     def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
         super().__init__(options, data)
