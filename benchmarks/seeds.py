@@ -69,7 +69,7 @@ def _run_one(job: tuple[int, dict, str]) -> dict:
 def record(summary: dict) -> dict:
     """The per-seed entry of the JSON dump (an ensemble's adds its members' scores)."""
     keys = ("seed", "steps", "best_step", "wall_seconds", "backend", "baselines", "run_dir",
-            "ensemble", "members")
+            "ensemble", "members", "evaluation", "beats_best_baseline")
     return {"test": summary["metrics"]["test"], "val": summary["metrics"]["val"],
             **{k: summary[k] for k in keys if k in summary}}
 

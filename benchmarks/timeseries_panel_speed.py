@@ -75,7 +75,7 @@ def measure(data: Path, backend: str, every: int, intervals: int, warmup: int, o
     per_step = statistics.median(np.diff(wall[first - 1:]) if first else np.diff(wall)) / every
     rate = BATCH / per_step
     windows = _windows_cached(data, series_id)
-    return {"backend": backend, "series": int(summary["metrics"]["val"]["series"]),
+    return {"backend": backend, "series": int(summary["evaluation"]["val"]["series"]),
             "series_id": series_id, "seconds_per_step": per_step, "windows_per_second": rate,
             "train_windows": windows, "epoch_seconds": windows / rate}
 

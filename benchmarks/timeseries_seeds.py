@@ -26,9 +26,10 @@ def main() -> None:
         print(f"seed {summary['seed']}: test {scores}  (best step {summary['best_step']} of "
               f"{summary['steps']}, {summary['wall_seconds']:.0f} s, {summary['backend']})",
               flush=True)
+    scored = results[0]["evaluation"]["test"]  # how test was scored (summary.json)
+    print(f"test windows {scored['windows']:.0f} x horizon {scored['horizon']:.0f}, "
+          f"MASE season m = {scored['mase_season']:.0f}")
     first = results[0]["test"]
-    print(f"test windows {first['windows']:.0f} x horizon {first['horizon']:.0f}, "
-          f"MASE season m = {first['mase_season']:.0f}")
     for name in METRICS:
         if name in first:
             print(f"test {name}: {mean_std([r['test'][name] for r in results], digits=3)} "

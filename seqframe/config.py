@@ -68,7 +68,9 @@ class RunConfig:
     # how long, how often
     epochs: int | None = None
     steps: int | None = None
-    eval_every: int = 0  # optimizer steps between validations; 0 = once per epoch
+    # optimizer steps between validations; 0 = once per epoch; unset = about 20 per run
+    # (seqframe.training.windows.evaluation_interval says how)
+    eval_every: int | None = None
     patience: int = 0  # validations without improvement before stopping; 0 = never stop early
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0 = at every validation
     time_budget: float = 0.0  # seconds of training wall time; 0 = no budget
@@ -97,15 +99,19 @@ def _normalise_key(key: str) -> str:
     return key.replace("-", "_")
 
 
+# what an unset-by-default key holds when it is set
+_OPTIONAL_TYPES = {"int | None": int, "float | None": float, "str | None": str}
+
+
 def _check_value(key: str, value: Any) -> Any:
     default = getattr(RunConfig(), key)
     if key in ("options", "loss_options"):
         if not isinstance(value, dict):
             raise ConfigError(f"`{key}` must be a table of settings, got {value!r}.")
         return dict(value)
-    if default is None or value is None:
+    if value is None:
         return value
-    expected = type(default)
+    expected = type(default) if default is not None else _OPTIONAL_TYPES[FIELD_TYPES[key]]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
@@ -170,9 +176,15 @@ def to_dict(config: RunConfig) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(config).items() if v is not None}
 
 
+# Where a run is and how it was displayed are not its settings: a run directory's config.toml
+# leaves them out, so a copy of it passed to --config starts a new run in a new directory.
+NOT_RECORDED = ("out", "quiet")
+
+
 def toml_text(config: RunConfig) -> str:
-    """The resolved config as the text of a ``config.toml``."""
-    data = to_dict(config)
+    """The resolved config as the text of a ``config.toml``, without the keys of
+    :data:`NOT_RECORDED`."""
+    data = {k: v for k, v in to_dict(config).items() if k not in NOT_RECORDED}
     tables = {key: data.pop(key, {}) for key in ("options", "loss_options")}
     return tomli_w.dumps({**data, **tables})
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, UsageError, closest
 
 Readout = Literal["every_step", "last", "mean", "max"]
 Split = Literal["train", "val", "test"]
@@ -191,6 +191,12 @@ class Task(ABC):
             (e.g. ``{"bptt": 100, "epochs": 10}``); the config file and flags override them.
         metric: the validation metric early stopping and the best checkpoint watch.
         metric_mode: ``"min"`` when lower is better, ``"max"`` otherwise.
+        baseline_metric: ``(name, mode)`` of the metric the model is compared with its
+            baselines on, when they do not report ``metric`` (a 1-NN classifier has accuracy but
+            no loss); None: ``metric`` and ``metric_mode``.
+        setting_keys: keys of :meth:`evaluate`'s dict that record how a split was scored
+            (window counts, the horizon), not how well; ``summary.json`` keeps them apart from
+            the metrics and the final table does not show them as metric rows.
     """
 
     name: ClassVar[str]
@@ -199,6 +205,8 @@ class Task(ABC):
     run_defaults: ClassVar[dict[str, Any]] = {}
     metric: ClassVar[str] = "loss"
     metric_mode: ClassVar[str] = "min"
+    baseline_metric: ClassVar[tuple[str, str] | None] = None
+    setting_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
         self.data = data
@@ -214,10 +222,12 @@ class Task(ABC):
         known = {opt.name: opt for opt in cls.options}
         unknown = sorted(set(raw) - set(known))
         if unknown:
+            guess = closest(unknown[0], known)
+            hint = f"; did you mean {guess!r}?" if guess else "."
             valid = ", ".join(sorted(known)) or "(this task has no options)"
             raise ConfigError(
-                f"unknown option {unknown[0]!r} for task {cls.name!r}. Valid options: {valid}. "
-                f"See `seqframe tasks {cls.name}`."
+                f"unknown option {unknown[0]!r} for task {cls.name!r}{hint} Valid options: "
+                f"{valid}. See `seqframe tasks {cls.name}`."
             )
         return {
             name: opt.parse(cls.name, raw[name]) if name in raw else opt.default

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -49,7 +50,26 @@ def test_plugins_table_and_json(sf):
     code, out, _ = sf("plugins", "--json")
     rows = {row["name"]: row for row in json.loads(out)}
     assert rows["torch"]["registered"] == {"backend": ["torch"]}
-    assert rows["torch"]["status"] == "ok" and rows["torch"]["version"] == seqframe.__version__
+    torch_there = importlib.util.find_spec("torch") is not None
+    assert rows["torch"]["status"] == ("ok" if torch_there else "not installed")
+    assert rows["torch"]["version"] == seqframe.__version__
+
+
+def test_a_backend_whose_package_is_missing_is_listed_as_not_installed(sf, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # what an install without torch looks like
+    code, out, _ = sf("backends")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert rows["torch"].endswith("not installed (needs torch: pip install 'seqframe[torch]')")
+    assert rows["numpy"].endswith("  ok")
+    code, out, _ = sf("plugins", "--json")
+    plugins_rows = {row["name"]: row for row in json.loads(out)}
+    assert plugins_rows["torch"]["status"] == "not installed"
+    assert plugins_rows["torch"]["error"] == "needs torch: pip install 'seqframe[torch]'"
+    assert plugins_rows["numpy"]["status"] == "ok"
+    code, out, _ = sf("plugins")
+    torch_row = next(line for line in out.splitlines() if line.startswith("torch "))
+    assert torch_row.endswith("not installed: needs torch: pip install 'seqframe[torch]'")
 
 
 def test_backends_and_tasks_listings(sf):

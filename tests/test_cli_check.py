@@ -6,6 +6,9 @@ a wrong backward, a cell that writes into its inputs, a cell that calls NumPy di
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from seqframe.testing import NEUTRALITY_RULE, SCENARIOS
@@ -133,3 +136,22 @@ def test_grad_flow_writes_a_plot_and_a_table(sf, tmp_path):
                       "--length", "30", "--out", str(plot))
     assert code == 0 and plot.stat().st_size > 0
     assert "rnn" in out and "lstm" in out
+
+
+def test_grad_flow_without_out_writes_into_a_new_folder(sf, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = sf("check", "--grad-flow", "--cell", "rnn", "--layers", "1", "--length", "12")
+    assert code == 0
+    folders = list(tmp_path.iterdir())
+    assert len(folders) == 1 and folders[0].name.startswith("gradflow-rnn-")
+    plot, numbers = folders[0] / "gradient-flow.png", folders[0] / "gradient-flow.json"
+    wrote = [Path(line.split(" ", 1)[1]).resolve() for line in out.splitlines()
+             if line.startswith("wrote ")]
+    assert wrote == [plot.resolve(), numbers.resolve()]
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    norms = json.loads(numbers.read_text())["norms"]["rnn"]
+    assert len(norms) == 12
+    lag0 = next(line for line in out.splitlines() if line.split()[:1] == ["0"])
+    assert float(lag0.split()[1]) == pytest.approx(norms[0], rel=1e-3)  # the table's numbers
+    code, _, _ = sf("check", "--grad-flow", "--cell", "rnn", "--layers", "1", "--length", "12")
+    assert code == 0 and len(list(tmp_path.iterdir())) == 2  # a second check: its own folder

@@ -100,8 +100,8 @@ def test_a_read_only_run_directory_is_one_line_on_resume(sf, tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("error, code", [
-    (PermissionError(errno.EACCES, "Permission denied", "/data/x.csv"), 2),
-    (OSError(errno.ENOSPC, "No space left on device", "/runs/r/metrics.jsonl"), 1),
+    (PermissionError(errno.EACCES, "Permission denied", "data/x.csv"), 2),
+    (OSError(errno.ENOSPC, "No space left on device", "runs/r/metrics.jsonl"), 1),
 ])
 def test_any_other_operating_system_error_is_one_line(sf, monkeypatch, error, code):
     def fail(*args, **kwargs):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,19 @@ def test_cli_writes_into_an_empty_directory_and_lists_the_files(sf, tmp_path):
         "pyproject.toml", "README.md", "seqframe_mycell/__init__.py",
         "seqframe_mycell/plugin.py", "seqframe_mycell/cell.py", "tests/test_mycell.py"}
     assert all(p.is_file() for p in written)
+
+
+def test_readme_installs_the_extra_that_brings_pytest_before_running_it(tmp_path):
+    from seqframe.config import load_toml
+
+    new_plugin("task", "sine", tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    commands = [line.split("#")[0].strip() for line in readme.splitlines()]
+    install = next(c for c in commands if c.startswith("pip install"))
+    assert commands.index("python -m pytest") > commands.index(install)
+    extras = re.fullmatch(r"pip install -e '\.\[([a-z,]+)\]'", install).group(1).split(",")
+    optional = load_toml(tmp_path / "pyproject.toml")["project"]["optional-dependencies"]
+    assert any(req.startswith("pytest") for extra in extras for req in optional[extra])
 
 
 def test_default_directory_is_seqframe_name_in_the_working_directory(tmp_path, monkeypatch):

@@ -16,7 +16,8 @@ def echo_err(message: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="seqframe")
-@click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors.")
+@click.option("--traceback", is_flag=True,
+              help="Show the full Python traceback on errors (also accepted after the command).")
 def cli(traceback: bool) -> None:
     """Recurrent sequence models (Elman RNN, LSTM, GRU) with hand-written BPTT.
 

@@ -36,8 +36,8 @@ def plugins(as_json: bool) -> None:
 def backends() -> None:
     """The registered array backends."""
     rows = kind_rows(get_registry(), "backend")
-    click.echo(format_table([(r["name"], r["description"], r["distribution"]) for r in rows],
-                            ["backend", "description", "from"]))
+    click.echo(format_table([(r["name"], r["description"], r["distribution"], r["status"])
+                             for r in rows], ["backend", "description", "from", "status"]))
 
 
 @cli.command()

@@ -2,28 +2,97 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 from ..errors import SeqframeError
 from ..losses.base import check_loss_class
-from ..plugins import KINDS, Registry
+from ..plugins import INSTALL_HINTS, KINDS, Registry
+
+NOT_INSTALLED = "not installed"
+
+
+def missing_package(target: Any) -> str | None:
+    """The package a lazily registered ``"module:Class"`` target needs but cannot find, e.g.
+    ``torch``; None when it has everything (or was registered as a class).
+
+    Looks, without importing anything, for the target's module and for the packages its source
+    imports at top level (imports inside ``try``/``if`` blocks are optional ones): the torch
+    backend is registered without importing torch, and listing it must not import torch either.
+    """
+    if not isinstance(target, str):
+        return None
+    module = target.partition(":")[0]
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # its parent package is missing or broken
+        return module.split(".")[0]
+    if spec is None:
+        return module.split(".")[0]
+    if not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None  # importing it will say what is wrong
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if importlib.util.find_spec(top) is None:
+                return top
+    return None
+
+
+def availability(target: Any) -> tuple[str, str | None]:
+    """``("ok", None)``, or ``("not installed", "needs torch: pip install ...")``."""
+    missing = missing_package(target)
+    if missing is None:
+        return "ok", None
+    hint = INSTALL_HINTS.get(missing, f"pip install {missing}")
+    return NOT_INSTALLED, f"needs {missing}: {hint}"
 
 
 def plugin_rows(registry: Registry) -> list[dict[str, Any]]:
-    """One dict per plugin: name, distribution, version, status, error, what it registered."""
-    return [registry.plugins[name].as_dict() for name in sorted(registry.plugins)]
+    """One dict per plugin: name, distribution, version, status, error, what it registered.
+
+    A loaded plugin whose registered targets need a package that is not installed has status
+    ``not installed`` and says which package and how to install it.
+    """
+    rows = []
+    for name in sorted(registry.plugins):
+        row = registry.plugins[name].as_dict()
+        if row["status"] == "ok":
+            for kind, names in row["registered"].items():
+                for entry in names:
+                    reg = registry.entries.get(kind, {}).get(entry)
+                    status, why = availability(reg.target) if reg is not None else ("ok", None)
+                    if status != "ok":
+                        row["status"], row["error"] = status, why
+        rows.append(row)
+    return rows
 
 
 def kind_rows(registry: Registry, kind: str) -> list[dict[str, str]]:
-    """Every registered backend / cell / task with its description and providing plugin."""
+    """Every registered backend / cell / task with its description, providing plugin and status
+    (``ok``, or ``not installed`` with what it needs)."""
     rows = []
     for name in registry.names(kind):
         reg = registry.entries[kind][name]
+        status, why = availability(reg.target)
         rows.append({
             "name": name,
             "description": reg.description,
             "plugin": reg.plugin.name,
             "distribution": f"{reg.plugin.distribution} {reg.plugin.version}",
+            "status": status if why is None else f"{status} ({why})",
         })
     return rows
 

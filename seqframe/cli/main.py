@@ -20,10 +20,21 @@ from .group import cli, echo_err
 BUILTIN_COMMANDS = tuple(cli.commands)
 
 
+def split_traceback(argv: list[str]) -> tuple[list[str], bool]:
+    """The arguments without ``--traceback``, and whether it was given.
+
+    ``--traceback`` is a display flag of the whole program: accepted before the command
+    (``seqframe --traceback run ...``) and after it (``seqframe run ... --traceback``) alike.
+    Arguments after ``--`` are left alone.
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    kept = [a for a in argv[:end] if a != "--traceback"] + argv[end:]
+    return kept, len(kept) != len(argv)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``seqframe`` script and ``python -m seqframe``."""
-    argv = sys.argv[1:] if argv is None else argv
-    show_trace = "--traceback" in argv
+    argv, show_trace = split_traceback(sys.argv[1:] if argv is None else argv)
     try:
         registry = get_registry()
         for record in registry.failures():

@@ -33,7 +33,9 @@ from .scaffold import new_plugin as scaffold
 @click.option("--length", type=int, default=100, show_default=True, help="T for --grad-flow.")
 @click.option("--run", "run_dir", default=None, metavar="DIR",
               help="With --grad-flow: use the trained weights of this run.")
-@click.option("--out", default=None, help="Plot file for --grad-flow.")
+@click.option("--out", default=None,
+              help="Plot file for --grad-flow (default: gradient-flow.png and .json in a new "
+                   "gradflow-CELLS-TIME folder).")
 def check(**kwargs: Any) -> None:
     """Run a cell's conformance suite and gradient check, compare a backend with another
     (--parity), or plot gradient flow (--grad-flow)."""

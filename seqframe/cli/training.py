@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..config import RunConfig
 from ..errors import ConfigError, RunFailedError
 from ..runs import api
-from ..runs.build import resolve_config
+from ..runs.build import CONFIG_FILE, resolve_config
 from .group import BACKEND_HELP, cli, echo_err
-from .render import format_summary
+from .render import format_result_line, format_summary
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -24,6 +26,8 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
     return options
 
 
+# (flag, type, help); the default each shows is RunConfig's (seqframe's own, before a task's
+# run defaults), or what _DEFAULT_NOTES says it means
 _RUN_FLAGS = [
     ("--backend", str, BACKEND_HELP),
     ("--task", str, "Task (`seqframe tasks` lists them)."),
@@ -32,7 +36,7 @@ _RUN_FLAGS = [
     ("--layers", int, "Stacked recurrent layers."),
     ("--dropout", float, "Dropout on every layer's output while training."),
     ("--batch-size", int, "Sequences (or text streams) per mini-batch (B)."),
-    ("--bptt", int, "Truncated BPTT: steps per window, weights updated every window (0 = whole)."),
+    ("--bptt", int, "Truncated BPTT: steps per window, weights updated every window."),
     ("--bptt-back", int, "Steps backpropagated per update when longer than --bptt (k2 > k1)."),
     ("--accumulate", int, "Micro-batches whose gradients are summed per optimizer step."),
     ("--clip-norm", float, "Clip the global gradient norm to this value (0 disables)."),
@@ -42,8 +46,10 @@ _RUN_FLAGS = [
     ("--weight-decay", float, "Weight decay (decoupled for adamw)."),
     ("--schedule", str, "Learning-rate schedule: constant, step, exponential or cosine."),
     ("--warmup-steps", int, "Linear warm-up steps before the schedule."),
-    ("--epochs", int, "Passes over the training data."),
-    ("--steps", int, "Optimizer steps (instead of --epochs)."),
+    ("--epochs", int, "Passes over the training data; with --resume, train the run on to this "
+     "many."),
+    ("--steps", int, "Optimizer steps (instead of --epochs); with --resume, train the run on "
+     "to this many."),
     ("--eval-every", int, "Optimizer steps between validations (0 = once per epoch)."),
     ("--patience", int, "Validations without improvement before stopping early (0 = never)."),
     ("--checkpoint-every", int, "Optimizer steps between checkpoints (0 = at each validation)."),
@@ -58,47 +64,100 @@ _RUN_FLAGS = [
     ("--amp", click.Choice(["off", "bf16", "fp16"]), "Autocast precision on CUDA (torch)."),
     ("--nproc", int, "Data-parallel processes to launch on this machine (torch backend)."),
     ("--data", str, "A file, a built-in data set name, or hf:NAME for Hugging Face."),
-    ("--out", str, "Run directory (default runs/<task>-<cell>-<time>)."),
+    ("--out", str, "Run directory."),
 ]
+_DEFAULT_NOTES = {
+    "bptt": "0 = the whole sequence", "bptt_back": "0 = as --bptt",
+    "epochs": "1, when --steps is not given", "steps": None,
+    "eval_every": "about 20 validations per run", "data": "the task's built-in data",
+    "out": "runs/<task>-<cell>-<time>",
+}
+
+
+def shown_default(flag: str) -> str | None:
+    """What ``run --help`` shows as ``flag``'s default (None: nothing)."""
+    key = flag.lstrip("-").replace("-", "_")
+    if key in _DEFAULT_NOTES:
+        return _DEFAULT_NOTES[key]
+    return str(getattr(RunConfig(), key))
+
+
+# What --resume accepts besides the run directory: how to show the run, and a new length.
+RESUME_FLAGS = ("quiet", "steps", "epochs")
 
 
 def _run_options(func):
     for flag, kind, help_text in reversed(_RUN_FLAGS):
-        func = click.option(flag, type=kind, default=None, help=help_text)(func)
+        default = shown_default(flag)
+        shown = f"  [default: {default}]" if default is not None else ""
+        func = click.option(flag, type=kind, default=None, help=help_text + shown)(func)
     return func
 
 
 @cli.command()
 @_run_options
-@click.option("--bidirectional/--unidirectional", default=None, help="Run each layer both ways.")
+@click.option("--bidirectional/--unidirectional", default=None,
+              help="Run each layer both ways.  [default: unidirectional]")
 @click.option("-o", "options", multiple=True, metavar="KEY=VALUE",
               help="A task option (`seqframe tasks NAME` lists them); repeatable.")
 @click.option("--config", "config_file", type=str, default=None, metavar="FILE.toml",
               help="A run file; flags given here override it.")
 @click.option("--resume", type=str, default=None, metavar="DIR",
-              help="Continue the run in DIR from its last checkpoint.")
-@click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar and no table.")
+              help="Continue the run in DIR from its last checkpoint (with --steps/--epochs: "
+                   "train it on to that new limit).")
+@click.option("--quiet", "-q", is_flag=True, default=None,
+              help="No progress and no table: print only the final line (run directory and "
+                   "result). Errors still go to stderr.")
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
 @click.option("--allow-data-change", is_flag=True,
               help="With --resume: continue although the data files changed.")
 def run(options: tuple[str, ...], config_file: str | None, resume: str | None,
         overwrite: bool, allow_data_change: bool, **flags: Any) -> None:
-    """Train a model on a task and write a run directory."""
+    """Train a model on a task and write a run directory.
+
+    The defaults shown are seqframe's own. A task may prefer others for its data (`seqframe
+    tasks NAME` lists them, e.g. charlm's hidden, bptt and epochs); a --config file overrides
+    both, and flags override everything.
+    """
     overrides = {key: value for key, value in flags.items() if value is not None}
     if options:
         overrides["options"] = parse_options(options)
     quiet = bool(overrides.get("quiet"))
     if resume:
-        if overrides or config_file or overwrite:
-            raise ConfigError("--resume continues a run with its own config; give no other flags "
-                              "(but --allow-data-change).")
-        summary = api.resume_summary(resume, log=echo_err, allow_data_change=allow_data_change)
+        if overwrite:
+            raise ConfigError("--overwrite replaces a run in --out; --resume continues one. "
+                              "Give one of them.")
+        summary = api.resume_summary(resume, log=echo_err, allow_data_change=allow_data_change,
+                                     **_resume_flags(resume, overrides, config_file))
     else:
         if allow_data_change:
             raise ConfigError("--allow-data-change goes with --resume DIR.")
         summary = api.train_config(resolve_config(overrides, config_file), log=echo_err,
                                    overwrite=overwrite)
-    if not quiet:
-        click.echo(format_summary(summary))
+    click.echo(format_result_line(summary) if quiet else format_summary(summary))
     if summary.get("diverged"):  # the run's files are written; the exit code says it failed
         raise RunFailedError(f"{summary['flagged']} The run's files are in {summary['run_dir']}.")
+
+
+def _resume_flags(run_dir: str, overrides: dict[str, Any],
+                  config_file: str | None) -> dict[str, Any]:
+    """The keyword arguments of :func:`api.resume_summary` a ``--resume`` command line gives.
+
+    Raises:
+        ConfigError: a flag that would change the run's settings.
+    """
+    others = sorted(k for k in overrides if k not in RESUME_FLAGS)
+    if config_file:
+        others.insert(0, "config")
+    if others:
+        given = ", ".join("-o" if k == "options" else "--" + k.replace("_", "-") for k in others)
+        raise ConfigError(
+            f"--resume continues a run with its own settings; it takes only --steps N or "
+            f"--epochs N (to train it on to a new limit) and the display flags --quiet and "
+            f"--traceback, not {given}. To change settings, start a new run from its settings: "
+            f"seqframe run --config {Path(run_dir) / CONFIG_FILE} FLAGS... (a new directory; "
+            f"see docs/how-to/resume.md).")
+    if "steps" in overrides and "epochs" in overrides:
+        raise ConfigError("--resume takes --steps N or --epochs N, not both.")
+    limit = {k: overrides[k] for k in ("steps", "epochs") if k in overrides}
+    return {"quiet": bool(overrides.get("quiet")), "limit": limit or None}

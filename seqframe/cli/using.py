@@ -18,9 +18,10 @@ from .render import format_table
 @click.option("--backend", default=None, help="Evaluate with another backend than training used.")
 def eval_(run_dir: str, split: str, backend: str | None) -> None:
     """Evaluate a run's best checkpoint on a split."""
-    metrics = api.load(run_dir, backend).evaluate(split)
-    click.echo(format_table([(k, f"{v:.6g}") for k, v in metrics.items()],
-                            ["metric", split or "value"]))
+    run = api.load(run_dir, backend)
+    split = split or run.default_split
+    metrics = run.evaluate(split)
+    click.echo(format_table([(k, f"{v:.6g}") for k, v in metrics.items()], ["metric", split]))
 
 
 @cli.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +43,8 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
       compared (:func:`seqframe.diagnostics.parity.parity_check`);
     * ``grad_flow``: the norm of dE_T/dh_t against the lag T-t, table and plot
       (:func:`seqframe.diagnostics.gradflow.gradient_flow`), for fresh weights or the run in
-      ``run_dir``.
+      ``run_dir``; the plot goes to ``out``, or without it, with the numbers as JSON, into a
+      new ``gradflow-CELLS-TIME`` folder of the current directory.
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")
@@ -62,10 +65,26 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
 
         cells = cell.split(",") if run_dir is None else None
         flow = gradient_flow(ops, cells, length=length, layers=layers, run_dir=run_dir)
-        plot = Path(out or "gradient-flow.png")
-        flow.plot(plot)
-        return CheckOutcome(flow.format_table(), True, (plot,))
+        if out is not None:
+            return CheckOutcome(flow.format_table(), True, (flow.plot(out),))
+        folder = new_folder(f"gradflow-{'-'.join(cells) if cells else Path(run_dir).name}")
+        table = folder / "gradient-flow.json"
+        table.write_text(json.dumps(flow.as_dict(), indent=2) + "\n", encoding="utf-8")
+        return CheckOutcome(flow.format_table(), True,
+                            (flow.plot(folder / "gradient-flow.png"), table))
     return cell_conformance(ops, cell, layers=layers, device=device)
+
+
+def new_folder(stem: str, parent: Path | None = None) -> Path:
+    """A new folder ``STEM-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if taken) in ``parent`` (the
+    current directory by default), so repeated checks never overwrite each other's files."""
+    base = (parent or Path.cwd()) / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    path.mkdir(parents=True)
+    return path
 
 
 def cell_conformance(ops: Ops, cell: str, *, layers: int = 2,

@@ -17,6 +17,7 @@ Errors are :class:`seqframe.errors.SeqframeError` subclasses carrying the messag
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from functools import cached_property
@@ -24,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, merge, toml_text
-from ..engine.predictor import task_metrics
-from ..errors import UsageError
+from ..errors import ConfigError, SeqframeError, UsageError
 from ..task import FilePredictor, Forecaster, Sampler, Task, require
 from ..training.distributed import World, env_world
 from ..training.safefiles import atomic_write_text
 from ..training.settings import validate
 from . import ensemble, single
 from .build import CONFIG_FILE, read_run_config, resolve_config
+from .report import split_metrics
 from .rundir import claim_new, open_existing
 
 Log = Callable[[str], None]
@@ -91,44 +92,71 @@ def train_config(config: RunConfig, task_state: dict | None = None, log: Log | N
     log = _log_for(config, world, log)
     if config.ensemble > 1:
         validate(config)  # before the ensemble's folder exists
+        fresh = not (config.out and Path(config.out).exists())
         run_dir, lock = claim_new(config, overwrite, log)
         try:
             atomic_write_text(run_dir / CONFIG_FILE, toml_text(config.replace(out=str(run_dir))))
             return ensemble.train(config, run_dir, log)
+        except SeqframeError:
+            # The first member reads the data; if it refused it, the folder this call made
+            # holds nothing to resume: leave no half-made run behind.
+            if fresh and not ensemble.has_checkpoints(run_dir):
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
         finally:
             lock.release()
     return single.train(config, world, log, task_state, overwrite=overwrite)
 
 
-def resume(run_dir: str | Path, *, log: Log | None = None,
+def resume(run_dir: str | Path, *, log: Log | None = None, steps: int | None = None,
+           epochs: int | None = None, quiet: bool = False,
            allow_data_change: bool = False) -> Run:
     """Continue the run in ``run_dir`` exactly where its latest checkpoint left it.
 
-    A run that had already finished is not trained further; its summary is written again. The
-    run directory is locked while it trains, and the leftovers of a crash are tidied first.
+    A run that had already finished is not trained further; its summary is written again.
+    ``steps=N`` or ``epochs=N`` trains the run (finished or not) on to that new limit instead:
+    its learning-rate schedule then spans the new length, so it no longer matches a run
+    started with that limit (see :func:`seqframe.runs.single.resume`). ``quiet`` silences the
+    run's messages and progress, whatever the run was started with. The run directory is
+    locked while it trains, and the leftovers of a crash are tidied first.
 
     Args:
         run_dir: the run directory.
         log: where the run's messages go (default: standard error).
+        steps, epochs: a new limit to train on to.
+        quiet: no messages and no progress (warnings still show).
         allow_data_change: continue even though the data files changed since the run started
             (otherwise that is a :class:`seqframe.errors.DataError`).
     """
-    return Run(resume_summary(run_dir, log=log, allow_data_change=allow_data_change)["run_dir"])
+    if steps is not None and epochs is not None:
+        raise UsageError("resume takes steps or epochs, not both.")
+    limit = {"steps": steps} if steps is not None else \
+        {"epochs": epochs} if epochs is not None else None
+    return Run(resume_summary(run_dir, log=log, quiet=quiet, limit=limit,
+                              allow_data_change=allow_data_change)["run_dir"])
 
 
-def resume_summary(run_dir: str | Path, log: Log | None = None,
+def resume_summary(run_dir: str | Path, log: Log | None = None, quiet: bool = False,
+                   limit: dict[str, int] | None = None,
                    allow_data_change: bool = False) -> dict[str, Any]:
     """:func:`resume`, returning the summary (what the CLI prints)."""
     run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
+    config = read_run_config(run_dir).replace(quiet=quiet)  # how to show it is not a setting
     world = env_world()
     log = _log_for(config, world, log)
+    if config.ensemble > 1 and limit is not None:
+        key, value = next(iter(limit.items()))
+        raise ConfigError(
+            f"--{key} extends a single run, and {str(run_dir)!r} is an ensemble of "
+            f"{config.ensemble}. Train a new ensemble for longer instead: seqframe run "
+            f"--config {run_dir / CONFIG_FILE} --{key} {value} --out NEW.")
     # rank 0 alone writes, so it alone locks (the other ranks stop with it if it cannot)
     lock = open_existing(run_dir) if world.rank == 0 else None
     try:
         if config.ensemble > 1:
             return ensemble.train(config, run_dir, log, allow_data_change=allow_data_change)
-        return single.resume(run_dir, config, world, log, allow_data_change=allow_data_change)
+        return single.resume(run_dir, config, world, log, limit,
+                             allow_data_change=allow_data_change)
     finally:
         if lock is not None:
             lock.release()
@@ -188,16 +216,22 @@ class Run:
         """The model as a :class:`seqframe.task.Predictor` (NumPy in, NumPy out)."""
         return self._opened[1]
 
+    @property
+    def default_split(self) -> str:
+        """What :meth:`evaluate` scores by default: test when the task holds one out, else val."""
+        return "test" if "test" in self.task.splits() else "val"
+
     def evaluate(self, split: str | None = None) -> dict[str, float]:
-        """The task's metrics on ``split`` (default: test if the task holds one out, else val)."""
+        """The task's metrics on ``split`` (default: test if the task holds one out, else val),
+        without the settings it reports beside them (its ``setting_keys``)."""
         task = self.task
-        split = split or ("test" if "test" in task.splits() else "val")
+        split = split or self.default_split
         if split not in task.splits():
             raise UsageError(f"task {task.name!r} has no {split!r} split; it has "
                              f"{', '.join(task.splits())}.")
         if self.config.ensemble > 1:
             ensemble.check_split(task, split, self.dir)
-        return task_metrics(task, self.predictor, split)
+        return split_metrics(task, self.predictor, split)[0]
 
     # ---- the task's capabilities -------------------------------------------------------------
     def sample(self, prime: str = "", length: int = 500, temperature: float = 1.0,

@@ -45,7 +45,7 @@ from ..training.checkpoint import load_checkpoint, read_params
 from ..training.distributed import World
 from ..training.safefiles import atomic_write_text
 from ..training.trainer import Interrupted
-from . import single
+from . import report, single
 from .build import load_plugin, read_run_config
 
 MEMBER_DIR = "member-{}"
@@ -179,6 +179,11 @@ def open_members(run_dir: Path, config: RunConfig, backend: str | None):
     return task, EnsemblePredictor(members, first.model.loss, views)
 
 
+def has_checkpoints(run_dir: Path) -> bool:
+    """Whether any member of the ensemble in ``run_dir`` has written a checkpoint."""
+    return any(run_dir.glob(f"{MEMBER_DIR.format('*')}/checkpoints/*/meta.json"))
+
+
 def members_differ(task: Any) -> bool:
     """Whether the task gives members other data than member 0 (e.g. their own val split)."""
     return bool(member_changes(task, 1))
@@ -197,24 +202,29 @@ def check_split(task: Any, split: str, run_dir: Path) -> None:
 def finish(config: RunConfig, run_dir: Path, members: list[dict]) -> dict[str, Any]:
     """Score the combined model on test, write artefacts and ``summary.json``."""
     task, predictor = open_members(run_dir, config, backend=None)
+    val_baselines = None
     if members_differ(task):  # each member held out its own cases: only their mean is fair
-        metrics = {"val": {k: float(np.mean([m["metrics"]["val"][k] for m in members]))
-                           for k in members[0]["metrics"]["val"]}}
+        val = {k: float(np.mean([m["metrics"]["val"][k] for m in members]))
+               for k in members[0]["metrics"]["val"]}
+        val_baselines = report.mean_baselines(members)  # each on its member's own cases
     else:
-        metrics = {"val": task_metrics(task, predictor, "val")}
-    test, baselines, baseline_split, artefacts = single.final_report(task, predictor, run_dir)
-    metrics.update(test)
+        val = task_metrics(task, predictor, "val")
+    final = report.final_report(task, predictor, run_dir, val, val_baselines)
     summary = {
         "task": task.name, "backend": members[0]["backend"], "cell": config.cell,
         "ensemble": config.ensemble, "steps": sum(m["steps"] for m in members),
         "wall_seconds": round(sum(m["wall_seconds"] for m in members), 3),
-        "metrics": metrics, "baselines": baselines, "baseline_split": baseline_split,
+        "metrics": final["metrics"], "evaluation": final["evaluation"],
+        "baselines": final["baselines"], "baseline_split": final["baseline_split"],
+        "beats_best_baseline": final["beats_best_baseline"],
+        "baseline_comparison": final["baseline_comparison"],
         "metric": task.metric, "stop_reason": "members trained",
         "members": [{"run_dir": m["run_dir"], "seed": member_seed(config, i), "steps": m["steps"],
                      "best_step": m["best_step"], "metrics": m["metrics"]}
                     for i, m in enumerate(members)],
-        "artefacts": artefacts, "run_dir": str(run_dir),
+        "artefacts": final["artefacts"], "run_dir": str(run_dir),
     }
-    summary.update(single.judge(task, metrics, baselines, baseline_split))
+    summary.update(report.judge(task, final["metrics"], final["baselines"],
+                                final["baseline_split"]))
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

@@ -159,8 +159,10 @@ def _make_room(path: Path, overwrite: bool, log: Callable[[str], None]) -> None:
         return
     if has_checkpoint(path) and not overwrite:
         raise ConfigError(
-            f"--out {str(path)!r} already holds a run; continue it with `seqframe run --resume "
-            f"{path}`, replace it with --overwrite, or choose another --out.")
+            f"out {str(path)!r} already holds a run. For a new run (e.g. from an edited copy of "
+            f"its config.toml) give it a new directory: --out NEW (or drop the `out` line of the "
+            f"--config file); `seqframe run --resume {path}` continues the old run with its own "
+            f"settings, and --overwrite replaces it.")
     if has_checkpoint(path):
         log(f"--overwrite: removing the run in {path}")
     else:

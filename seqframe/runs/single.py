@@ -15,26 +15,29 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, toml_text
 from ..engine.predictor import ModelPredictor, task_metrics
+from ..errors import ConfigError
 from ..training.checkpoint import load_checkpoint, read_params
 from ..training.distributed import World, check_resume, check_run, session
-from ..training.safefiles import atomic_write_text, refuse_links
+from ..training.progress import describe_stop
+from ..training.safefiles import atomic_write_text
 from ..training.seeding import seed_streams
 from ..training.settings import validate
 from ..training.trainer import Trainer
+from ..training.windows import total_steps
 from .build import CONFIG_FILE, build, read_run_config
 from .curves import plot_curves
 from .fingerprint import check_unchanged, fingerprint, resolve_data
+from .report import final_report, judge
 from .rundir import claim_new, require_checkpoint
 
 Log = Callable[[str], None]
-DIVERGED_FACTOR = 100.0  # a final metric this many times the best trivial baseline: diverged
+Limit = dict[str, int]  # {"steps": N} or {"epochs": N}: a new limit to train a run on to
 
 
 def train(config: RunConfig, world: World, log: Log, task_state: dict | None = None, *,
@@ -61,7 +64,10 @@ def train(config: RunConfig, world: World, log: Log, task_state: dict | None = N
 
         run_dir = Path(dp.on_main(claim))
         dp.run_dir = run_dir
-        config = config.replace(out=str(run_dir), nproc=world.size)
+        # Every task option is recorded, defaults included, so a later version that changes a
+        # default does not change what a resumed run reads.
+        config = config.replace(out=str(run_dir), nproc=world.size,
+                                options=recorded_options(built.task))
         if dp.is_main:
             atomic_write_text(run_dir / CONFIG_FILE, toml_text(config))
         host = model.init_params(seed_streams(config.seed)["init"])  # float64, same everywhere
@@ -76,15 +82,24 @@ def train(config: RunConfig, world: World, log: Log, task_state: dict | None = N
         return finish(trainer)
 
 
-def resume(run_dir: Path, config: RunConfig, world: World, log: Log, *,
-           allow_data_change: bool = False) -> dict:
-    """Continue the run in ``run_dir`` exactly where its latest checkpoint left it.
+def resume(run_dir: Path, config: RunConfig, world: World, log: Log,
+           limit: Limit | None = None, *, allow_data_change: bool = False) -> dict:
+    """Continue the run in ``run_dir`` where its latest checkpoint left it.
 
-    A run that had already finished is not trained further; its summary is written again. The
-    caller holds the run directory's lock (:func:`seqframe.runs.rundir.open_existing`).
+    Without ``limit`` the run continues exactly (bit for bit) as if it had never stopped; a run
+    that had already finished is not trained further, and its summary is written again.
+
+    With ``limit`` (``steps=N`` or ``epochs=N``: ``--resume DIR --steps N``) the run trains on
+    to that new limit, finished or not: its ``config.toml`` is rewritten with the new limit, and
+    because the learning-rate schedule and the default evaluation cadence are computed from the
+    run's planned length, both change from the checkpoint on (logged); the patience count
+    restarts. The caller holds the run directory's lock
+    (:func:`seqframe.runs.rundir.open_existing`).
 
     Raises:
         UsageError: no checkpoint to resume (the run is restartable instead).
+        ConfigError: a limit the run has already reached, or one a run stopped by its time
+            budget could not train to.
         DataError: the data changed since the run started (unless ``allow_data_change``), or
             the checkpoint is damaged.
     """
@@ -92,6 +107,9 @@ def resume(run_dir: Path, config: RunConfig, world: World, log: Log, *,
     require_checkpoint(run_dir)
     validate(config)
     _, meta = load_checkpoint(run_dir / "checkpoints" / "latest")
+    previous = config
+    if limit is not None:
+        config = extended_config(config, limit, meta["loop"], run_dir)
     data, changed = None, False
     if world.rank == 0:
         data, changed = check_unchanged(meta.get("data"), config, allow_data_change, log)
@@ -107,20 +125,72 @@ def resume(run_dir: Path, config: RunConfig, world: World, log: Log, *,
         trainer.data = data
         if dp.agree(changed)[0]:  # --allow-data-change: the checkpoint records the new data
             trainer.snapshot()
-        log(f"resuming {run_dir} at step {trainer.state.step} "
-            f"(epoch {trainer.state.cursor.epoch})")
-        if not trainer.state.finished:
+        state = trainer.state
+        if limit is not None:
+            if dp.is_main:
+                atomic_write_text(run_dir / CONFIG_FILE, toml_text(config))
+            log(extension_note(previous, config, trainer, state.finished))
+            state.reopen()
+        elif state.finished:
+            log(f"{run_dir} had already finished ({describe_stop(state, config)}); nothing "
+                f"more to train. Its best checkpoint is evaluated again and summary.json "
+                f"rewritten. To train it further: seqframe run --resume {run_dir} --steps N "
+                f"(or --epochs N).")
+        else:
+            log(f"resuming {run_dir} at step {state.step} (epoch {state.cursor.epoch})")
+        if not state.finished:
             trainer.fit()
         return finish(trainer)
+
+
+def recorded_options(task) -> dict[str, Any]:
+    """The task's options as it parsed them, defaults included (TOML has no null: unset ones
+    stay out)."""
+    return {k: v for k, v in task.opts.items() if v is not None}
+
+
+def extended_config(config: RunConfig, limit: Limit, loop: dict, run_dir: Path) -> RunConfig:
+    """``config`` with the new step or epoch ``limit`` (``{"steps": N}`` or ``{"epochs": N}``),
+    after checking that the run in ``run_dir``, at ``loop`` (a checkpoint's loop state), can
+    train towards it."""
+    (key, value), = limit.items()
+    step, epoch = loop["step"], loop["cursor"]["epoch"]
+    done = step if key == "steps" else epoch
+    if value is None or value <= done:
+        raise ConfigError(
+            f"--{key} {value} would not train {str(run_dir)!r} further: it is at step {step} "
+            f"(epoch {epoch}). Give --{key} more than {done}.")
+    if loop.get("stop_reason") == "time_budget":
+        raise ConfigError(
+            f"{str(run_dir)!r} stopped when its time budget ({config.time_budget:g} s) was spent, "
+            f"so it would stop again at once. Start a new run from its settings instead: "
+            f"seqframe run --config {run_dir / CONFIG_FILE} --time-budget SECONDS --out NEW.")
+    other = "epochs" if key == "steps" else "steps"
+    return config.replace(**{key: value, other: None})
+
+
+def extension_note(before: RunConfig, after: RunConfig, trainer: Trainer, finished: bool) -> str:
+    """The log line that says what extending the run changes."""
+    state = trainer.state
+    was = (f"{before.steps} steps" if before.steps is not None
+           else f"{before.epochs or 1} epochs")
+    now = f"{after.steps} steps" if after.steps is not None else f"{after.epochs} epochs"
+    status = "finished" if finished else "stopped"
+    planned = total_steps(before, trainer.task, trainer.data_seed, trainer.whole)
+    return (f"extending {trainer.run_dir} ({status} at step {state.step}, epoch "
+            f"{state.cursor.epoch}) from {was} to {now}: the learning-rate schedule's horizon "
+            f"changes from {planned or '?'} to {trainer.total_steps or '?'} steps (and so does "
+            f"the default validation cadence), so from here on the run differs from one "
+            f"started with {now}; the patience count restarts")
 
 
 def finish(trainer: Trainer) -> dict[str, Any]:
     """Test from the best checkpoint, baselines, artefacts, curves; write ``summary.json``.
 
-    A final metric that is not finite or is :data:`DIVERGED_FACTOR` times worse than the task's
-    best trivial baseline marks the summary ``diverged`` (the files are written all the same;
-    the CLI exits with code 1). Data parallel: rank 0 alone does this (no other rank waits for
-    it); the others return the few fields they know.
+    A final metric that is not finite or far worse than the task's best trivial baseline marks
+    the summary ``diverged`` (:func:`seqframe.runs.report.judge`; the files are written all the
+    same and the CLI exits with code 1). Data parallel: rank 0 alone does this (no other rank
+    waits for it); the others return the few fields they know.
     """
     task, st, run_dir, ops = trainer.task, trainer.state, Path(trainer.run_dir), trainer.ops
     if not trainer.dp.is_main:
@@ -130,74 +200,32 @@ def finish(trainer: Trainer) -> dict[str, Any]:
     if (run_dir / "checkpoints" / "best").exists():
         params = {k: ops.asarray(v) for k, v in read_params(run_dir, "best")[0].items()}
     predictor = ModelPredictor(trainer.model, ops, params)
-    metrics = {"val": st.best_val or task_metrics(task, predictor, "val")}
-    test, baselines, baseline_split, artefacts = final_report(task, predictor, run_dir)
-    metrics.update(test)
-    plot_curves(trainer.metrics.read(), run_dir / "curves.png", task.metric)
+    val = st.best_val or task_metrics(task, predictor, "val")
+    report = final_report(task, predictor, run_dir, val)
+    curves = plot_curves(trainer.metrics.read(), run_dir / "curves.png", task.metric,
+                         best_step=st.best_step, extra=getattr(task, "baseline_metric", None))
+    if curves is not None:
+        report["artefacts"].append(str(curves))
     summary = {
         "task": task.name, "backend": ops.name, "cell": trainer.config.cell,
         "steps": st.step, "wall_seconds": round(trainer.elapsed(), 3),
-        "metrics": metrics, "baselines": baselines, "baseline_split": baseline_split,
+        "metrics": report["metrics"], "evaluation": report["evaluation"],
+        "baselines": report["baselines"], "baseline_split": report["baseline_split"],
+        "beats_best_baseline": report["beats_best_baseline"],
+        "baseline_comparison": report["baseline_comparison"],
         "metric": task.metric, "best_step": st.best_step, "stop_reason": st.stop_reason,
+        "stop": describe_stop(st, trainer.config),
         "epochs": st.cursor.epoch, "loss": trainer.model.loss.name, "path": trainer.path,
         "paths": trainer.path_counts,
         "device": ops.describe(), "clipping": trainer.clipper.stats.summary(),
         "nonfinite": {"skipped": st.skipped, "rollbacks": st.rollbacks},
-        "artefacts": artefacts, "run_dir": str(run_dir), "nproc": trainer.dp.size,
+        "artefacts": report["artefacts"], "run_dir": str(run_dir), "nproc": trainer.dp.size,
     }
-    summary.update(judge(task, metrics, baselines, baseline_split))
+    summary.update(judge(task, report["metrics"], report["baselines"], report["baseline_split"]))
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     if summary["diverged"]:
         trainer.log(f"warning: {summary['flagged']}")
     return summary
-
-
-def judge(task, metrics: dict, baselines: dict, split: str) -> dict[str, Any]:
-    """``{"diverged": bool, "flagged": why or None}`` for a run's final metrics.
-
-    Diverged: the task's metric on ``split`` is not finite, or (for a metric to minimise) more
-    than :data:`DIVERGED_FACTOR` -- two orders of magnitude -- above the best trivial baseline,
-    which predicts without learning anything (a model that trained at all beats it or comes
-    close; one that ends 100 times worse has blown up).
-    """
-    value = metrics.get(split, {}).get(task.metric)
-    if value is None:
-        return {"diverged": False, "flagged": None}
-    if not math.isfinite(value):
-        return {"diverged": True, "flagged": f"the run diverged: its final {split} "
-                f"{task.metric} is {value}. {_advice()}"}
-    known = [(v[task.metric], name) for name, v in baselines.items()
-             if isinstance(v.get(task.metric), float) and math.isfinite(v[task.metric])]
-    if task.metric_mode != "min" or not known:
-        return {"diverged": False, "flagged": None}
-    best, name = min(known)
-    if best > 0 and value > DIVERGED_FACTOR * best:
-        return {"diverged": True, "flagged": (
-            f"the run diverged: its final {split} {task.metric} {value:.4g} is "
-            f"{value / best:.3g} times the trivial baseline {name!r} ({best:.4g}). {_advice()}")}
-    return {"diverged": False, "flagged": None}
-
-
-def _advice() -> str:
-    return "Try a lower --lr and --clip-norm 1.0 (and --nonfinite rollback)."
-
-
-def final_report(task, predictor, run_dir: Path):
-    """What a finished run reports besides validation, from its final ``predictor``.
-
-    Returns:
-        ``({"test": metrics} or {}, baselines, baseline_split, artefact paths)``: test metrics
-        when the task holds a test split out, its baselines on test (else val), and the files
-        its ``write_artefacts`` wrote.
-    """
-    splits = task.splits()
-    test = {"test": task_metrics(task, predictor, "test")} if "test" in splits else {}
-    baseline_split = "test" if "test" in splits else "val"
-    baselines = {name: {k: float(v) for k, v in values.items()}
-                 for name, values in task.baselines(baseline_split).items()}
-    refuse_links(run_dir)  # the task's own artefact writers would follow a link
-    artefacts = [str(p) for p in task.write_artefacts(predictor, run_dir)]
-    return test, baselines, baseline_split, artefacts
 
 
 def open_single(run_dir: Path, config: RunConfig, backend: str | None = None):
@@ -215,4 +243,4 @@ def open_single(run_dir: Path, config: RunConfig, backend: str | None = None):
     return built.task, ModelPredictor(built.model, built.ops, params), config
 
 
-__all__ = ["finish", "final_report", "open_single", "read_run_config", "resume", "train"]
+__all__ = ["extended_config", "finish", "open_single", "read_run_config", "resume", "train"]

@@ -48,6 +48,11 @@ class LoopState:
     finished: bool = False
     stop_reason: str = ""
 
+    def reopen(self) -> None:
+        """Let a stopped run train on to a new limit (``--resume DIR --steps N``): it is no
+        longer finished, and the patience count starts again."""
+        self.finished, self.stop_reason, self.evals_since_best = False, "", 0
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoopState:
         """Rebuild from :func:`dataclasses.asdict` output; fields a checkpoint written before

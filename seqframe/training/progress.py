@@ -1,9 +1,14 @@
-"""What a user watches during a run: a progress bar on stderr and ``metrics.jsonl``.
+"""What a user watches during a run: progress on stderr and ``metrics.jsonl``.
 
-The bar shows the optimizer step, the training loss, the pre-clip gradient norm, the last
-validation metric, throughput (time steps per second) and the ETA; ``--quiet`` turns it off.
-``metrics.jsonl`` gets one JSON object per evaluation -- the file curves and external tools read.
-:class:`InterruptFlag` turns the user's Ctrl-C into a clean stop between optimizer steps.
+Progress shows the optimizer step, the training ``loss``, the last validation value of the
+task's metric (``val_loss``, ``val_mase``...), the best one so far (``best_val_...``), the
+pre-clip gradient norm, throughput (time steps per second) and the time left. On a terminal it
+is a tqdm bar redrawn in place; anywhere else (a log file, CI, a pipe) it is plain lines, never
+carriage returns: one every :data:`PLAIN_INTERVAL` seconds and one at the end (a gesture run
+validates every epoch, and a line per validation would flood a log).
+``--quiet`` turns it off. ``metrics.jsonl`` gets one JSON object per evaluation -- the file
+curves and external tools read. :class:`InterruptFlag` turns the user's Ctrl-C into a clean stop
+between optimizer steps.
 """
 
 from __future__ import annotations
@@ -14,50 +19,145 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tqdm import tqdm
 
 from ..errors import DataError
 from .safefiles import atomic_write_bytes, check_no_link, open_append
 
+PLAIN_INTERVAL = 15.0  # seconds between plain progress lines
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
 
 class ProgressBar:
-    """A tqdm bar over optimizer steps; every method is a no-op when ``quiet``."""
+    """Progress over optimizer steps; every method is a no-op when ``quiet``.
+
+    Args:
+        total: the planned optimizer steps (None when unknown).
+        initial: the step a resumed run starts from.
+        quiet: show nothing.
+        desc: the label in front.
+        stream: where to write (standard error by default).
+        plain: plain lines instead of a bar redrawn in place; default: when ``stream`` is not a
+            terminal.
+        interval: seconds between plain lines.
+    """
 
     def __init__(self, total: int | None, initial: int = 0, quiet: bool = False,
-                 desc: str = "train"):
+                 desc: str = "train", stream: IO[str] | None = None, plain: bool | None = None,
+                 interval: float = PLAIN_INTERVAL):
+        self.stream = sys.stderr if stream is None else stream
+        self.total, self.initial, self.desc, self.interval = total, initial, desc, interval
+        self.quiet = quiet
+        self.plain = not _is_terminal(self.stream) if plain is None else plain
         self.bar = None
-        if not quiet:
-            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step", file=sys.stderr,
-                            dynamic_ncols=True, leave=True)
+        if not quiet and not self.plain:
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step",
+                            file=self.stream, dynamic_ncols=True, leave=True)
         self.fields: dict[str, str] = {}
+        self.step = initial
+        self._start = self._last_line = time.monotonic()
+        self._line_step: int | None = None  # the step of the last plain line
 
     def update(self, step: int, loss: float, throughput: float | None = None,
                grad_norm: float | None = None) -> None:
         """Advance to ``step``; show the loss, the pre-clip gradient norm, time steps per second."""
-        if self.bar is None:
+        if self.quiet:
             return
         self.fields["loss"] = f"{loss:.4g}"
         if grad_norm is not None:
             self.fields["|g|"] = f"{grad_norm:.3g}"
         if throughput is not None and math.isfinite(throughput):
             self.fields["tok/s"] = f"{throughput:.3g}"
-        self.bar.set_postfix(self.fields, refresh=False)
-        self.bar.update(step - self.bar.n)
-
-    def show_metric(self, name: str, value: float) -> None:
-        """Keep the last validation metric on the bar."""
+        self.step = step
         if self.bar is not None:
-            self.fields[name] = f"{value:.4g}"
-            self.bar.set_postfix(self.fields)
+            self.bar.set_postfix(self._ordered(), refresh=False)
+            self.bar.update(step - self.bar.n)
+        elif time.monotonic() - self._last_line >= self.interval:
+            self._write_line()
+
+    def show_validation(self, metrics: dict[str, float], metric: str, best: float | None,
+                        also: str | None = None) -> None:
+        """Show a validation: ``val_<metric>``, ``best_val_<metric>`` so far, and ``val_<also>``
+        (e.g. the accuracy of a task early-stopped on its loss) when ``metrics`` has it."""
+        if self.quiet:
+            return
+        self.fields[f"val_{metric}"] = f"{metrics[metric]:.4g}"
+        if best is not None:
+            self.fields[f"best_val_{metric}"] = f"{best:.4g}"
+        if also is not None and also != metric and also in metrics:
+            self.fields[f"val_{also}"] = f"{metrics[also]:.4g}"
+        if self.bar is not None:
+            self.bar.set_postfix(self._ordered())
+        elif time.monotonic() - self._last_line >= self.interval:
+            self._write_line()
+
+    def _ordered(self) -> dict[str, str]:
+        """Training loss first, then validation, then the rest (Keras's order)."""
+        def rank(key: str) -> int:
+            return 0 if key == "loss" else 1 if key.startswith(("val_", "best_val_")) else 2
+        return {k: self.fields[k] for k in sorted(self.fields, key=rank)}
+
+    def line(self) -> str:
+        """The plain progress line for the current step."""
+        elapsed = time.monotonic() - self._start
+        where = f"step {self.step}"
+        timing = f"{_clock(elapsed)} elapsed"
+        if self.total:
+            where += f"/{self.total} ({100 * self.step / self.total:.0f}%)"
+            done = self.step - self.initial
+            if done > 0 and self.step < self.total:
+                timing += f", ~{_clock(elapsed / done * (self.total - self.step))} left"
+        fields = ", ".join(f"{k}={v}" for k, v in self._ordered().items())
+        return f"{self.desc}: {where}, {timing}" + (f": {fields}" if fields else "")
+
+    def _write_line(self) -> None:
+        print(self.line(), file=self.stream, flush=True)
+        self._last_line, self._line_step = time.monotonic(), self.step
 
     def close(self) -> None:
+        """End the bar (or write a last plain line if the last one is out of date)."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+        elif not self.quiet and self.plain and self._line_step != self.step \
+                and self.step != self.initial:
+            self._write_line()
+        self.quiet = True  # closed: later calls show nothing
+
+
+def describe_stop(state: Any, config: Any) -> str:
+    """Why a run stopped, in words (``state.stop_reason`` and the limit that was reached)."""
+    reason = state.stop_reason
+    if reason == "steps":
+        return f"reached its limit of {config.steps} steps"
+    if reason == "epochs":
+        epochs = config.epochs or 1
+        return f"reached its limit of {epochs} epoch{'s' * (epochs != 1)}"
+    if reason == "early_stop":
+        return (f"early stopping: no better validation value in the last {config.patience} "
+                f"validations (--patience {config.patience}); the best was at step "
+                f"{state.best_step}")
+    if reason == "time_budget":
+        return f"its time budget of {config.time_budget:g} s was spent (--time-budget)"
+    return reason or "not finished"
 
 
 class MetricsLog:

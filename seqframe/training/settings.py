@@ -39,7 +39,7 @@ def check_config(config) -> None:
         if getattr(config, key) < 1:
             raise ConfigError(f"{key} must be at least 1; got {getattr(config, key)}.")
     for key in ("bptt", "bptt_back", "eval_every", "patience", "checkpoint_every"):
-        if getattr(config, key) < 0:
+        if (getattr(config, key) or 0) < 0:
             raise ConfigError(f"{key} must be >= 0 (0 = default); got {getattr(config, key)}.")
     if config.bptt_back and config.bptt_back < config.bptt:
         raise ConfigError(f"bptt_back (k2={config.bptt_back}) must be >= bptt "

@@ -55,7 +55,7 @@ from .clipping import Clipper, ClipStats
 from .distributed import SINGLE, DataParallel
 from .loopstate import LoopState
 from .optim import build_optimizer, build_schedule
-from .progress import InterruptFlag, MetricsLog, ProgressBar
+from .progress import InterruptFlag, MetricsLog, ProgressBar, describe_stop
 from .seeding import data_seed, seed_streams
 from .settings import check_config
 from .step import StepResult, TrainStep
@@ -117,6 +117,7 @@ class Trainer:
         self.path_counts: dict[str, int] = {}  # windows run by each recurrence, for the summary
         self.total_steps = win.total_steps(config, task, self.data_seed, self.whole)
         self.schedule = build_schedule(config, self.total_steps)
+        self.eval_every = win.evaluation_interval(config, self.total_steps)
         self.interrupt = InterruptFlag(log)
         self.bar: ProgressBar | None = None
         self._batches: tuple[int, Any] | None = None
@@ -229,7 +230,8 @@ class Trainer:
         """
         cfg = self.config
         self.log(f"training on {self.ops.describe()}: {self.path}, "
-                 f"{self.total_steps or '?'} optimizer steps planned")
+                 f"{self.total_steps or '?'} optimizer steps planned; "
+                 f"{win.describe_interval(cfg, self.eval_every, self.total_steps)}")
         if cfg.nonfinite == "rollback" and self.state.step == 0:
             self.snapshot()  # something to roll back to before the first update
         self.bar = ProgressBar(self.total_steps, self.state.step,
@@ -261,7 +263,7 @@ class Trainer:
             self.snapshot()
             if self.bar is not None:
                 self.bar.close()
-            self.log(f"stopped after {state.step} steps ({reason})")
+            self.log(f"stopped after {state.step} steps: {describe_stop(state, self.config)}")
         elif interrupted:
             self.snapshot()
             raise Interrupted(str(self.run_dir), state.step, saved=True,
@@ -297,7 +299,7 @@ class Trainer:
                 cur.batch, cur.window = cur.batch + 1, 0
                 if cur.batch == len(batches):
                     cur.epoch, cur.batch = cur.epoch + 1, 0
-                    if self.config.eval_every == 0:
+                    if self.eval_every == 0:
                         self.evaluate()
             if finite:
                 self._after_step()
@@ -427,7 +429,8 @@ class Trainer:
     # ---- evaluation, early stopping, checkpoints --------------------------------------------
     def _after_step(self) -> None:
         cfg, st = self.config, self.state
-        if cfg.eval_every > 0 and st.step % cfg.eval_every == 0 and st.last_eval_step != st.step:
+        every = self.eval_every
+        if every > 0 and st.step % every == 0 and st.last_eval_step != st.step:
             self.evaluate()
         if cfg.checkpoint_every > 0 and st.step % cfg.checkpoint_every == 0:
             self.snapshot()
@@ -458,12 +461,13 @@ class Trainer:
         st.loss_sum = st.loss_count = st.timesteps = st.norm_sum = st.norm_max = 0.0
         st.steps_since_eval = 0
         st.last_eval_step = st.step
-        if self.bar is not None:
-            self.bar.show_metric(task.metric, value)
         if improved:
             st.best, st.best_step, st.best_val, st.evals_since_best = value, st.step, metrics, 0
         else:
             st.evals_since_best += 1
+        if self.bar is not None:
+            also = getattr(task, "baseline_metric", None)
+            self.bar.show_validation(metrics, task.metric, st.best, also and also[0])
         # `best` first: a crash between the two leaves a `latest` from before this evaluation,
         # and the resumed run repeats it exactly and writes the same `best` again; the other
         # order could leave a `latest` that believes in a `best` that was never written.

@@ -104,3 +104,34 @@ def total_steps(config: Any, task: Any, data_seed: int, whole: bool) -> int | No
         length = batches[i].length
         per_epoch += windows_per_batch(length, stride(length, config.bptt, whole))
     return per_epoch * (config.epochs or 1) or None
+
+
+EVALUATIONS = 20  # validations a run gets when the user does not choose a cadence
+
+
+def evaluation_interval(config: Any, total: int | None) -> int:
+    """Optimizer steps between validations; 0 means once per epoch.
+
+    ``--eval-every N`` is used as given. Without it (``eval_every`` unset), a run gets about
+    :data:`EVALUATIONS` validations, enough points for its curves and for early stopping to act
+    on: a run of at least that many epochs validates once per epoch (as it always did, so
+    ``--patience`` still counts epochs there); a shorter one -- a ``--steps`` run, or a few
+    epochs -- every ``ceil(total / 20)`` steps. A run whose length is unknown validates once per
+    epoch. Every run also validates when it stops.
+    """
+    if config.eval_every is not None:
+        return config.eval_every
+    if config.steps is None and (config.epochs or 1) >= EVALUATIONS:
+        return 0
+    if not total:
+        return 0
+    return max(1, math.ceil(total / EVALUATIONS))
+
+
+def describe_interval(config: Any, every: int, total: int | None) -> str:
+    """The validation cadence in words, for the run's log."""
+    chosen = "" if config.eval_every is None else " (--eval-every)"
+    if every == 0:
+        return f"validating once per epoch{chosen}"
+    count = f", {math.ceil(total / every)} validations" if total else ""
+    return f"validating every {every} steps{count}{chosen}"

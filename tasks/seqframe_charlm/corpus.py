@@ -105,7 +105,7 @@ def _load_hf_text(spec: str, text_column: str) -> str:
 
 @dataclass(frozen=True)
 class TextSplits:
-    """Contiguous train / val / test pieces of the corpus (test may be empty)."""
+    """Contiguous test / train / val pieces of the corpus (test may be empty)."""
 
     train: str
     val: str
@@ -113,16 +113,23 @@ class TextSplits:
 
 
 def split_text(text: str, val_fraction: float, test_fraction: float) -> TextSplits:
-    """First ``1 - val - test`` of the text for training, then val, then test (nanoGPT style).
+    """The first ``test_fraction`` of the text is test, the last ``val_fraction`` validation,
+    the rest between them training text.
 
-    Contiguous rather than shuffled: neighbouring characters are strongly dependent, so a
-    random split would leak training text into validation.
+    Validation is the last part whatever ``test_fraction`` is: nanoGPT's split (first 90%
+    train, last 10% val), so validation figures stay comparable with theirs and with runs made
+    without a test split. The test part comes from the start, not from just before validation:
+    on tiny-shakespeare the text just before the val split is the same play, and training
+    without it raises the 5-gram's val loss from 1.561 to 1.718 nats/char, while training
+    without the first 5% leaves it at 1.562 (docs/benchmarks.md). Contiguous rather than
+    shuffled: neighbouring characters are strongly dependent, so a random split would leak
+    training text into validation.
     """
     n = len(text)
     n_test = int(round(n * test_fraction))
     n_val = int(round(n * val_fraction))
     n_train = n - n_val - n_test
-    return TextSplits(text[:n_train], text[n_train : n_train + n_val], text[n_train + n_val :])
+    return TextSplits(text[n_test:n_test + n_train], text[n_test + n_train:], text[:n_test])
 
 
 class Vocabulary:

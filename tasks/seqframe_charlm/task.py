@@ -1,7 +1,8 @@
 """The ``charlm`` task: predict the next character of a text (Karpathy's char-rnn, in seqframe).
 
 Data: a UTF-8 text file, ``hf:NAME`` (a Hugging Face dataset's text column) or the built-in
-``tinyshakespeare`` (the default), split contiguously into train / val / test. Batches are B
+``tinyshakespeare`` (the default), split contiguously into test / train / val (validation is
+always the last ``val_fraction``, nanoGPT's split; see :func:`.corpus.split_text`). Batches are B
 parallel streams through the training text, one-hot inputs (B, T, V) and next-character targets
 (B, T), with the hidden state carried from batch to batch. Metrics: ``loss`` (nats/char),
 ``bits_per_char``, ``perplexity``; baselines: uniform, add-one unigram, and an interpolated
@@ -30,8 +31,8 @@ OPTIONS = (
     TaskOption("seq_len", int, 100,
                "characters per training batch, T; the trainer cuts it into --bptt windows"),
     TaskOption("val_fraction", float, 0.1, "last part of the text held out for validation"),
-    TaskOption("test_fraction", float, 0.0,
-               "part after the validation text held out for testing (0 = no test split)"),
+    TaskOption("test_fraction", float, 0.05,
+               "first part of the text held out for testing (0 = no test split)"),
     TaskOption("text_column", str, "text", "column holding the text, for --data hf:NAME"),
     TaskOption("max_chars", int, 0, "use only the first N characters of the text (0 = all)"),
     # Each stream starts cold and pays a few extra nats over its first characters; spread over a
@@ -58,6 +59,7 @@ class CharLMTask(Task):
 
     def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
         super().__init__(options, data)
+        self._given = set(options or {})  # the options the run set (the others are defaults)
         self._check_options()
         self.vocab: Vocabulary | None = None
         self.source = ""
@@ -88,6 +90,11 @@ class CharLMTask(Task):
     # ---- data ----------------------------------------------------------------------------
 
     def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec:
+        if state is not None and "test_fraction" not in state and \
+                "test_fraction" not in self._given:
+            # A checkpoint from before the test split was the default (it records no split):
+            # that run held out no test text, and resuming it must see the text it trained on.
+            self.opts = {**self.opts, "test_fraction": 0.0}
         text, self.source = load_text(self.data, self.opts["text_column"])
         if self.opts["max_chars"]:
             text = text[: self.opts["max_chars"]]
@@ -123,7 +130,9 @@ class CharLMTask(Task):
 
     def state_dict(self) -> dict[str, Any]:
         vocab = self._require_prepared()
-        return {**vocab.state_dict(), "source": self.source}
+        return {**vocab.state_dict(), "source": self.source,
+                "val_fraction": self.opts["val_fraction"],
+                "test_fraction": self.opts["test_fraction"]}
 
     def splits(self) -> tuple[str, ...]:
         return ("val", "test") if self.opts["test_fraction"] > 0 else ("val",)
@@ -162,8 +171,8 @@ class CharLMTask(Task):
     def _split_ids(self, split: str) -> np.ndarray:
         self._require_prepared()
         if split not in self.splits():
-            hint = (" Use --split val, or train with -o test_fraction=0.1 to hold out a test "
-                    "split." if split == "test" else "")
+            hint = (" Use --split val, or train with -o test_fraction=0.05 (the default) to "
+                    "hold out a test split." if split == "test" else "")
             raise UsageError(
                 f"task 'charlm' has no {split!r} split here; it has {', '.join(self.splits())}."
                 f"{hint}"

@@ -69,6 +69,8 @@ class SpeechTask(Task):
                     "epochs": 40, "batch_size": 32, "patience": 8, "lr": 3e-3}
     metric = "loss"
     metric_mode = "min"
+    # the words-mode baselines (1-NN, nearest centroid) give labels, not probabilities
+    baseline_metric = ("accuracy", "max")
 
     # ---- setup -------------------------------------------------------------------------------
 

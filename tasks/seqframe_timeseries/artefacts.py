@@ -3,7 +3,8 @@
 ``forecast_<split>.csv`` has one row per (window, step): origin and target time, step, actual,
 forecast, the interval (gaussian likelihood) and the seasonal-naive forecast beside it.
 ``forecast_<split>.png`` plots the last scored window. ``seqframe forecast`` writes
-``forecast.csv`` (step, time, forecast[, lower, upper]) and ``forecast.png``.
+``forecast.csv`` (step, time, forecast, method[, lower, upper]: method ``direct`` for the steps the
+model emits at once, ``recursive`` past them) and ``forecast.png``.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def forecast_future(task: TimeSeriesTask, predictor, series: Series, horizon: in
     point = inverse.point(scaled.mean)[0]
     steps = np.arange(1, horizon + 1)
     labels = format_times(times, freq) if times is not None else list(n - 1 + steps)
-    header, columns = ["step", "time", "forecast"], [steps, labels, point]
+    method = np.where(steps <= task.model_horizon, "direct", "recursive")
+    header, columns = ["step", "time", "forecast", "method"], [steps, labels, point, method]
     lower = upper = None
     if scaled.std is not None:
         lower, upper = (a[0] for a in inverse.interval(scaled, task.opts["interval"]))
@@ -109,7 +111,9 @@ def forecast_future(task: TimeSeriesTask, predictor, series: Series, horizon: in
     png = plot_forecast(out_dir / "forecast.png", history_x=history_x,
                         history_y=series.values[start:], future_x=future_x, forecast=point,
                         lower=lower, upper=upper, title=f"{series.target}: forecast of "
-                        f"{horizon} steps", ylabel=series.target,
+                        f"{horizon} steps" + (f" (after step {task.model_horizon}: recursive)"
+                                              if horizon > task.model_horizon else ""),
+                        ylabel=series.target,
                         interval_label=f"{task.opts['interval']:.0%} interval")
     return [csv_path, png]
 

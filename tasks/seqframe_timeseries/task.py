@@ -44,6 +44,8 @@ class TimeSeriesTask(Task):
     run_defaults = {"epochs": 50, "batch_size": 32, "hidden": 32}
     metric = "mase"
     metric_mode = "min"
+    # how a split was scored, reported beside the metrics (summary.json "evaluation")
+    setting_keys = ("mase_season", "windows", "horizon", "in_sample", "series")
 
     def __init__(self, options: dict[str, Any] | None = None, data: str | None = None):
         super().__init__(options, data)
@@ -283,7 +285,10 @@ class TimeSeriesTask(Task):
             table = load_table(data)
             series = select_series(table, series.target, series.time_column or "none",
                                    ",".join(series.covariate_names), self.opts["missing"])
-        return forecast_future(self, predictor, series, horizon, Path(out_dir))
+        paths = forecast_future(self, predictor, series, horizon, Path(out_dir))
+        if horizon > self.model_horizon:  # say how the longer forecast was made
+            self.log(recursive_note(horizon, self.model_horizon))
+        return paths
 
     def forecast_series(self, predictor: Predictor, *, horizon: int, data: str | None = None,
                         series: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -307,6 +312,16 @@ class TimeSeriesTask(Task):
         x = self.scaler.transform(self.transform.forward(series.values))
         return z, self.build_features(series, x)
 
+
+
+def recursive_note(horizon: int, model_horizon: int) -> str:
+    """How a forecast longer than the model's output was made (a line of the task's log)."""
+    passes = -(-horizon // model_horizon)
+    return (f"note: --horizon {horizon} is longer than the {model_horizon} step(s) the model "
+            f"forecasts at once, so steps {model_horizon + 1}-{horizon} were forecast recursively: "
+            f"the model's own forecasts were fed back as if observed ({passes} passes). Errors "
+            f"compound over such a rollout; forecast.csv marks each step's method. For a direct "
+            f"forecast, train with -o horizon={horizon}.")
 
 
 class _ZeroModel:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,10 +66,12 @@ def test_missing_datasets_package_gives_the_install_hint(monkeypatch, tmp_path):
         load_hf(f"hf:{tmp_path}")
 
 
-@pytest.mark.parametrize("name", ["./no/such/file.csv", "/no/such/folder", "~/no-such-data",
-                                  "missing.parquet"])
+# "ABSOLUTE" stands for an absolute path inside the test's own folder; "HOME" for one under ~
+@pytest.mark.parametrize("name", ["./no/such/file.csv", "ABSOLUTE", "HOME", "missing.parquet"])
 def test_a_missing_local_path_is_not_blamed_on_the_hub(sf, tmp_path, monkeypatch, name):
     monkeypatch.chdir(tmp_path)
+    name = {"ABSOLUTE": str(tmp_path / "no" / "such" / "folder"),
+            "HOME": str(Path("~") / "no-such-data-for-seqframe-tests")}.get(name, name)
     code, _, err = sf("run", "--task", "timeseries", "--data", f"hf:{name}", "--steps", "1",
                       "--quiet", "--out", str(tmp_path / "run"))
     assert code == 2

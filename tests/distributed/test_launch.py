@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -190,7 +191,7 @@ def test_torchruns_traceback_is_hidden_and_the_failed_processs_exit_code_kept(tm
         "        return 0, types.SimpleNamespace(exitcode=2)\n"
         "logging.getLogger('torch.distributed.elastic').error('failed (exitcode: 2)')\n"
         "raise ChildFailedError('seqframe FAILED (the big report)')\n")
-    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(tmp_path), "PATH": os.defpath}
     quiet = subprocess.run([sys.executable, "-c", launch._TORCHRUN, "0"], env=env,
                            capture_output=True, text=True)
     assert quiet.returncode == 2

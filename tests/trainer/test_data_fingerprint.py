@@ -86,12 +86,12 @@ def test_a_run_resumes_from_another_working_directory(sf, work, tmp_path, monkey
 
 
 def test_changes_are_described_file_by_file(tmp_path):
-    old = {"files": [{"path": "/a", "size": 1, "sha256": "x"},
-                     {"path": "/b", "size": 2, "sha256": "y"}]}
-    new = {"files": [{"path": "/a", "size": 3, "sha256": "z"},
-                     {"path": "/c", "size": 2, "sha256": "y"}]}
-    assert changes(old, new) == ["/a changed (1 -> 3 bytes, new content)", "/b is gone",
-                                 "/c is new"]
+    old = {"files": [{"path": "a.csv", "size": 1, "sha256": "x"},
+                     {"path": "b.csv", "size": 2, "sha256": "y"}]}
+    new = {"files": [{"path": "a.csv", "size": 3, "sha256": "z"},
+                     {"path": "c.csv", "size": 2, "sha256": "y"}]}
+    assert changes(old, new) == ["a.csv changed (1 -> 3 bytes, new content)", "b.csv is gone",
+                                 "c.csv is new"]
     assert changes(None, new) == []  # a checkpoint from before fingerprints: nothing to compare
 
 

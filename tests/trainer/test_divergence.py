@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from seqframe.runs.single import DIVERGED_FACTOR, judge
+from seqframe.runs.report import DIVERGED_FACTOR, judge
 from seqframe.training import guard
 from seqframe.training.loopstate import LoopState
 

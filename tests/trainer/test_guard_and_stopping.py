@@ -92,7 +92,7 @@ def test_early_stopping_after_patience_validations_without_improvement(tiny_conf
 
 
 def test_steps_limit_and_a_final_validation(tiny_config, tmp_path):
-    summary = api.train_config(tiny_config(steps=3, epochs=None, bptt=4))
+    summary = api.train_config(tiny_config(steps=3, epochs=None, bptt=4, eval_every=0))
     assert summary["steps"] == 3 and summary["stop_reason"] == "steps"
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["step"] for x in lines] == [3]
@@ -119,8 +119,9 @@ def test_config_mistakes_are_explained(tiny_config, changes, message):
 
 def test_out_that_holds_a_run_is_refused(tiny_config):
     api.train_config(tiny_config(steps=1, epochs=None))
-    with pytest.raises(ConfigError, match=r"already holds a run; continue it with `seqframe run "
-                       r"--resume"):
+    with pytest.raises(ConfigError, match=r"already holds a run\. For a new run .* give it a "
+                       r"new directory: --out NEW .* `seqframe run --resume .*` continues the "
+                       r"old run with its own settings"):
         api.train_config(tiny_config(steps=1, epochs=None))
 
 

@@ -10,7 +10,7 @@ from seqframe.runs import api
 
 
 def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path):
-    config = tiny_config(epochs=2)
+    config = tiny_config(epochs=2, eval_every=0)
     summary = api.train_config(config)
     run_dir = tmp_path / "run"
     on_disk = json.loads((run_dir / "summary.json").read_text())
@@ -33,15 +33,17 @@ def test_run_writes_summary_metrics_curves_and_checkpoints(tiny_config, tmp_path
     assert "uniform (test)" in text and "accuracy" in text
 
 
-def test_quiet_prints_nothing_and_otherwise_the_bar_and_path_show(tiny_config, tmp_path, capsys):
+def test_quiet_api_prints_nothing_and_otherwise_progress_and_path_show(tiny_config, tmp_path,
+                                                                      capsys):
     api.train_config(tiny_config(quiet=True))
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
+    assert captured.out == "" and captured.err == ""  # the CLI prints its one line itself
     api.train_config(tiny_config(quiet=False, out=str(tmp_path / "loud")))
     captured = capsys.readouterr()
-    assert ": generic BPTT, 4 optimizer steps planned" in captured.err
-    assert "stopped after 4 steps (epochs)" in captured.err
-    assert "4/4" in captured.err and "loss=" in captured.err and "|g|=" in captured.err
+    assert ": generic BPTT, 4 optimizer steps planned; validating every 1 steps" in captured.err
+    assert "stopped after 4 steps: reached its limit of 1 epoch\n" in captured.err
+    assert "step 4/4 (100%)" in captured.err and "loss=" in captured.err
+    assert "|g|=" in captured.err and "val_loss=" in captured.err
 
 
 def test_metrics_records_carry_gradient_norm_statistics(tiny_config, tmp_path):
@@ -65,3 +67,21 @@ def test_curves_second_panel_shows_the_metric_or_the_gradient_norm():
     values, ylabel, title, _ = second_panel(records, "loss")
     assert values[0] == 0.7 and values[1] != values[1]
     assert title == "gradient norm (before clipping)"
+
+
+def test_curves_mark_the_best_step_and_show_a_classifiers_accuracy():
+    from seqframe.runs.curves import curves_figure
+
+    records = [{"step": s, "train_loss": 1.0 / s, "grad_norm_mean": 1.0,
+                "val": {"loss": 2.0 - 0.1 * s, "accuracy": 0.1 * s}} for s in (2, 4, 6)]
+    fig = curves_figure(records, "loss", best_step=4, extra=("accuracy", "max"))
+    left, right = fig.axes
+    for ax in (left, right):
+        best = [line for line in ax.lines if line.get_label() == "best (step 4)"]
+        assert len(best) == 1 and list(best[0].get_xdata()) == [4, 4]
+    assert right.get_title() == "validation accuracy"
+    accuracy = next(line for line in right.lines if line.get_label() == "accuracy")
+    assert list(accuracy.get_ydata()) == pytest.approx([0.2, 0.4, 0.6])
+    plain = curves_figure(records, "loss")  # no extra metric: the gradient norm, no best line
+    assert plain.axes[1].get_title() == "gradient norm (before clipping)"
+    assert not any(line.get_label().startswith("best") for line in plain.axes[0].lines)

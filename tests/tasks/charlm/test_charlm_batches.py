@@ -101,9 +101,9 @@ def test_default_data_is_the_builtin_tinyshakespeare():
     spec = task.prepare()
     assert spec.input_size == 66  # 65 characters + <unk>
     assert task.source == "built-in tinyshakespeare"
-    assert len(task._ids["train"]) + len(task._ids["val"]) == 1_115_394
-    assert task.splits() == ("val",)
-    assert task.vocab.decode(task._ids["train"][:14]) == "First Citizen:"
+    assert sum(len(task._ids[s]) for s in ("train", "val", "test")) == 1_115_394
+    assert task.splits() == ("val", "test")
+    assert task.vocab.decode(task._ids["test"][:14]) == "First Citizen:"
 
 
 def test_state_dict_round_trip_keeps_the_vocabulary(make_task, tmp_path):
@@ -114,8 +114,9 @@ def test_state_dict_round_trip_keeps_the_vocabulary(make_task, tmp_path):
     again = CharLMTask(data=str(other))
     again.prepare(state)
     assert again.vocab.chars == task.vocab.chars
-    # 'z' was not a training character of the first text: it maps to <unk>.
-    assert again._ids["train"][0] == again.vocab.unk_id == len(task.vocab.chars)
+    # 'z' was not a training character of the first text: it maps to <unk> (the text starts
+    # with the test part)
+    assert again._ids["test"][0] == again.vocab.unk_id == len(task.vocab.chars)
 
 
 def test_unseen_validation_characters_map_to_unk(make_task):
@@ -124,23 +125,35 @@ def test_unseen_validation_characters_map_to_unk(make_task):
     assert task._ids["val"][-1] == task.vocab.unk_id == 2
 
 
-def test_test_split_follows_validation_split(make_task):
+def test_test_split_is_the_start_and_validation_stays_the_last_part(make_task):
     task = make_task(TEXT, val_fraction=0.2, test_fraction=0.1)
     assert task.splits() == ("val", "test")
     sizes = [len(task._ids[s]) for s in ("train", "val", "test")]
     assert sizes == [2101, 600, 300]
-    assert task.vocab.decode(task._ids["test"]) == TEXT[-300:-1] + "<unk>"  # final newline unseen
+    assert task.vocab.decode(task._ids["test"]) == TEXT[:300]
+    assert task.vocab.decode(task._ids["train"]) == TEXT[300:2401]
+    # the validation text is the same as without a test split (nanoGPT's split stays)
+    without = make_task(TEXT, val_fraction=0.2, test_fraction=0.0)
+    assert without.splits() == ("val",)
+    np.testing.assert_array_equal(task._ids["val"], without._ids["val"])
+    assert task.vocab.decode(task._ids["val"]) == TEXT[-600:-1] + "<unk>"  # final newline unseen
+
+
+def test_a_test_split_is_held_out_by_default(make_task):
+    task = make_task(TEXT)
+    assert task.splits() == ("val", "test")
+    assert [len(task._ids[s]) for s in ("test", "train", "val")] == [150, 2551, 300]
 
 
 def test_max_chars_truncates_the_corpus(make_task):
     task = make_task(TEXT, max_chars=1000)
-    assert len(task._ids["train"]) + len(task._ids["val"]) == 1000
+    assert sum(len(task._ids[s]) for s in ("train", "val", "test")) == 1000
 
 
 def test_options_are_listed_with_types_defaults_and_help():
     opts = {o.name: o for o in CharLMTask.options}
     assert opts["seq_len"].default == 100 and opts["seq_len"].type is int
-    assert opts["val_fraction"].default == 0.1 and opts["test_fraction"].default == 0.0
+    assert opts["val_fraction"].default == 0.1 and opts["test_fraction"].default == 0.05
     assert opts["text_column"].default == "text"
     assert all(o.help for o in CharLMTask.options)
     assert CharLMTask.run_defaults["bptt"] == opts["seq_len"].default

@@ -45,8 +45,8 @@ def test_directory_is_not_a_text_file(tmp_path):
 
 
 def test_corpus_too_small_for_batch_size_times_seq_len(make_task):
-    task = make_task(TEXT, seq_len=50)  # 1305 training characters
-    with pytest.raises(DataError, match=r"1,305 characters, too few for batch_size 32 x "
+    task = make_task(TEXT, seq_len=50)  # 1233 training characters
+    with pytest.raises(DataError, match=r"1,233 characters, too few for batch_size 32 x "
                                         r"seq_len 50 \(needs at least 1,601\).*--batch-size"):
         task.train_batches(0, 32, 0)
     assert len(task.train_batches(0, 8, 0)) >= 1
@@ -107,10 +107,10 @@ def test_bad_options(options, match):
         CharLMTask(options)
 
 
-def test_test_split_absent_unless_asked_for(make_task, fakes):
-    task = make_task(TEXT)
+def test_test_split_absent_when_switched_off(make_task, fakes):
+    task = make_task(TEXT, test_fraction=0.0)
     with pytest.raises(UsageError, match=r"no 'test' split here; it has val. Use --split val, "
-                                         r"or train with -o test_fraction=0.1"):
+                                         r"or train with -o test_fraction=0.05 \(the default\)"):
         task.evaluate(fakes.Uniform(task.vocab.size), "test")
     with pytest.raises(UsageError, match="no 'test' split"):
         task.baselines("test")
@@ -139,7 +139,7 @@ def test_hf_dataset_text_column(tmp_path):
     task = CharLMTask({"text_column": "body"}, data=spec)
     task.prepare()
     whole = "\n".join(parts["train"] + parts["test"])  # train split first, then test
-    decoded = task.vocab.decode(np.concatenate([task._ids["train"], task._ids["val"]]))
+    decoded = task.vocab.decode(np.concatenate([task._ids[s] for s in ("test", "train", "val")]))
     assert decoded.replace("<unk>", "?") == "".join(
         c if c in task.vocab.index else "?" for c in whole
     )

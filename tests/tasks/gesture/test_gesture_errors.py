@@ -123,6 +123,7 @@ def test_predict_file_with_other_channel_count(tiny_pair, tmp_path, ts_text, tin
 
 
 def test_unknown_option_lists_valid_ones():
-    with pytest.raises(ConfigError, match=r"unknown option 'readouts' for task 'gesture'. Valid "
-                       r"options: augment, baselines, differences, downsample"):
+    with pytest.raises(ConfigError, match=r"unknown option 'readouts' for task 'gesture'; did "
+                       r"you mean 'readout'\? Valid options: augment, baselines, differences, "
+                       r"downsample"):
         GestureTask({"readouts": "mean"})

@@ -23,11 +23,29 @@ def make(data=None, **options) -> GestureTask:
 
 def test_default_is_pickup_and_names_are_case_insensitive():
     spec = make(baselines=False).spec
+    # 1 channel + the 32 random convolution features the built-in data set recommends
     assert (spec.input_size, spec.output_size, spec.readout, spec.loss, spec.stateful) == (
-        1, 10, "mean", "cross_entropy", False)
+        33, 10, "mean", "cross_entropy", False)
+    spec = make(baselines=False, kernels=0).spec
+    assert spec.input_size == 1
     task = make("JAPANESEvowels", readout="last")
     assert (task.spec.input_size, task.spec.output_size, task.spec.readout) == (12, 9, "last")
     assert task.problem == "JapaneseVowels" and len(task.sets["test"][0]) == 370
+
+
+def test_a_builtin_data_sets_recommended_inputs_yield_to_given_options(tiny_pair):
+    recommended = sources.RECOMMENDED["PickupGestureWiimoteZ"]
+    default = GestureTask({}, None).opts
+    assert {k: default[k] for k in recommended} == recommended
+    assert default["readout"] == "mean"  # not recommended: the option's own default
+    given = GestureTask({"kernels": 0, "normalize": "channel"}, "pickupgesturewiimotez").opts
+    assert given["kernels"] == 0 and given["normalize"] == "channel"  # given wins, even 0
+    assert given["downsample"] == 4 and given["augment"] == 0.2
+    other = GestureTask({}, str(tiny_pair)).opts  # any other data: the options' defaults
+    assert (other["normalize"], other["downsample"], other["kernels"]) == ("channel", 1, 0)
+    assert GestureTask({}, "JapaneseVowels").opts["kernels"] == 0
+    # a longest series of 361 steps averaged by 4: 91 steps
+    assert max(len(s) for s in make(baselines=False).sets["train"][0]) == 91
 
 
 def test_builtin_with_another_test_file(tmp_path):

@@ -29,6 +29,11 @@ def test_trains_end_to_end_and_labels_files(sf, tmp_path):
         assert 0.0 <= s["metrics"][split]["accuracy"] <= 1.0
     assert set(s["baselines"]) == {"majority_class", "nearest_centroid", "1nn_euclidean"}
     assert s["baselines"]["majority_class"]["accuracy"] == pytest.approx(0.1)  # 5 of each digit
+    # compared with its baselines on validation accuracy (they have no loss)
+    comparison = s["baseline_comparison"]
+    assert comparison["metric"] == "accuracy" and comparison["split"] == "val"
+    assert s["beats_best_baseline"] == (s["metrics"]["val"]["accuracy"]
+                                        > max(comparison["baselines"].values()))
     assert (run / "confusion.png").stat().st_size > 1000
     assert (run / "confusion.txt").read_text().splitlines()[-1].endswith(
         f"({s['metrics']['test']['accuracy']:.4f})")

@@ -103,13 +103,18 @@ def test_forecast_past_the_end_writes_timestamps(tmp_path):
     assert paths[1].stat().st_size > 1000 and paths[1].read_bytes()[:4] == b"\x89PNG"
 
 
-def test_forecast_longer_than_trained_horizon_is_recursive(tmp_path, linear_csv):
+def test_forecast_longer_than_trained_horizon_is_recursive(tmp_path, linear_csv, capsys):
     task = TimeSeriesTask({"target": "y", "scaler": "none", "normalize": "last",
                            "lookback": 4, "horizon": 3, "calendar": "month"}, linear_csv)
     task.prepare()
     model = ConstantModel([0.5, 1.0, 1.5])  # the exact model of y = 10 + 0.5 t
     task.forecast(model, horizon=8, data=None, out_dir=tmp_path)
+    assert capsys.readouterr().err.startswith(
+        "note: --horizon 8 is longer than the 3 step(s) the model forecasts at once, so steps "
+        "4-8 were forecast recursively: the model's own forecasts were fed back as if observed "
+        "(3 passes).")
     rows = read_rows(tmp_path / "forecast.csv")
+    assert [r["method"] for r in rows] == ["direct"] * 3 + ["recursive"] * 5
     np.testing.assert_allclose([float(r["forecast"]) for r in rows], 10 + 0.5 * np.arange(120, 128))
     assert [r["time"] for r in rows[:2]] == ["2010-01", "2010-02"]
     assert len(model.calls) == 3  # 3 + 3 + 2 steps
