@@ -275,15 +275,34 @@ def check_window_parity(ops: Ops, cell: Cell, scenario: Scenario = SCENARIOS[0],
         compare_results(f"{label} fused", fused, expected, **tol)
 
 
+#: Finer finite-difference steps (float64) a failed window check is repeated with; see below.
+FINER_STEPS = (3e-5, 1e-4)
+
+
 def check_window_gradients(ops: Ops, cell: Cell, **kwargs: Any) -> Any:
     """A model on ``cell`` against finite differences:
     :func:`seqframe.diagnostics.gradcheck.check_gradients`.
 
-    Raises AssertionError naming the parameters whose gradients disagree.
+    The default step (1e-3 in float64) suits smooth cells. Where a cell's forward is strongly
+    curved at that scale -- layer normalisation over a block whose variance is small (H = 4 here,
+    so it happens), a ReLU or a clip within a step of its kink -- the differences are wrong, not
+    the backward. So, in float64 and when no ``eps`` was given, the parameters that failed are
+    checked again with the finer steps of :data:`FINER_STEPS`, one after the other, and each
+    passes if it agrees at one of them: the error of a wrong backward does not shrink with the
+    step, the truncation error of the differences does (a much finer step trades it for
+    round-off, hence more than one).
+
+    Raises AssertionError naming the parameters whose gradients disagree (at the default step).
     """
     from ..diagnostics.gradcheck import check_gradients
 
     report = check_gradients(ops, cell, **kwargs)
-    if not getattr(report, "ok", True):
+    failing = set(report.failing()) if not report.ok else set()
+    if failing and "eps" not in kwargs and ops.dtype == "float64":
+        for eps in FINER_STEPS:
+            failing &= set(check_gradients(ops, cell, eps=eps, **kwargs).failing())
+            if not failing:
+                return report
+    if failing:
         raise AssertionError(f"{cell.name} on {ops.describe()}: {report}")
     return report
