@@ -36,6 +36,7 @@ def check_cell_contract(cell_cls: type[Cell], input_size: int = 3, hidden: int =
     names = cell.state_names
     if not isinstance(names, tuple) or not names or names[0] != "h":
         _fail(cell, f"`state_names` is {names!r}; expected a tuple whose first entry is 'h'")
+    _check_own_params(cell, input_size, hidden)
     gh = cell.gates * hidden
     declared = cell.param_shapes(input_size, hidden)
     projections = {"weight_ih": (gh, input_size), "bias_ih": (gh,)}
@@ -49,7 +50,6 @@ def check_cell_contract(cell_cls: type[Cell], input_size: int = 3, hidden: int =
                     f"(G={cell.gates}, H={hidden}, D={input_size}, recurrent={cell.recurrent}, "
                     f"bias={cell.bias}); declare anything else in own_param_shapes under other "
                     f"names")
-    _check_own_params(cell, input_size, hidden)
     params = cell.init_params(np.random.default_rng(0), input_size, hidden)
     got = {k: np.shape(v) for k, v in params.items()}
     if got != declared:
