@@ -22,7 +22,7 @@ arrays in the cell's ``state_names`` order):
 * **keep**: keep what :meth:`Recurrence.backward` needs; without it nothing is kept (evaluation).
   **need_dx**: the backward must also return dLoss/dx (every layer but the first).
 * **backward**: given dLoss/d(outputs) (T, B, H) and/or dLoss/d(final state), return the
-  gradients of the four weights and, when the forward was asked, dLoss/dx (T, B, D). No gradient
+  gradients of the weights and, when the forward was asked, dLoss/dx (T, B, D). No gradient
   flows into the start state: truncated BPTT carries the state across windows as a value.
 
 Weights are passed without their layer suffix, as the cell declares them

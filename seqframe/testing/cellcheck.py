@@ -69,8 +69,8 @@ def check_cell_contract(cell_cls: type[Cell], input_size: int = 3, hidden: int =
 
 
 def _check_own_params(cell: Cell, input_size: int, hidden: int) -> None:
-    """Own parameters: names apart from the projections' (the engine tells them apart by
-    name), usable as a parameter-name stem, shapes of positive ints that follow D and H."""
+    """Own parameters: named apart from the projections (the engine tells them apart by name),
+    usable as a parameter-name stem, shaped by positive ints, the same names for any D and H."""
     own = cell.own_param_shapes(input_size, hidden)
     if not isinstance(own, dict):
         _fail(cell, f"own_param_shapes returned {type(own).__name__}; expected a dict "
