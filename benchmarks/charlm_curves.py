@@ -7,7 +7,9 @@ the same time budget, through the ordinary `seqframe run` path, and the table re
     OMP_NUM_THREADS=1 python benchmarks/charlm_curves.py --budget 240 --parallel 2
 
 ``--parallel 2`` runs two trainings at a time, one thread each (on a 2-core machine, one core
-each); the wall-time column is each run's own training time.
+each); the wall-time column is each run's own training time. Plugin cells run the same way once
+installed (``--cells indrnn mingru`` with docs/plugins/examples/*-cell installed), and
+``--layer-norm`` trains the layer-normalised variants of ``lstm`` and ``gru``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-def train(backend: str, cell: str, budget: float, out: Path, hidden: int) -> Path:
-    run_dir = out / f"{backend}-{cell}"
+def train(backend: str, cell: str, budget: float, out: Path, hidden: int,
+          layer_norm: bool = False) -> Path:
+    run_dir = out / f"{backend}-{cell}{'-ln' if layer_norm else ''}"
     cmd = [sys.executable, "-m", "seqframe", "run", "--task", "charlm", "--backend", backend,
            "--cell", cell, "--hidden", str(hidden), "--batch-size", "32", "--bptt", "100",
            "--lr", "2e-3", "--steps", "100000", "--time-budget", str(budget),
            "--eval-every", "100", "--seed", "0", "--out", str(run_dir), "--quiet"]
+    cmd += ["--layer-norm"] * layer_norm
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     subprocess.run(cmd, check=True, env=env)
     return run_dir
@@ -58,13 +62,17 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--backends", nargs="+", default=["torch", "numpy"])
     parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"])
+    parser.add_argument("--layer-norm", action="store_true",
+                        help="the layer-normalised lstm/gru (seqframe run --layer-norm)")
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/charlm-curves"))
     args = parser.parse_args()
     pairs = [(b, c) for b in args.backends for c in args.cells]
     with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-        dirs = list(pool.map(lambda p: train(*p, args.budget, args.out, args.hidden), pairs))
-    curves = {f"{b} {c}": curve(d) for (b, c), d in zip(pairs, dirs, strict=True)}
+        dirs = list(pool.map(lambda p: train(*p, args.budget, args.out, args.hidden,
+                                             args.layer_norm), pairs))
+    suffix = " (layer norm)" if args.layer_norm else ""
+    curves = {f"{b} {c}{suffix}": curve(d) for (b, c), d in zip(pairs, dirs, strict=True)}
     marks = [args.budget * f for f in (0.25, 0.5, 0.75, 1.0)]
     print(table(curves, marks))
 

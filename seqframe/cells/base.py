@@ -11,6 +11,9 @@ way, then hands the cell the rest::
 * ``weight_hh``/``bias_hh`` (G*H, H)/(G*H,): only cells with ``recurrent = True`` (the default;
   the Elman cell, LSTM, GRU). A cell without a dense recurrent matrix (IndRNN, minGRU) sets
   ``recurrent = False``: it gets ``hp = None`` and carries no dead matrix.
+* A cell with ``bias = False`` (PyTorch's ``nn.LSTM(bias=False)``) has neither ``bias_ih`` nor
+  ``bias_hh``: ``xp = x_t @ W_ih.T`` and ``hp = h_{t-1} @ W_hh.T``. The layer-normalised cells
+  need that: a bias inside the normalised projection would be normalised with it.
 * Anything else the step reads itself (IndRNN's element-wise recurrent weights, layer-norm gains)
   the cell declares in :meth:`Cell.own_param_shapes`; the engine then passes those arrays to
   ``step`` as ``params`` and sums the ``d_params`` that ``step_backward`` returns over the window.
@@ -45,12 +48,14 @@ class Cell(ABC):
         gates: G, the number of H-wide blocks of the input projection (PyTorch's order).
         recurrent: the cell has a dense recurrent matrix ``W_hh`` (and ``b_hh``); the engine
             computes ``hp`` for it.
+        bias: the projections carry the biases ``b_ih`` (and ``b_hh``); PyTorch's ``bias``.
         state_names: names of the state tuple's entries, ``h`` first.
     """
 
     name: ClassVar[str]
     gates: ClassVar[int]
     recurrent: ClassVar[bool] = True
+    bias: ClassVar[bool] = True
     state_names: ClassVar[tuple[str, ...]] = ("h",)
 
     # ---- parameters --------------------------------------------------------------------------
@@ -65,8 +70,9 @@ class Cell(ABC):
         shapes: dict[str, tuple[int, ...]] = {"weight_ih": (gh, input_size)}
         if self.recurrent:
             shapes["weight_hh"] = (gh, hidden_size)
-        shapes["bias_ih"] = (gh,)
-        if self.recurrent:
+        if self.bias:
+            shapes["bias_ih"] = (gh,)
+        if self.recurrent and self.bias:
             shapes["bias_hh"] = (gh,)
         return {**shapes, **self.own_param_shapes(input_size, hidden_size)}
 

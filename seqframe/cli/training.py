@@ -98,6 +98,8 @@ def _run_options(func):
 @_run_options
 @click.option("--bidirectional/--unidirectional", default=None,
               help="Run each layer both ways.  [default: unidirectional]")
+@click.option("--layer-norm/--no-layer-norm", default=None,
+              help="Layer-normalised lstm or gru cells (Ba et al. 2016); generic BPTT only.")
 @click.option("-o", "options", multiple=True, metavar="KEY=VALUE",
               help="A task option (`seqframe tasks NAME` lists them); repeatable.")
 @click.option("--config", "config_file", type=str, default=None, metavar="FILE.toml",

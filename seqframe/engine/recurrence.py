@@ -22,14 +22,14 @@ arrays in the cell's ``state_names`` order):
 * **keep**: keep what :meth:`Recurrence.backward` needs; without it nothing is kept (evaluation).
   **need_dx**: the backward must also return dLoss/dx (every layer but the first).
 * **backward**: given dLoss/d(outputs) (T, B, H) and/or dLoss/d(final state), return the
-  gradients of the four weights and, when the forward was asked, dLoss/dx (T, B, D). No gradient
+  gradients of the weights and, when the forward was asked, dLoss/dx (T, B, D). No gradient
   flows into the start state: truncated BPTT carries the state across windows as a value.
 
 Weights are passed without their layer suffix, as the cell declares them
 (:meth:`seqframe.cells.Cell.param_shapes`): ``weight_ih`` (G*H, D), ``bias_ih`` (G*H,), and for a
 ``recurrent`` cell ``weight_hh`` (G*H, H), ``bias_hh`` (G*H,) -- PyTorch's layout -- plus any
-parameters of the cell's own. The derivation of the generic backward is in
-docs/concepts/bptt.md.
+parameters of the cell's own. A cell with ``bias = False`` has neither bias. The derivation of
+the generic backward is in docs/concepts/bptt.md.
 """
 
 from __future__ import annotations
@@ -134,12 +134,13 @@ class GenericRecurrence:
         # transposed views (measured with OpenBLAS, B=32, H=256).
         w_ih_t = ops.copy(ops.permute_dims(weights["weight_ih"], (1, 0)))  # (D, G*H)
         xp_flat = ops.matmul(ops.reshape(x, (steps * batch, d_in)), w_ih_t)  # (T*B, G*H)
-        xp_flat += weights["bias_ih"]
+        if cell.bias:
+            xp_flat += weights["bias_ih"]
         xp = ops.reshape(xp_flat, (steps, batch, -1))  # (T, B, G*H)
         w_hh_t = b_hh = None
         if cell.recurrent:
             w_hh_t = ops.copy(ops.permute_dims(weights["weight_hh"], (1, 0)))  # (H, G*H)
-            b_hh = weights["bias_hh"]
+            b_hh = weights["bias_hh"] if cell.bias else None
         own = {k: v for k, v in weights.items() if k not in WEIGHT_NAMES}
         hbuf = ops.zeros((steps + 1, batch, hidden))  # (T+1, B, H), see _Saved.hidden
         offset = 0 if reverse else 1
@@ -153,7 +154,8 @@ class GenericRecurrence:
             hp = None
             if w_hh_t is not None:
                 hp = matmul(state[0], w_hh_t)  # (B, G*H)
-                hp += b_hh
+                if b_hh is not None:
+                    hp += b_hh
             new, cache = step(ops, xp[t], hp, state, own) if self.has_own else \
                 step(ops, xp[t], hp, state)
             m = masks.get(t)
@@ -210,14 +212,14 @@ class GenericRecurrence:
         # Weight gradients: one GEMM per window over all stashed steps, not one per step.
         d_xp_all = ops.reshape(ops.stack(d_xps), (steps * batch, -1))  # (T*B, G*H)
         x_flat = ops.reshape(r.inputs, (steps * batch, d_in))
-        grads = {
-            "weight_ih": ops.matmul(ops.permute_dims(d_xp_all, (1, 0)), x_flat),
-            "bias_ih": ops.sum(d_xp_all, axis=0),
-        }
+        grads = {"weight_ih": ops.matmul(ops.permute_dims(d_xp_all, (1, 0)), x_flat)}
+        if cell.bias:
+            grads["bias_ih"] = ops.sum(d_xp_all, axis=0)
         if w_hh is not None:
             d_hp_all = d_xp_all if shared else ops.reshape(ops.stack(d_hps), (steps * batch, -1))
             h_prev_flat = ops.reshape(r.previous(), (steps * batch, hidden))
             grads["weight_hh"] = ops.matmul(ops.permute_dims(d_hp_all, (1, 0)), h_prev_flat)
+        if w_hh is not None and cell.bias:
             # A copy, not the same array: a caller scaling gradients in place must not scale twice.
             grads["bias_hh"] = ops.copy(grads["bias_ih"]) if shared else ops.sum(d_hp_all, axis=0)
         for name, value in r.own.items():  # an own parameter no step touched has zero gradient

@@ -72,7 +72,8 @@ def train(config: RunConfig, world: World, log: Log, task_state: dict | None = N
             atomic_write_text(run_dir / CONFIG_FILE, toml_text(config))
         host = model.init_params(seed_streams(config.seed)["init"])  # float64, same everywhere
         params = {name: ops.asarray(value) for name, value in host.items()}
-        log(f"run {run_dir}: task {built.task.name}, {config.cell} x{config.layers} "
+        cell = config.cell + (" (layer-normalised)" if config.layer_norm else "")
+        log(f"run {run_dir}: task {built.task.name}, {cell} x{config.layers} "
             f"(H={config.hidden}), {sum(v.size for v in host.values())} parameters"
             + (f", {world.size} data-parallel processes" if world.size > 1 else ""))
         trainer = Trainer(config, built.task, built.spec, model, ops, params, run_dir, log=log,

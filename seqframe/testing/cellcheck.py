@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cells.base import Cell
+from ..engine.recurrence import WEIGHT_NAMES as PROJECTIONS
 from ..ops import Ops
 from ._common import Unavailable, collect, load, make_ops, reference_ops, registered
 from .neutrality import check_backend_neutrality
@@ -35,16 +36,20 @@ def check_cell_contract(cell_cls: type[Cell], input_size: int = 3, hidden: int =
     names = cell.state_names
     if not isinstance(names, tuple) or not names or names[0] != "h":
         _fail(cell, f"`state_names` is {names!r}; expected a tuple whose first entry is 'h'")
+    _check_own_params(cell, input_size, hidden)
     gh = cell.gates * hidden
     declared = cell.param_shapes(input_size, hidden)
     projections = {"weight_ih": (gh, input_size), "bias_ih": (gh,)}
     if cell.recurrent:
         projections.update({"weight_hh": (gh, hidden), "bias_hh": (gh,)})
+    if not cell.bias:
+        projections = {k: v for k, v in projections.items() if not k.startswith("bias_")}
     wrong = {k: v for k, v in projections.items() if declared.get(k) != v}
-    if wrong or (not cell.recurrent and {"weight_hh", "bias_hh"} & set(declared)):
+    if wrong or set(PROJECTIONS) & set(declared) - set(projections):
         _fail(cell, f"param_shapes gave {declared}; the projections must be {projections} "
-                    f"(G={cell.gates}, H={hidden}, D={input_size}, recurrent={cell.recurrent}); "
-                    f"declare anything else in own_param_shapes under other names")
+                    f"(G={cell.gates}, H={hidden}, D={input_size}, recurrent={cell.recurrent}, "
+                    f"bias={cell.bias}); declare anything else in own_param_shapes under other "
+                    f"names")
     params = cell.init_params(np.random.default_rng(0), input_size, hidden)
     got = {k: np.shape(v) for k, v in params.items()}
     if got != declared:
@@ -63,8 +68,42 @@ def check_cell_contract(cell_cls: type[Cell], input_size: int = 3, hidden: int =
                     f"{len(names)} zero arrays of shape (B, H) = (2, {hidden})")
 
 
+def _check_own_params(cell: Cell, input_size: int, hidden: int) -> None:
+    """Own parameters: named apart from the projections (the engine tells them apart by name),
+    usable as a parameter-name stem, shaped by positive ints, the same names for any D and H."""
+    own = cell.own_param_shapes(input_size, hidden)
+    if not isinstance(own, dict):
+        _fail(cell, f"own_param_shapes returned {type(own).__name__}; expected a dict "
+                    f"name -> shape")
+    clash = sorted(set(own) & set(PROJECTIONS))
+    if clash:
+        _fail(cell, f"own_param_shapes declares {clash}, a projection's name; the engine computes "
+                    f"the projections itself, so name the cell's own parameters otherwise "
+                    f"(e.g. 'weight_hh_diag')")
+    for name, shape in own.items():
+        if not (isinstance(name, str) and re.fullmatch(r"[a-z][a-z0-9_]*", name)):
+            _fail(cell, f"own parameter name {name!r} must be lowercase letters, digits and _ "
+                        f"(it becomes NAME_l0, NAME_l1_reverse, ... in checkpoints)")
+        if not (isinstance(shape, tuple) and all(isinstance(n, int) and n > 0 for n in shape)):
+            _fail(cell, f"own parameter {name!r} has shape {shape!r}; expected a tuple of "
+                        f"positive ints")
+    wider = cell.own_param_shapes(input_size + 1, hidden + 1)
+    if set(wider) != set(own):
+        _fail(cell, f"own_param_shapes names {sorted(own)} for (D, H) = ({input_size}, {hidden}) "
+                    f"but {sorted(wider)} for ({input_size + 1}, {hidden + 1}); the names must "
+                    f"not depend on the sizes")
+
+
 def check_cell_registered(cell_cls: type[Cell]) -> None:
-    """An installed plugin registers ``cell_cls`` under the cell's ``name``."""
+    """An installed plugin registers ``cell_cls`` under the cell's ``name``; for a layer-normalised
+    variant (:data:`seqframe.cells.LAYER_NORM_VARIANTS`), its plain cell is registered and
+    ``--layer-norm`` reaches the variant from it."""
+    from ..cells import LAYER_NORM_VARIANTS
+
+    base = next((b for b, v in LAYER_NORM_VARIANTS.items() if v is cell_cls), None)
+    if base is not None:
+        check_cell_registered(base)
+        return
     if cell_cls.name not in registered("cell"):
         _fail(cell_cls, f"no plugin registers a cell named {cell_cls.name!r}; is the package "
                         f"installed and its entry point in the 'seqframe' group?")

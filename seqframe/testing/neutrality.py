@@ -161,18 +161,25 @@ def check_backend_neutrality(cell: Cell, ops: Ops, *, batch: int = 2, hidden: in
     rng = np.random.default_rng(seed)
     width = cell.gates * hidden
     xp = ops.asarray(rng.normal(size=(batch, width)))  # (B, G*H)
-    hp = ops.asarray(rng.normal(size=(batch, width)))  # (B, G*H)
+    hp = ops.asarray(rng.normal(size=(batch, width))) if cell.recurrent else None  # (B, G*H)
     state = tuple(ops.asarray(rng.normal(size=(batch, hidden)))
                   for _ in cell.state_names)  # each (B, H)
+    own = {name: ops.asarray(rng.normal(size=shape))
+           for name, shape in cell.own_param_shapes(3, hidden).items()}
     d_state = tuple(ops.asarray(rng.normal(size=(batch, hidden))) for _ in state)
     returned: dict[str, Any] = {}
     error: Exception | None = None
     with _watching(cell, ops, sys._getframe()) as watch:
         try:
             returned["zero_state"] = cell.zero_state(ops, batch, hidden)
-            returned["step's state"], returned["cache"] = cell.step(ops, xp, hp, state)
-            d_xp, d_hp, d_prev = cell.step_backward(ops, d_state, returned["cache"])
-            returned.update({"d_xp": d_xp, "d_hp": d_hp, "d_state_prev": d_prev})
+            args = (ops, xp, hp, state, own) if own else (ops, xp, hp, state)
+            returned["step's state"], returned["cache"] = cell.step(*args)
+            d_xp, d_hp, d_prev, *rest = cell.step_backward(ops, d_state, returned["cache"])
+            returned.update({"d_xp": d_xp, "d_state_prev": d_prev})
+            if cell.recurrent:
+                returned["d_hp"] = d_hp
+            if rest:
+                returned["d_params"] = rest[0]
         except Exception as exc:  # a NumPy result on a foreign backend often ends in a TypeError
             error = exc
     problems = [f"called {name} ({where})" for name, where in watch.calls]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seqframe.cells import LayerNormGRUCell, LayerNormLSTMCell
 from seqframe.testing import (
     BackendConformance,
     CellConformance,
@@ -87,6 +88,27 @@ class TestSampledSoftmaxPopularityLoss(LossConformance):
     options = {"samples": 6, "sampler": "popularity", "alpha": 0.5}
     size = 4
     class_frequencies = (40, 9, 1, 0)  # a class never seen still gets a little probability
+
+
+class _LayerNormCells(CellConformance):
+    """``--layer-norm``: the variants are registered through their plain cells."""
+
+    def test_window_gradients(self, backend_name: str) -> None:
+        # Finite differences of a whole LN model take ~10 s on numpy and twice that on torch's
+        # small-tensor overhead. The torch generic path runs the same cell code and matches the
+        # numpy window to 1e-9 in float64 (test_window_parity_with_numpy), so numpy's check
+        # covers it.
+        if backend_name != "numpy":
+            pytest.skip("torch's LN window equals numpy's to 1e-9 (parity); numpy is FD-checked")
+        super().test_window_gradients(backend_name)
+
+
+class TestLayerNormLSTMCell(_LayerNormCells):
+    cell = LayerNormLSTMCell
+
+
+class TestLayerNormGRUCell(_LayerNormCells):
+    cell = LayerNormGRUCell
 
 
 # ---- tasks -----------------------------------------------------------------------------------

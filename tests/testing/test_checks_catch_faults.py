@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from seqframe_numpy.ops import NumpyOps
 
-from seqframe.cells import GRUCell, RNNCell
+from seqframe.cells import Cell, GRUCell, LayerNormLSTMCell, RNNCell
+from seqframe.cells.layernorm import layer_norm_backward
 from seqframe.task import Batch, ModelSpec, Task, TaskOption
 from seqframe.testing import (
     FunctionPredictor,
@@ -22,6 +23,7 @@ from seqframe.testing import (
     check_window_parity,
 )
 from seqframe.testing.cellcheck import check_cell_contract, run_checks
+from seqframe.testing.neutrality import check_backend_neutrality
 
 # ---- backends --------------------------------------------------------------------------------
 
@@ -139,6 +141,126 @@ def test_run_checks_reports_every_check_and_turns_any_exception_into_a_failure()
     assert results[0].line() == "FAIL raises: raised KeyError: 'missing'"
     assert results[1].line() == "FAIL asserts: d_xp differs"  # the first line only
     assert results[2].line() == "PASS passes"
+
+
+# ---- cells with their own parameters -------------------------------------------------------
+
+
+class DiagonalCell(Cell):
+    """``h = tanh(xp + u * h_prev)``: own parameter ``u`` (H,), no W_hh. Correct."""
+
+    name = "diagonal"
+    gates = 1
+    recurrent = False
+
+    def own_param_shapes(self, input_size, hidden_size):
+        return {"u": (hidden_size,)}
+
+    def step(self, ops, xp, hp, state, params):
+        h_prev, u = state[0], params["u"]
+        h = ops.tanh(xp + u * h_prev)
+        return (h,), (h, h_prev, u)
+
+    def step_backward(self, ops, d_state, cache):
+        h, h_prev, u = cache
+        d_a = d_state[0] * (1.0 - h * h)
+        return d_a, None, (d_a * u,), {"u": self.d_u(ops, d_a, h_prev)}
+
+    def d_u(self, ops, d_a, h_prev):
+        return ops.sum(d_a * h_prev, axis=0)  # (H,): u is shared by every row
+
+
+class WrongOwnGradientCell(DiagonalCell):
+    name = "wrongown"
+
+    def d_u(self, ops, d_a, h_prev):
+        return ops.sum(d_a, axis=0)  # forgets the factor h_prev
+
+
+class UnsummedOwnGradientCell(DiagonalCell):
+    name = "unsummed"
+
+    def d_u(self, ops, d_a, h_prev):
+        return d_a * h_prev  # (B, H): one gradient per row, never summed over the batch
+
+
+class MissingOwnGradientCell(DiagonalCell):
+    name = "missingown"
+
+    def step_backward(self, ops, d_state, cache):
+        return super().step_backward(ops, d_state, cache)[:3]  # no d_params
+
+
+class WrongCellStateGainLSTM(LayerNormLSTMCell):
+    """The layer-normalised LSTM with one planted bug: the gain of the cell-state LN gets the
+    gradient of the LN bias (the normalised value left out)."""
+
+    name = "wronggain"
+
+    def step_backward(self, ops, d_state, cache):
+        d_xp, d_hp, d_prev, d_params = super().step_backward(ops, d_state, cache)
+        d_h = d_state[0]
+        act, tanh_c, cache_c = cache[0], cache[2], cache[5]
+        o = act[:, 3 * tanh_c.shape[-1]:]
+        d_params["ln_weight_c"] = layer_norm_backward(ops, d_h * o * (1 - tanh_c**2), cache_c)[2]
+        return d_xp, d_hp, d_prev, d_params
+
+
+def test_a_correct_cell_with_own_parameters_passes():
+    ops = NumpyOps(dtype="float64")
+    check_cell_contract(DiagonalCell)
+    check_step_gradients(DiagonalCell(), ops)
+    check_window_gradients(ops, DiagonalCell())
+    check_window_parity(NumpyOps(dtype="float32"), DiagonalCell())
+    check_backend_neutrality(DiagonalCell(), ops)
+
+
+def test_a_wrong_own_parameter_gradient_fails_the_step_and_window_checks():
+    with pytest.raises(AssertionError, match=r"wrongown: d_params\['u'\]: differs"):
+        check_step_gradients(WrongOwnGradientCell(), NumpyOps(dtype="float64"))
+    # the finer steps a curved forward gets do not rescue a wrong backward
+    with pytest.raises(AssertionError, match=r"wrongown on numpy float64[\s\S]*FAILED \(u_l0"):
+        check_window_gradients(NumpyOps(dtype="float64"), WrongOwnGradientCell())
+
+
+def test_a_wrong_gain_gradient_in_the_layer_normalised_lstm_is_caught():
+    with pytest.raises(AssertionError, match=r"wronggain: d_params\['ln_weight_c'\]: differs"):
+        check_step_gradients(WrongCellStateGainLSTM(), NumpyOps(dtype="float64"))
+
+
+def test_an_own_parameter_gradient_not_summed_over_the_batch_is_caught():
+    with pytest.raises(AssertionError, match=r"d_params\['u'\]: shape \(2, 3\), expected \(3,\)"):
+        check_step_gradients(UnsummedOwnGradientCell(), NumpyOps(dtype="float64"))
+
+
+def test_a_missing_own_parameter_gradient_is_caught():
+    with pytest.raises(AssertionError, match=r"returned gradients for \[\]; the cell declares "
+                                             r"own parameters \['u'\]"):
+        check_step_gradients(MissingOwnGradientCell(), NumpyOps(dtype="float64"))
+
+
+def test_an_own_parameter_named_like_a_projection_is_caught():
+    class Clash(DiagonalCell):
+        name = "clash"
+
+        def own_param_shapes(self, input_size, hidden_size):
+            return {"weight_hh": (hidden_size,)}  # the engine would read it as W_hh
+
+    with pytest.raises(AssertionError, match=r"declares \['weight_hh'\], a projection's name"):
+        check_cell_contract(Clash)
+
+
+def test_a_cell_without_biases_must_not_declare_them():
+    class StrayBias(DiagonalCell):
+        name = "straybias"
+        bias = False  # yet param_shapes below still lists bias_ih
+
+        def param_shapes(self, input_size, hidden_size):
+            return {"weight_ih": (hidden_size, input_size), "bias_ih": (hidden_size,),
+                    "u": (hidden_size,)}
+
+    with pytest.raises(AssertionError, match=r"bias=False"):
+        check_cell_contract(StrayBias)
 
 
 # ---- tasks -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The pytest suites as a plugin author uses them: subclassed in their own test file.
 
 A generated test module subclasses each suite (a correct task, a cell with a broken backward,
-a cell that calls NumPy directly, a backend with a broken op) and runs under pytest in a
+one with a wrong gradient for its own parameter, a cell that calls NumPy directly, a backend with
+a broken op) and runs under pytest in a
 subprocess, with torch hidden so the "backend not installed" path is exercised too.
 """
 
@@ -23,7 +24,7 @@ from seqframe_numpy.ops import NumpyOps
 from seqframe.cells import RNNCell
 from seqframe.testing import (BackendConformance, CellConformance, FunctionPredictor,
                               MetricCase, TaskConformance)
-from tests.testing.test_checks_catch_faults import CountTask
+from tests.testing.test_checks_catch_faults import CountTask, WrongOwnGradientCell
 
 
 class ForgetfulCell(RNNCell):
@@ -59,6 +60,11 @@ class TestCount(TaskConformance):
 class TestForgetful(CellConformance):
     cell = ForgetfulCell
     backends = ("numpy", "torch")
+
+
+class TestWrongOwn(CellConformance):
+    cell = WrongOwnGradientCell  # own parameter u, its gradient missing a factor
+    backends = ("numpy",)
 
 
 class TestNumpyTanh(CellConformance):
@@ -101,6 +107,13 @@ def test_author_subclasses_run_and_fail_where_the_plugin_is_wrong(tmp_path):
     # ... and torch, hidden here, is skipped rather than failed
     assert outcomes["TestForgetful::test_step_gradients[torch]"] == "SKIPPED"
     assert outcomes["TestForgetful::test_backend_neutrality[numpy]"] == "PASSED"
+    # a cell with its own parameters and a wrong gradient for one of them fails both gradient
+    # checks and nothing else (its forward, hence parity, is right)
+    own = {k: v for k, v in outcomes.items() if k.startswith("TestWrongOwn::")}
+    assert own.pop("TestWrongOwn::test_registered") == "FAILED"  # not installed
+    assert own.pop("TestWrongOwn::test_step_gradients[numpy]") == "FAILED"
+    assert own.pop("TestWrongOwn::test_window_gradients[numpy]") == "FAILED"
+    assert set(own.values()) == {"PASSED", "SKIPPED"}, own
     # a cell that calls np.tanh is right on numpy, so only the neutrality test fails
     cell = {k: v for k, v in outcomes.items() if k.startswith("TestNumpyTanh::")}
     assert cell.pop("TestNumpyTanh::test_registered") == "FAILED"  # not installed

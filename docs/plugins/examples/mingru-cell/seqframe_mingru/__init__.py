@@ -1,0 +1,1 @@
+"""The minimal GRU (minGRU) as a seqframe cell without a recurrent matrix."""
