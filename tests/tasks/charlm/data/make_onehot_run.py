@@ -5,7 +5,6 @@ checkpoint is step 8); ``straight``: the same run left to finish; its summary.js
 a resume of ``interrupted`` must reproduce.
 """
 import os
-import shutil
 import sys
 from pathlib import Path
 
