@@ -345,7 +345,8 @@ def _title(model: Model, ops: Ops, masks: bool, resets: bool, truncation: bool) 
     features = [f"{cfg.layers} layer(s)", f"H={cfg.hidden_size}", f"readout {cfg.readout}",
                 f"loss {model.loss!r}" if model.loss.opts else f"loss {cfg.loss}"]
     if cfg.tokens:
-        pad = "" if cfg.padding_id is None else f", padding id {cfg.padding_id}"
+        pad = "" if cfg.padding_id is None else \
+            f", padding id {cfg.padding_id} (masked steps and a real step)"
         features += [f"token ids V={cfg.input_size} "
                      + (f"embedded E={cfg.embed}" if cfg.embed else "one-hot") + pad]
         features += ["tied readout"] * cfg.tie_weights

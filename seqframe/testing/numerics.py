@@ -140,10 +140,12 @@ class Scenario:
 
     ``vocab`` > 0 makes the inputs token ids over that many ids (and the model a language model
     with ``vocab`` outputs), embedded ``embed`` wide (0: fed one-hot); ``padding_id`` pads the
-    short row and one real step; ``loss_options`` are the loss's own settings, as pairs.
+    short row and one real step; ``loss`` is a registered loss's name and ``loss_options`` its
+    own settings, as pairs.
     """
 
     name: str
+    hidden: int = 4
     readout: str = "every_step"
     loss: str = "cross_entropy"
     layers: int = 2
@@ -167,14 +169,16 @@ SCENARIOS = (
 )
 
 
-def scenario_model(cell: Cell, scenario: Scenario, input_size: int = 3, hidden: int = 4,
-                   output_size: int = 3):
-    """The scenario's model on ``cell``; token scenarios use their vocabulary as input and
-    output size. A sampled loss's popularity proposal gets counts ``V, V-1, ..., 1``."""
+def scenario_model(cell: Cell, scenario: Scenario, input_size: int = 3,
+                   hidden: int | None = None, output_size: int = 3):
+    """The scenario's model on ``cell`` (``hidden`` defaults to the scenario's); token scenarios
+    use their vocabulary as input and output size. A sampled loss's popularity proposal gets
+    counts ``V, V-1, ..., 1``."""
     from ..engine.model import Model, ModelConfig
-    from ..losses import BUILTIN
     from ..task import ModelSpec
+    from ._common import load
 
+    hidden = scenario.hidden if hidden is None else hidden
     if scenario.vocab:
         input_size = output_size = scenario.vocab
     config = ModelConfig(cell=cell.name, input_size=input_size, hidden_size=hidden,
@@ -183,7 +187,7 @@ def scenario_model(cell: Cell, scenario: Scenario, input_size: int = 3, hidden: 
                          bidirectional=scenario.bidirectional, tokens=scenario.vocab > 0,
                          embed=scenario.embed, padding_id=scenario.padding_id,
                          tie_weights=scenario.tie_weights)
-    loss = BUILTIN[scenario.loss](**dict(scenario.loss_options))
+    loss = load("loss", scenario.loss)(**dict(scenario.loss_options))
     loss.prepare(ModelSpec(input_size, output_size, scenario.readout, scenario.loss,
                            tokens=config.tokens, padding_id=scenario.padding_id,
                            class_frequencies=np.arange(output_size, 0, -1.0)))
