@@ -127,6 +127,11 @@ class SampledSoftmax(Loss):
         drawn = np.floor(np.exp(rng.random(k) * math.log(classes + 1.0))).astype(np.int64) - 1
         return np.clip(drawn, 0, classes - 1)
 
+    def combine(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
+        """As the full softmax's: evaluation outputs are every class's score, so an ensemble
+        averages the members' softmax probabilities."""
+        return CrossEntropy.combine(self, outputs)
+
     def loss_and_grad_features(self, ops, features, weight, bias, targets, weights, *,
                                grad=True, rng=None):
         classes = weight.shape[0]

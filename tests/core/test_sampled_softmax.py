@@ -154,6 +154,13 @@ def test_rows_with_weight_zero_add_nothing():
     np.testing.assert_array_equal(both.d_bias, one.d_bias)
 
 
+def test_an_ensemble_averages_probabilities_as_the_full_softmax_does():
+    outputs = [np.array([[0.0, 2.0, -1.0]]), np.array([[1.0, -1.0, 0.5]])]  # full-softmax logits
+    probs = [np.exp(o) / np.exp(o).sum() for o in outputs]
+    combined = SampledSoftmax().combine(outputs)
+    np.testing.assert_allclose(np.exp(combined), (probs[0] + probs[1]) / 2, rtol=1e-13)
+
+
 def test_options_are_checked():
     with pytest.raises(ConfigError, match="'samples' must be at least 1; got 0"):
         SampledSoftmax(samples=0)
