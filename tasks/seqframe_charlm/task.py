@@ -34,7 +34,8 @@ from .streams import INPUTS, StreamBatches, check_fits, epoch_offset
 OPTIONS = (
     TaskOption("inputs", str, "tokens",
                "tokens: character ids (embedded with --embed E, else fed one-hot); onehot: "
-               "dense one-hot rows (B, T, V), as runs before token inputs", choices=INPUTS),
+               "dense one-hot rows (B, T, V), the format of runs before token inputs.",
+               choices=INPUTS),
     TaskOption("seq_len", int, 100,
                "characters per training batch, T; the trainer cuts it into --bptt windows"),
     TaskOption("val_fraction", float, 0.1, "last part of the text held out for validation"),
