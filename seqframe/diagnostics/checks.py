@@ -49,6 +49,8 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")
+    if layers is not None and layers < 1:
+        raise ConfigError(f"--layers must be >= 1, got {layers}.")
     if embed is not None or tie_weights or loss:
         if parity or grad_flow:
             raise ConfigError("--embed, --tie-weights and --loss check one model's gradients "
@@ -155,8 +157,8 @@ def model_checks(ops: Ops, cell: str, *, layers: int = 2, embed: int | None = No
         loss=loss_cls(**options), hidden=None))
     results, table = [grad[0]], grad[1]
     if (ops.name, ops.dtype) != ("numpy", "float64"):
-        hidden = (embed or 0) if tie_weights else 4
-        scenario = Scenario(f"{ops.name} vs numpy", layers=layers, hidden=hidden or 4,
+        hidden = embed if tie_weights and embed else 4  # as the gradient check picks it
+        scenario = Scenario(f"{ops.name} vs numpy", layers=layers, hidden=hidden,
                             loss=loss_name, vocab=TOKEN_VOCAB if tokens else 0,
                             embed=embed or 0, padding_id=0 if tokens else None,
                             tie_weights=tie_weights, loss_options=tuple(options.items()))
