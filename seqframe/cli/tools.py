@@ -36,9 +36,14 @@ from .scaffold import new_plugin as scaffold
 @click.option("--out", default=None,
               help="Plot file for --grad-flow (default: gradient-flow.png and .json in a new "
                    "gradflow-CELLS-TIME folder).")
+@click.option("--embed", type=int, default=None, metavar="E",
+              help="Check a model on token ids embedded E wide (0: ids fed one-hot).")
+@click.option("--tie-weights", is_flag=True, help="Check a readout tied to the embedding.")
+@click.option("--loss", default=None, help="Check a model trained with this loss.")
 def check(**kwargs: Any) -> None:
     """Run a cell's conformance suite and gradient check, compare a backend with another
-    (--parity), or plot gradient flow (--grad-flow)."""
+    (--parity), plot gradient flow (--grad-flow), or check the model around the cell: token
+    embedding, tied readout, loss (--embed, --tie-weights, --loss)."""
     outcome = run_check(**kwargs)
     click.echo(outcome.text)
     for path in outcome.files:

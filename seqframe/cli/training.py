@@ -35,6 +35,9 @@ _RUN_FLAGS = [
     ("--hidden", int, "Hidden units per layer (H)."),
     ("--layers", int, "Stacked recurrent layers."),
     ("--dropout", float, "Dropout on every layer's output while training."),
+    ("--embed", int, "Token inputs: embedding width E (0 = feed the ids one-hot)."),
+    ("--tie-weights", bool, "Use the embedding table as the readout weight (E = H x dirs)."),
+    ("--loss", str, "A loss the task allows instead of its own, e.g. sampled_softmax."),
     ("--batch-size", int, "Sequences (or text streams) per mini-batch (B)."),
     ("--bptt", int, "Truncated BPTT: steps per window, weights updated every window."),
     ("--bptt-back", int, "Steps backpropagated per update when longer than --bptt (k2 > k1)."),
@@ -90,7 +93,10 @@ def _run_options(func):
     for flag, kind, help_text in reversed(_RUN_FLAGS):
         default = shown_default(flag)
         shown = f"  [default: {default}]" if default is not None else ""
-        func = click.option(flag, type=kind, default=None, help=help_text + shown)(func)
+        if kind is bool:  # an on-switch: absent means "not given" (None), so a run file's wins
+            func = click.option(flag, is_flag=True, default=None, help=help_text + shown)(func)
+        else:
+            func = click.option(flag, type=kind, default=None, help=help_text + shown)(func)
     return func
 
 

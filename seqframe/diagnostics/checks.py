@@ -31,7 +31,8 @@ class CheckOutcome:
 def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str = "float64",
               parity: str | None = None, grad_flow: bool = False, run_dir: str | None = None,
               length: int = 100, out: str | None = None, device: str = "cpu",
-              fused: bool | None = None, steps: int = 50) -> CheckOutcome:
+              fused: bool | None = None, steps: int = 50, embed: int | None = None,
+              tie_weights: bool = False, loss: str | None = None) -> CheckOutcome:
     """Run the check the flags ask for.
 
     * default: the cell conformance suite on ``backend`` (:func:`cell_conformance`: what
@@ -45,9 +46,22 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
       (:func:`seqframe.diagnostics.gradflow.gradient_flow`), for fresh weights or the run in
       ``run_dir``; the plot goes to ``out``, or without it, with the numbers as JSON, into a
       new ``gradflow-CELLS-TIME`` folder of the current directory.
+    * ``embed``, ``tie_weights``, ``loss``: the model around the cell instead of the cell
+      (:func:`model_checks`): token inputs embedded ``embed`` wide (0: fed one-hot), the readout
+      tied to the table, another loss.
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")
+    if layers is not None and layers < 1:
+        raise ConfigError(f"--layers must be >= 1, got {layers}.")
+    if embed is not None or tie_weights or loss:
+        if parity or grad_flow:
+            raise ConfigError("--embed, --tie-weights and --loss check one model's gradients "
+                              "and its parity with numpy; they do not combine with --parity or "
+                              "--grad-flow.")
+        ops = get_registry().load("backend", backend)(dtype=dtype, device=device)
+        return model_checks(ops, cell, layers=2 if layers is None else layers, embed=embed,
+                            tie_weights=tie_weights, loss=loss)
     # two layers exercise the gradient between layers; one curve per cell reads best in a plot
     layers = layers if layers is not None else (2 if not (parity or grad_flow) else 1)
     if layers < 1:
@@ -125,6 +139,66 @@ def _gradient_table(ops: Ops, cell_cls: type, layers: int) -> tuple[CheckResult,
     except SeqframeError:
         raise  # a usage error (e.g. --dtype float32 cannot reach the tolerance): exit 2
     except Exception as exc:  # a cell that breaks on this backend may raise anything
+        return CheckResult(what, "FAIL", f"raised {type(exc).__name__}: {exc}"), ""
+    verdict = report.format().splitlines()[-1]
+    return (CheckResult(what, "PASS" if report.passed else "FAIL",
+                        "" if report.passed else verdict), "\n\n" + report.format())
+
+
+def model_checks(ops: Ops, cell: str, *, layers: int = 2, embed: int | None = None,
+                 tie_weights: bool = False, loss: str | None = None) -> CheckOutcome:
+    """The model's pieces around ``cell``: embedding, tied readout, loss.
+
+    1. Every parameter's gradient, the embedding table's included, against finite differences
+       on ``ops`` (:func:`seqframe.diagnostics.gradcheck.check_gradients`): token ids over V = 9
+       with the padding id 0 in masked steps and at one real step, each id read more than once;
+       ``loss`` by its registered name (a ``sampled_softmax`` draws 6 classes, the same draw at
+       every evaluation).
+    2. On a backend other than numpy float64: one window against the numpy float64 reference,
+       generic path and (when the backend has one for the cell) fused path
+       (:func:`seqframe.testing.numerics.check_window_parity`).
+
+    Returns:
+        One ``PASS``/``FAIL`` line per check, then the gradient table; passed when none failed.
+    """
+    from ..testing.numerics import Scenario, check_window_parity
+    from .gradcheck import CHECK_SAMPLES, TOKEN_VOCAB
+
+    registry = get_registry()
+    cell_cls = registry.load("cell", cell)
+    loss_name = loss or "cross_entropy"
+    loss_cls = registry.load("loss", loss_name)
+    options = {"samples": CHECK_SAMPLES} if any(o.name == "samples" for o in loss_cls.options) \
+        else {}
+    tokens = embed is not None
+    grad = _model_table(ops, cell_cls, layers, dict(
+        tokens=tokens, embed=embed or 0, tie_weights=tie_weights,
+        loss=loss_cls(**options), hidden=None))
+    results, table = [grad[0]], grad[1]
+    if (ops.name, ops.dtype) != ("numpy", "float64"):
+        hidden = embed if tie_weights and embed else 4  # as the gradient check picks it
+        scenario = Scenario(f"{ops.name} vs numpy", layers=layers, hidden=hidden,
+                            loss=loss_name, vocab=TOKEN_VOCAB if tokens else 0,
+                            embed=embed or 0, padding_id=0 if tokens else None,
+                            tie_weights=tie_weights, loss_options=tuple(options.items()))
+        what = f"{ops.name} parity {ops.dtype} with numpy float64 (generic and fused paths)"
+        results += run_checks([(what, lambda: check_window_parity(ops, cell_cls(), scenario))])
+    failed = sum(r.status == "FAIL" for r in results)
+    lines = [r.line() for r in results]
+    lines.append(f"{len(results) - failed} passed, {failed} failed, 0 skipped")
+    return CheckOutcome("\n".join(lines) + table, failed == 0)
+
+
+def _model_table(ops: Ops, cell_cls: type, layers: int, model: dict) -> tuple[CheckResult, str]:
+    """The gradient check of a model as a result line, and its table (empty if it raised)."""
+    from .gradcheck import check_gradients
+
+    what = f"{ops.name} model gradients ({layers} layer{'s' * (layers > 1)}, {ops.dtype})"
+    try:
+        report = check_gradients(ops, cell_cls, layers=layers, **model)
+    except SeqframeError:
+        raise  # a usage error (--tie-weights without --embed, float32...): exit 2
+    except Exception as exc:  # a cell or loss that breaks on this backend may raise anything
         return CheckResult(what, "FAIL", f"raised {type(exc).__name__}: {exc}"), ""
     verdict = report.format().splitlines()[-1]
     return (CheckResult(what, "PASS" if report.passed else "FAIL",

@@ -180,8 +180,12 @@ def window_loss_and_grad(
 
 
 def loss_only(model: Model, ops: Ops, params: dict[str, Array], window: Window,
-              state: State = None, fused: Recurrence | None = None) -> tuple[Array, float]:
+              state: State = None, fused: Recurrence | None = None,
+              loss_rng: np.random.Generator | None = None) -> tuple[Array, float]:
     """Loss of a window in eval mode (no dropout, nothing kept for a backward).
+
+    ``loss_rng``: the host generator of a loss that draws (sampled softmax), so a finite
+    difference can hold its draw fixed; None lets such a loss pick its own fixed draw.
 
     Returns:
         ``(loss_sum, count)`` as in :class:`WindowResult`.
@@ -191,7 +195,8 @@ def loss_only(model: Model, ops: Ops, params: dict[str, Array], window: Window,
     start = start_state(model, ops, window, state)
     run = stack.run_stack(model, recurrence, params, first_layer_inputs(model, ops, params, window),
                           window, start, keep=False, drop=[])
-    out = readout.readout_loss(model, ops, params, window, run.top, run.finals, [], grad=False)
+    out = readout.readout_loss(model, ops, params, window, run.top, run.finals, [], grad=False,
+                               rng=loss_rng)
     return out.loss_sum, window.count(model.config.readout, model.loss.per_sequence)
 
 

@@ -138,15 +138,27 @@ class Model:
         self.output_size = self.loss.output_size(config.output_size)
         self.feature_size = config.hidden_size * self.directions
         self.embedded = config.tokens and config.embed > 0
-        if config.tie_weights and (self.output_size, config.embed) != (config.input_size,
-                                                                       self.feature_size):
-            raise ConfigError(
-                f"--tie-weights needs the readout shaped like the embedding: outputs "
-                f"{self.output_size} = vocabulary {config.input_size}, and --embed "
-                f"{config.embed} = hidden x directions {self.feature_size}.")
+        if config.tie_weights:
+            self._check_tying()
 
     def __repr__(self) -> str:
         return f"Model({self.config!r})"
+
+    def _check_tying(self) -> None:
+        """The readout can use the embedding table (V, E) as its weight (O', H * directions)."""
+        cfg = self.config
+        if self.output_size != cfg.input_size:
+            raise ConfigError(
+                f"--tie-weights uses the embedding table of {cfg.input_size} input ids as the "
+                f"readout's weight, but the readout has {self.output_size} outputs; tie only "
+                "when the task predicts the vocabulary it reads (a language model).")
+        if cfg.embed != self.feature_size:
+            hint = f" or --hidden {cfg.embed // self.directions}" \
+                if cfg.embed % self.directions == 0 else ""
+            raise ConfigError(
+                f"--tie-weights needs --embed equal to the readout's input, hidden x directions "
+                f"= {cfg.hidden_size} x {self.directions} = {self.feature_size}; got --embed "
+                f"{cfg.embed}. Use --embed {self.feature_size}{hint}.")
 
     # ---- names and shapes --------------------------------------------------------------------
     def layer_suffixes(self) -> list[tuple[int, int, str]]:

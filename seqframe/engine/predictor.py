@@ -19,6 +19,7 @@ from ..errors import PluginError, ShapeError
 from ..ops import Array, Ops
 from .bptt import forward
 from .state import concat_states, state_batch_size, state_rows
+from .window import check_ids
 
 
 class ModelPredictor:
@@ -42,6 +43,8 @@ class ModelPredictor:
         if cfg.tokens and (inputs.ndim != 2 or not np.issubdtype(inputs.dtype, np.integer)):
             raise ShapeError(f"predict expects token ids shaped (B, T) (vocabulary "
                              f"{cfg.input_size}); got {inputs.dtype} {inputs.shape}.")
+        if cfg.tokens and inputs.size:
+            check_ids(self.model, int(inputs.min()), int(inputs.max()))
         if not cfg.tokens and (inputs.ndim != 3 or inputs.shape[2] != cfg.input_size):
             raise ShapeError(
                 f"predict expects inputs shaped (B, T, {cfg.input_size}); got {inputs.shape}."

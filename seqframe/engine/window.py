@@ -8,7 +8,7 @@ to run it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -39,6 +39,8 @@ class Window:
         steps_counted: steps with a loss (the count of the every-step readout).
         rows_counted: rows with at least one loss step (the count of the other readouts).
         max_target: the largest class id, -1 for float targets.
+        id_range: ``(smallest, largest)`` token id of integer inputs; None for features (or a
+            window made from backend inputs, which :func:`to_window` never makes).
     """
 
     ops: Ops
@@ -55,6 +57,7 @@ class Window:
     steps_counted: float = 0.0
     rows_counted: float = 0.0
     max_target: int = -1
+    id_range: tuple[int, int] | None = None
 
     @property
     def batch_size(self) -> int:
@@ -133,8 +136,10 @@ def to_window(ops: Ops, batch: Batch, loss_from: int = 0, sequences: bool = Fals
         )
     loss_mask = mask.copy()
     loss_mask[:, :loss_from] = False
+    ids = _id_range(inputs)
     if sequences:
-        return host_window(ops, ops.asarray(inputs), targets, mask, loss_mask, reset)
+        return replace(host_window(ops, ops.asarray(inputs), targets, mask, loss_mask, reset),
+                       id_range=ids)
     # Entries that carry no loss may hold padding (-1, NaN); zero them so they cannot leak.
     integer = np.issubdtype(targets.dtype, np.integer)
     per_step = targets.ndim == 3 or (targets.ndim == 2 and integer)  # else one target per row
@@ -151,7 +156,15 @@ def to_window(ops: Ops, batch: Batch, loss_from: int = 0, sequences: bool = Fals
             f"a class id is {int(targets.min())}; class ids must be 0 or more. Mask out padding "
             "steps instead of giving them a negative id."
         )
-    return host_window(ops, ops.asarray(inputs), targets, mask, loss_mask, reset)
+    return replace(host_window(ops, ops.asarray(inputs), targets, mask, loss_mask, reset),
+                   id_range=ids)
+
+
+def _id_range(inputs: np.ndarray) -> tuple[int, int] | None:
+    """(smallest, largest) id of token inputs (B, T), None for float features."""
+    if not np.issubdtype(inputs.dtype, np.integer) or inputs.size == 0:
+        return None
+    return int(inputs.min()), int(inputs.max())
 
 
 # ---- checks ------------------------------------------------------------------------------------
@@ -171,6 +184,17 @@ def check_inputs(model: Model, shape: tuple, what: str) -> None:
             f"{what} have shape {shape}; the model expects (batch, time, "
             f"{model.config.input_size}). Check the task's input_size against the model's."
         )
+
+
+def check_ids(model: Model, low: int, high: int) -> None:
+    """Raise DataError unless token ids ``low..high`` lie in the model's vocabulary [0, V)."""
+    vocab = model.config.input_size
+    if low < 0 or high >= vocab:
+        bad = low if low < 0 else high
+        raise DataError(
+            f"a token id is {bad}, outside the input vocabulary [0, {vocab}) the task declared "
+            f"(ModelSpec.input_size = {vocab}). Map unknown tokens to an id of their own and "
+            "padding to the padding id, inside the vocabulary.")
 
 
 def check_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -208,6 +232,8 @@ def check_window(model: Model, params: dict, window: Window) -> None:
     model.check_params(params)
     shape = tuple(window.inputs.shape)
     check_inputs(model, shape, "window inputs")
+    if model.config.tokens and window.id_range is not None:
+        check_ids(model, *window.id_range)
     check_targets(model, window, shape[0], shape[1])
 
 

@@ -32,8 +32,14 @@ class CrossEntropy(Loss):
         nll = ops.reshape(ops.log(total) - picked, (-1,))  # (N,) -log softmax[target]
         result = LossResult(ops.sum(nll * weights), ops.sum(weights))
         if grad:
-            result.d_outputs = (exp / total - ops.one_hot(targets, outputs.shape[1])) * \
-                ops.reshape(weights, (-1, 1))
+            # softmax * w, then -w at each row's target: a scatter of N values rather than an
+            # (N, O) one-hot, which at a large O costs as much as the softmax itself
+            rows, classes = outputs.shape
+            d_flat = ops.reshape(exp / total * ops.reshape(weights, (-1, 1)), (rows * classes,))
+            at_target = ops.asarray(np.arange(rows) * classes, "int64") + \
+                ops.asarray(targets, "int64")  # (N,) flat index of each row's target
+            result.d_outputs = ops.reshape(ops.index_add(d_flat, at_target, -weights),
+                                           (rows, classes))
         return result
 
     def combine(self, outputs: Sequence[np.ndarray]) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from seqframe.task import Predictor
 
-from .streams import eval_layout, one_hot
+from .streams import eval_layout, model_inputs
 
 EVAL_CHUNK = 256  # characters per predictor call; results do not depend on it (state carried)
 
@@ -41,7 +41,7 @@ def nll_of_logits(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def score_stream(predictor: Predictor, ids: np.ndarray, vocab_size: int,
-                 n_streams: int) -> dict[str, float]:
+                 n_streams: int, inputs: str = "tokens") -> dict[str, float]:
     """Metrics of predicting ``ids[1:]`` from the characters before them, statefully.
 
     The text is cut into ``n_streams`` contiguous streams scored side by side; each starts from
@@ -60,7 +60,8 @@ def score_stream(predictor: Predictor, ids: np.ndarray, vocab_size: int,
     for lo in range(0, width, EVAL_CHUNK):
         hi = min(lo + EVAL_CHUNK, width)
         mask = valid[:, lo:hi]  # (S, t)
-        logits, state = predictor.predict(one_hot(inputs_ids[:, lo:hi], vocab_size), mask, state)
+        chunk = model_inputs(inputs_ids[:, lo:hi], vocab_size, inputs)  # (S, t) ids or (S, t, V)
+        logits, state = predictor.predict(chunk, mask, state)
         nll = nll_of_logits(np.asarray(logits), target_ids[:, lo:hi])  # (S, t)
         nll_sum += float(nll[mask].sum())
     return metrics_from_nll(nll_sum, n_targets)

@@ -15,7 +15,7 @@ from seqframe.errors import UsageError
 from seqframe.task import Predictor
 
 from .corpus import Vocabulary
-from .streams import one_hot
+from .streams import model_inputs
 
 
 def check_sampling(length: int, temperature: float, top_k: int | None) -> None:
@@ -57,8 +57,10 @@ def choose(logits: np.ndarray, rng: np.random.Generator, temperature: float,
 
 
 def generate(predictor: Predictor, vocab: Vocabulary, *, prime: str, length: int,
-             temperature: float, top_k: int | None, seed: int, greedy: bool) -> str:
-    """``prime`` followed by ``length`` generated characters.
+             temperature: float, top_k: int | None, seed: int, greedy: bool,
+             inputs: str = "tokens") -> str:
+    """``prime`` followed by ``length`` generated characters; ``inputs`` is how the model reads
+    characters (see :func:`.streams.model_inputs`).
 
     An empty prime starts from a newline (or, if the training text had none, its first
     vocabulary character); that start character is not part of the returned text.
@@ -70,12 +72,12 @@ def generate(predictor: Predictor, vocab: Vocabulary, *, prime: str, length: int
     start = prime or ("\n" if "\n" in vocab.index else vocab.chars[0])
     ids = vocab.encode_strict(start, what="prime")  # (P,)
     rng = np.random.default_rng(seed)
-    logits, state = predictor.predict(one_hot(ids[None, :], vocab.size), None, None)
+    logits, state = predictor.predict(model_inputs(ids[None, :], vocab.size, inputs), None, None)
     out: list[int] = []
     for i in range(length):
         nxt = choose(np.asarray(logits)[0, -1], rng, temperature, top_k, greedy, vocab.unk_id)
         out.append(nxt)
         if i + 1 < length:
-            step = one_hot(np.array([[nxt]], dtype=np.int64), vocab.size)  # (1, 1, V)
+            step = model_inputs(np.array([[nxt]], dtype=np.int64), vocab.size, inputs)  # (1, 1)
             logits, state = predictor.predict(step, None, state)
     return prime + vocab.decode(out)

@@ -15,12 +15,23 @@ import numpy as np
 from seqframe.errors import DataError
 from seqframe.task import Batch
 
+INPUTS = ("tokens", "onehot")  # how characters reach the model (the task option ``inputs``)
+
 
 def one_hot(ids: np.ndarray, vocab_size: int) -> np.ndarray:
     """(..., V) float32 one-hot rows for integer ``ids`` of any shape."""
     out = np.zeros(ids.shape + (vocab_size,), dtype=np.float32)
     np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
     return out
+
+
+def model_inputs(ids: np.ndarray, vocab_size: int, inputs: str) -> np.ndarray:
+    """What the model reads for character ``ids`` (B, T): the ids themselves, int64 (``tokens``:
+    the model embeds them, or feeds them one-hot), or (B, T, V) float32 one-hot rows
+    (``onehot``: the dense features runs trained before token inputs read)."""
+    if inputs == "tokens":
+        return np.ascontiguousarray(ids, dtype=np.int64)
+    return one_hot(ids, vocab_size)
 
 
 def check_fits(n_chars: int, batch_size: int, seq_len: int, what: str = "training text") -> None:
@@ -43,12 +54,14 @@ class StreamBatches(Sequence):
         batch_size: B streams.
         seq_len: T characters per window.
         offset: where stream 0 starts; ``< T`` and small enough to leave one full batch.
+        inputs: ``tokens`` (inputs are the ids, (B, T) int64) or ``onehot`` ((B, T, V) float32).
     """
 
     def __init__(self, ids: np.ndarray, vocab_size: int, batch_size: int, seq_len: int,
-                 offset: int = 0):
+                 offset: int = 0, inputs: str = "tokens"):
         check_fits(len(ids), batch_size, seq_len)
         self.vocab_size, self.batch_size, self.seq_len = vocab_size, batch_size, seq_len
+        self.inputs = inputs
         stream_len = (len(ids) - 1 - offset) // batch_size  # inputs per stream
         self.n_batches = stream_len // seq_len
         used = self.n_batches * seq_len
@@ -69,7 +82,7 @@ class StreamBatches(Sequence):
         lo = k * self.seq_len
         window = self._streams[:, lo : lo + self.seq_len + 1]  # (B, T + 1)
         return Batch(
-            inputs=one_hot(window[:, :-1], self.vocab_size),  # (B, T, V) float32
+            inputs=model_inputs(window[:, :-1], self.vocab_size, self.inputs),  # (B, T[, V])
             targets=np.ascontiguousarray(window[:, 1:]),  # (B, T) int64, the next characters
             mask=np.ones((self.batch_size, self.seq_len), dtype=bool),  # (B, T)
             reset=np.full(self.batch_size, k == 0, dtype=bool),  # (B,) new streams at k = 0

@@ -3,8 +3,13 @@
 Data: a UTF-8 text file, ``hf:NAME`` (a Hugging Face dataset's text column) or the built-in
 ``tinyshakespeare`` (the default), split contiguously into test / train / val (validation is
 always the last ``val_fraction``, nanoGPT's split; see :func:`.corpus.split_text`). Batches are B
-parallel streams through the training text, one-hot inputs (B, T, V) and next-character targets
-(B, T), with the hidden state carried from batch to batch. Metrics: ``loss`` (nats/char),
+parallel streams through the training text, character ids (B, T) as token inputs (the model embeds
+them with ``--embed E``, or feeds them one-hot) and next-character targets (B, T), with the hidden
+state carried from batch to batch; ``-o inputs=onehot`` gives dense one-hot rows (B, T, V)
+instead, the format of runs trained before token inputs (a run without the option reads ids,
+which with ``--embed 0`` compute exactly the same numbers). Besides the full softmax a run may
+train with ``--loss sampled_softmax`` (the ``popularity`` sampler uses the training text's
+character counts; evaluation always scores the full softmax). Metrics: ``loss`` (nats/char),
 ``bits_per_char``, ``perplexity``; baselines: uniform, add-one unigram, and an interpolated
 modified Kneser-Ney n-gram (5-gram by default). See :mod:`seqframe_charlm.corpus` for how
 characters unseen in training are handled.
@@ -25,9 +30,13 @@ from .corpus import Vocabulary, load_text, split_text
 from .metrics import metrics_from_nll, score_stream
 from .ngram import KneserNeyLM, unigram_nll
 from .sampling import generate
-from .streams import StreamBatches, check_fits, epoch_offset
+from .streams import INPUTS, StreamBatches, check_fits, epoch_offset
 
 OPTIONS = (
+    TaskOption("inputs", str, "tokens",
+               "tokens: character ids (embedded with --embed E, else fed one-hot); onehot: "
+               "dense one-hot rows (B, T, V), the format of runs before token inputs.",
+               choices=INPUTS),
     TaskOption("seq_len", int, 100,
                "characters per training batch, T; the trainer cuts it into --bptt windows"),
     TaskOption("val_fraction", float, 0.1, "last part of the text held out for validation"),
@@ -114,7 +123,9 @@ class CharLMTask(Task):
         self._ngram, self._epoch_cache = None, None
         v = self.vocab.size
         return ModelSpec(input_size=v, output_size=v, readout="every_step",
-                         loss="cross_entropy", stateful=True)
+                         loss="cross_entropy", stateful=True,
+                         tokens=self.opts["inputs"] == "tokens", losses=("sampled_softmax",),
+                         class_frequencies=np.bincount(self._ids["train"], minlength=v))
 
     @staticmethod
     def _vocabulary(state: dict[str, Any] | None, train: str) -> Vocabulary:
@@ -145,7 +156,8 @@ class CharLMTask(Task):
         ids, seq_len = self._ids["train"], self.opts["seq_len"]
         check_fits(len(ids), batch_size, seq_len)
         offset = epoch_offset(len(ids), batch_size, seq_len, epoch, seed)
-        batches = StreamBatches(ids, vocab.size, batch_size, seq_len, offset)
+        batches = StreamBatches(ids, vocab.size, batch_size, seq_len, offset,
+                                self.opts["inputs"])
         self._epoch_cache = (key, batches)
         return batches
 
@@ -153,7 +165,8 @@ class CharLMTask(Task):
 
     def evaluate(self, predictor: Predictor, split: Split) -> dict[str, float]:
         ids = self._split_ids(split)
-        return score_stream(predictor, ids, self.vocab.size, self.opts["eval_streams"])
+        return score_stream(predictor, ids, self.vocab.size, self.opts["eval_streams"],
+                            self.opts["inputs"])
 
     def baselines(self, split: Split) -> dict[str, dict[str, float]]:
         ids = self._split_ids(split)
@@ -190,7 +203,8 @@ class CharLMTask(Task):
                top_k: int | None, seed: int, greedy: bool) -> str:
         """``prime`` and ``length`` characters generated after it (see :mod:`.sampling`)."""
         return generate(predictor, self._require_prepared(), prime=prime, length=length,
-                        temperature=temperature, top_k=top_k, seed=seed, greedy=greedy)
+                        temperature=temperature, top_k=top_k, seed=seed, greedy=greedy,
+                        inputs=self.opts["inputs"])
 
     def write_artefacts(self, predictor: Predictor, run_dir: Path) -> list[Path]:
         """``samples.txt``: ``sample_length`` characters at ``sample_temperature``, seed 0."""

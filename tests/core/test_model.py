@@ -62,8 +62,11 @@ def test_zero_state_layout():
     ({"embed": 8}, r"--embed 8 needs token inputs, but this task gives dense features"),
     ({"tokens": True, "padding_id": 7}, r"padding_id 7 is outside the input vocabulary \[0, 3\)"),
     ({"tokens": True, "tie_weights": True}, r"--tie-weights shares the embedding table"),
-    ({"tokens": True, "embed": 5, "tie_weights": True},
-     r"--tie-weights needs the readout shaped like the embedding: outputs 5 = vocabulary 3"),
+    ({"tokens": True, "embed": 4, "tie_weights": True, "output_size": 5},
+     r"the embedding table of 3 input ids as the readout's weight, but the readout has 5 "),
+    ({"tokens": True, "embed": 5, "tie_weights": True, "output_size": 3},
+     r"--tie-weights needs --embed equal to the readout's input, hidden x directions = 4 x 1 = "
+     r"4; got --embed 5. Use --embed 4 or --hidden 5."),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\); got 1.0"),
     ({"hidden_size": 0}, "model hidden_size must be a positive integer; got 0"),
     ({"layers": 1.5}, "model layers must be a positive integer; got 1.5"),

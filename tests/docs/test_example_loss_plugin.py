@@ -92,9 +92,12 @@ def test_a_timeseries_run_trains_with_the_huber_loss(site, tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ('task = "charlm"\nloss = "huber"\n[options]\nmax_chars = 2000\n',
-     "loss 'huber' takes 'values' as targets, but task 'charlm' gives 'classes' (its own loss is "
+    ('task = "gesture"\nloss = "huber"\n',
+     "loss 'huber' takes 'values' as targets, but task 'gesture' gives 'classes' (its own loss is "
      "'cross_entropy')"),
+    ('task = "charlm"\nloss = "huber"\n[options]\nmax_chars = 2000\n',
+     "task 'charlm' trains with loss 'cross_entropy' or 'sampled_softmax'; 'huber' is not one of "
+     "them"),
     (RUN.replace("[options]", 'loss = "huber"\n[options]') + 'likelihood = "gaussian"\n',
      "loss 'huber' makes the model give 3 outputs for the 3 target value(s) of task "
      "'timeseries', which reads 6, as its own loss 'gaussian_nll' shapes them"),

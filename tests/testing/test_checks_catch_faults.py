@@ -351,6 +351,39 @@ def test_a_broken_task_is_caught(task_cls, message):
         check_task(task_cls, batch_size=3)
 
 
+class TokenCountTask(CountTask):
+    """The same count with token inputs: ids 0/1 (B, T), class frequencies as an array."""
+
+    def prepare(self, state=None):
+        super().prepare(state)
+        self.x = {s: x[..., 0].astype(np.int64) for s, x in self.x.items()}
+        return ModelSpec(input_size=2, output_size=1, readout="last", loss="mse", tokens=True,
+                         class_frequencies=np.bincount(self.x["train"].ravel(), minlength=2))
+
+    def batch(self, x):
+        return Batch(x, x.sum(axis=1, keepdims=True).astype(float), np.ones(x.shape, bool),
+                     np.ones(len(x), bool))
+
+    def evaluate(self, predictor, split):
+        x = self.x[split]
+        out, _ = predictor.predict(x)
+        return {"mse": float(np.mean((out[:, 0] - x.sum(axis=1)) ** 2))}
+
+
+class OneHotToThePredictorTask(TokenCountTask):
+    def evaluate(self, predictor, split):
+        x = self.x[split]
+        out, _ = predictor.predict(np.eye(2)[x])  # one-hot rows to a model that reads ids
+        return {"mse": float(np.mean((out[:, 0] - x.sum(axis=1)) ** 2))}
+
+
+def test_a_token_task_passes_and_one_hot_rows_to_its_predictor_are_caught():
+    check_task(TokenCountTask, batch_size=3)
+    with pytest.raises(AssertionError, match=r"passed inputs of shape \(6, 5, 2\); the task "
+                                             r"declares token inputs, so expected ids \(B, T\)"):
+        check_task(OneHotToThePredictorTask, batch_size=3)
+
+
 def test_a_wrong_metric_is_caught_by_the_hand_computed_case():
     off_by_one = FunctionPredictor(lambda x, mask: x.sum(axis=1) + 1.0)
     with pytest.raises(AssertionError, match=r"mse = 1\.0 on val, expected 0\.5"):

@@ -14,12 +14,20 @@ from seqframe_charlm.task import CharLMTask
 
 
 def check_inputs(inputs, mask, vocab_size):
-    """The contract a real predictor relies on: (B, T, V) float one-hot, (B, T) bool mask."""
-    assert inputs.ndim == 3 and inputs.shape[2] == vocab_size
-    assert inputs.dtype == np.float32
-    assert np.all(inputs.sum(axis=-1) == 1.0) and set(np.unique(inputs)) <= {0.0, 1.0}
+    """The contract a real predictor relies on: (B, T) int64 ids in [0, V) (token inputs, the
+    default) or (B, T, V) float32 one-hot rows (``-o inputs=onehot``); a (B, T) bool mask.
+    Returns the ids."""
+    if inputs.ndim == 2:
+        assert inputs.dtype == np.int64 and inputs.min() >= 0 and inputs.max() < vocab_size
+        ids = inputs
+    else:
+        assert inputs.ndim == 3 and inputs.shape[2] == vocab_size
+        assert inputs.dtype == np.float32
+        assert np.all(inputs.sum(axis=-1) == 1.0) and set(np.unique(inputs)) <= {0.0, 1.0}
+        ids = inputs.argmax(-1)
     if mask is not None:
-        assert mask.dtype == bool and mask.shape == inputs.shape[:2]
+        assert mask.dtype == bool and mask.shape == ids.shape
+    return ids
 
 
 class UniformPredictor:
@@ -29,8 +37,8 @@ class UniformPredictor:
         self.vocab_size = vocab_size
 
     def predict(self, inputs, mask=None, state=None):
-        check_inputs(inputs, mask, self.vocab_size)
-        return np.zeros(inputs.shape, dtype=np.float32), None
+        ids = check_inputs(inputs, mask, self.vocab_size)
+        return np.zeros(ids.shape + (self.vocab_size,), dtype=np.float32), None
 
 
 class RepeatTwoBackPredictor:
@@ -44,9 +52,8 @@ class RepeatTwoBackPredictor:
         self.vocab_size, self.hit = vocab_size, hit
 
     def predict(self, inputs, mask=None, state=None):
-        check_inputs(inputs, mask, self.vocab_size)
-        b, t, v = inputs.shape
-        ids = inputs.argmax(-1)
+        ids = check_inputs(inputs, mask, self.vocab_size)
+        (b, t), v = ids.shape, self.vocab_size
         mask = np.ones((b, t), bool) if mask is None else mask
         prev = np.full(b, -1) if state is None else state.copy()
         miss = np.log((1 - self.hit) / (v - 1))
@@ -69,9 +76,9 @@ class TablePredictor:
         self.calls = 0
 
     def predict(self, inputs, mask=None, state=None):
-        check_inputs(inputs, mask, self.table.shape[0])
+        ids = check_inputs(inputs, mask, self.table.shape[0])
         self.calls += 1
-        return self.table[inputs.argmax(-1)], None
+        return self.table[ids], None
 
 
 class CountingPredictor:
@@ -81,9 +88,9 @@ class CountingPredictor:
         self.vocab_size, self.n = vocab_size, n
 
     def predict(self, inputs, mask=None, state=None):
-        check_inputs(inputs, mask, self.vocab_size)
+        ids = check_inputs(inputs, mask, self.vocab_size)
         seen = 0 if state is None else state
-        b, t, _ = inputs.shape
+        b, t = ids.shape
         logits = np.zeros((b, t, self.vocab_size), dtype=np.float32)
         for step in range(t):
             logits[:, step, (seen + step + 1) % self.n] = 5.0

@@ -1,9 +1,11 @@
-"""The charlm batch contract: stateful streams of one-hot characters and next-character targets."""
+"""The charlm batch contract: stateful streams of character ids (or, with ``-o inputs=onehot``,
+one-hot rows) and next-character targets."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from seqframe_charlm.corpus import split_text
 from seqframe_charlm.streams import StreamBatches, epoch_offset, eval_layout, one_hot
 from seqframe_charlm.task import CharLMTask
 
@@ -11,26 +13,44 @@ from seqframe_charlm.task import CharLMTask
 TEXT = "".join(np.random.default_rng(0).choice(list("abcdefghijklmnopqrstuvwxyz "), 3000)) + "\n"
 
 
-def test_model_spec_is_stateful_one_hot_cross_entropy(make_task):
-    task = make_task(TEXT)
+def ids_of(inputs):
+    """Character ids of a batch's inputs, token ids or one-hot rows."""
+    return inputs if inputs.ndim == 2 else inputs.argmax(-1)
+
+
+@pytest.mark.parametrize("inputs", ["tokens", "onehot"])
+def test_model_spec_is_stateful_cross_entropy_with_the_training_counts(make_task, inputs):
+    task = make_task(TEXT, inputs=inputs)
     spec = task.prepare()
-    v = len(set(TEXT[:2700])) + 1  # training characters + <unk>
+    train = split_text(TEXT, task.opts["val_fraction"], task.opts["test_fraction"]).train
+    chars = sorted(set(train))
+    v = len(chars) + 1  # training characters + <unk>
     assert (spec.input_size, spec.output_size) == (v, v)
     assert (spec.readout, spec.loss, spec.stateful) == ("every_step", "cross_entropy", True)
+    assert spec.tokens == (inputs == "tokens") and spec.padding_id is None
+    assert spec.losses == ("sampled_softmax",)
+    counts = [train.count(c) for c in chars] + [0]  # <unk> never occurs in training
+    assert list(spec.class_frequencies) == counts
 
 
-def test_shapes_dtypes_one_hot_and_shifted_targets(make_task):
-    task = make_task(TEXT, seq_len=20)
+@pytest.mark.parametrize("inputs", ["tokens", "onehot"])
+def test_shapes_dtypes_and_shifted_targets(make_task, inputs):
+    task = make_task(TEXT, seq_len=20, inputs=inputs)
     batches = task.train_batches(epoch=0, batch_size=4, seed=0)
     batch = batches[0]
     v = task.vocab.size
-    assert batch.inputs.shape == (4, 20, v) and batch.inputs.dtype == np.float32
+    if inputs == "tokens":
+        assert batch.inputs.shape == (4, 20) and batch.inputs.dtype == np.int64
+    else:
+        assert batch.inputs.shape == (4, 20, v) and batch.inputs.dtype == np.float32
+        assert np.all(batch.inputs.sum(-1) == 1.0)
     assert batch.targets.shape == (4, 20) and batch.targets.dtype == np.int64
     assert batch.mask.shape == (4, 20) and batch.mask.dtype == bool and batch.mask.all()
     assert batch.reset.shape == (4,) and batch.reset.dtype == bool
-    assert np.all(batch.inputs.sum(-1) == 1.0)
-    ids = batch.inputs.argmax(-1)
+    ids = ids_of(batch.inputs)
     assert np.array_equal(batch.targets[:, :-1], ids[:, 1:])  # target t = input t + 1
+    other = make_task(TEXT, seq_len=20, inputs="onehot" if inputs == "tokens" else "tokens")
+    np.testing.assert_array_equal(ids_of(other.train_batches(0, 4, 0)[0].inputs), ids)
 
 
 def test_streams_are_contiguous_training_text_and_reset_only_first(make_task):
@@ -42,9 +62,9 @@ def test_streams_are_contiguous_training_text_and_reset_only_first(make_task):
         assert batch.reset.all() == (k == 0) and batch.reset.any() == (k == 0)
         if k:
             prev = batches[k - 1]
-            assert np.array_equal(batch.inputs.argmax(-1)[:, 0], prev.targets[:, -1])
+            assert np.array_equal(ids_of(batch.inputs)[:, 0], prev.targets[:, -1])
         for r in range(5):
-            rows[r].extend(batch.inputs[r].argmax(-1))
+            rows[r].extend(ids_of(batch.inputs)[r])
     starts = []
     for r in range(5):
         row = np.array(rows[r])

@@ -99,7 +99,7 @@ def test_bad_sampling_settings(make_task, fakes, kwargs, match):
         ({"max_chars": -1}, r"max_chars and sample_length must be >= 0"),
         ({"seq_len": "long"}, r"option 'seq_len' expects int, got 'long'"),
         ({"colour": "red"}, r"unknown option 'colour' for task 'charlm'. Valid options: "
-                            r"eval_streams, max_chars"),
+                            r"eval_streams, inputs, max_chars"),
     ],
 )
 def test_bad_options(options, match):
