@@ -33,9 +33,11 @@ from .scaffold import new_plugin as scaffold
 @click.option("--run", "run_dir", default=None, metavar="DIR",
               help="With --grad-flow: use the trained weights of this run.")
 @click.option("--out", default=None, help="Plot file for --grad-flow.")
+@click.option("--loss", default=None, metavar="NAME",
+              help="Check this loss's gradient against finite differences instead.")
 def check(**kwargs: Any) -> None:
     """Run a cell's conformance suite and gradient check, compare a backend with another
-    (--parity), or plot gradient flow (--grad-flow)."""
+    (--parity), plot gradient flow (--grad-flow), or check a loss's gradient (--loss)."""
     outcome = run_check(**kwargs)
     click.echo(outcome.text)
     for path in outcome.files:

@@ -1,4 +1,6 @@
-"""The hand-written CTC loss: hand-computed cases, finite differences and torch's ctc_loss."""
+"""The hand-written CTC loss: hand-computed cases, finite differences and torch's ctc_loss; the
+registered ``ctc`` loss (time-major outputs, step mask, blank-padded labels); ``seqframe check
+--loss``."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ import math
 import numpy as np
 import pytest
 from seqframe_numpy import NumpyOps
-from seqframe_speech.ctc import ctc_loss, min_frames
 
-from seqframe.errors import ShapeError
+from seqframe.diagnostics.checks import loss_gradcheck
+from seqframe.errors import ConfigError, DataError, ShapeError
+from seqframe.losses import CTC
+from seqframe.losses.ctc import ctc_loss, min_frames
+from seqframe.plugins import get_registry
+from seqframe.task import ModelSpec
 
 
 def _torch_ops():
@@ -187,19 +193,147 @@ def test_contract_errors(targets, in_len, tgt_len, match):
         run(NumpyOps(dtype="float64"), np.zeros((1, 3, 4)), targets, in_len, tgt_len)
 
 
-def test_evaluation_nll_of_unequal_sequences_matches_torch():
-    from seqframe_speech.evaluation import EVAL_ROWS, ctc_nll
+# ---- the registered loss: time-major outputs, the step mask, blank-padded labels ----------------
 
-    rng = np.random.default_rng(7)
-    lengths = rng.integers(5, 40, size=EVAL_ROWS + 3)  # more than one padded chunk
-    log_probs = [log_softmax(2.0 * rng.normal(size=(n, 6))) for n in lengths]
-    targets = [list(rng.integers(1, 6, size=rng.integers(1, 4))) for _ in lengths]
-    T = int(lengths.max())
-    padded = np.zeros((len(lengths), T, 6))
-    for i, lp in enumerate(log_probs):
-        padded[i, : len(lp)] = lp
-    flat = np.zeros((len(targets), 3), dtype=np.int64)
-    for i, t in enumerate(targets):
-        flat[i, : len(t)] = t
-    rows, _, _ = torch_reference(padded, flat, lengths, [len(t) for t in targets])
-    np.testing.assert_allclose(ctc_nll(log_probs, targets), rows, rtol=0, atol=1e-9)
+def padded_case(rng, blank=0, V=6, T=20):
+    """Rows of 20, 13, 0 and 9 frames; labels (never the blank) padded at the end with it."""
+    frames = np.array([T, 13, 0, 9])
+    labels = [[1, 1, 4, 2], [3], [], [2, 5, 2]]
+    ids = [k for k in range(V) if k != blank]
+    targets = np.full((4, 4), blank, dtype=np.int64)  # (B, L)
+    for b, row in enumerate(labels):
+        targets[b, : len(row)] = [ids[k - 1] for k in row]
+    mask = np.arange(T)[:, None] < frames[None, :]  # (T, B)
+    return 2.0 * rng.normal(size=(T, 4, V)), targets, mask, frames, [len(r) for r in labels]
+
+
+@pytest.mark.parametrize("blank", [0, 5])
+def test_registered_loss_matches_torch_time_major(ops, blank):
+    torch = pytest.importorskip("torch")
+    logits, targets, mask, frames, lengths = padded_case(np.random.default_rng(8), blank)
+    loss = get_registry().load("loss", "ctc")(blank=blank)
+    loss.prepare(ModelSpec(input_size=3, output_size=6, readout="every_step", loss="ctc"))
+    res = loss.loss_and_grad(ops, ops.asarray(logits), ops.asarray(targets),
+                             ops.asarray(mask.astype(float)))
+    kept = frames > 0  # the empty row neither counts nor gets a gradient
+    x = torch.tensor(logits, requires_grad=True)
+    ref = torch.nn.functional.ctc_loss(
+        torch.log_softmax(x[:, kept], -1), torch.tensor(targets[kept]),
+        torch.tensor(frames[kept]), torch.tensor(np.array(lengths)[kept]), blank=blank,
+        reduction="sum")
+    ref.backward()
+    assert float(ops.to_numpy(res.loss_sum)) == pytest.approx(ref.item(), abs=1e-9)
+    assert res.count == 3
+    np.testing.assert_allclose(ops.to_numpy(res.d_outputs), x.grad.numpy(), rtol=0, atol=1e-9)
+    assert not ops.to_numpy(res.d_outputs)[:, 2].any()
+    alone = loss.loss_and_grad(ops, ops.asarray(logits), ops.asarray(targets),
+                               ops.asarray(mask.astype(float)), grad=False)
+    assert alone.d_outputs is None and float(ops.to_numpy(alone.loss_sum)) == pytest.approx(
+        ref.item(), abs=1e-9)
+
+
+def test_the_loss_contract():
+    assert CTC.name == "ctc" and CTC.targets == "sequences" and CTC.per_sequence
+    assert get_registry().load("loss", "ctc") is CTC
+    with pytest.raises(ConfigError, match="blank=4 must be a class id of the model's 4 outputs"):
+        CTC(blank=4).prepare(ModelSpec(3, 4, "every_step", "ctc"))
+    with pytest.raises(ConfigError, match="unknown option 'blnk' for loss 'ctc'"):
+        CTC(blnk=1)
+
+
+def call(loss, logits, targets, mask):
+    return loss.loss_and_grad(OPS, logits, np.asarray(targets), mask.astype(float))
+
+
+OPS = NumpyOps(dtype="float64")
+
+
+def test_a_gap_in_the_mask_is_a_shape_error():
+    mask = np.ones((5, 2), bool)
+    mask[2, 1] = False
+    with pytest.raises(ShapeError, match="row 1 of the batch has a masked step before a valid"):
+        call(CTC(), np.zeros((5, 2, 3)), [[1], [2]], mask)
+
+
+@pytest.mark.parametrize("targets, row", [([[1, 0, 2], [1, 2, 0]], 0),
+                                         ([[1, 2, 0], [-1, 0, 0]], 1)])
+def test_labels_after_the_padding_are_a_data_error(targets, row):
+    with pytest.raises(DataError, match=f"label sequence {row} of the batch is .*followed only "
+                                        "by the blank as padding"):
+        call(CTC(), np.zeros((5, 2, 3)), targets, np.ones((5, 2), bool))
+
+
+def test_a_sequence_too_short_for_its_labels():
+    mask = np.arange(4)[:, None] < np.array([4, 2])[None, :]  # (T, B): 4 and 2 frames
+    logits = np.random.default_rng(9).normal(size=(4, 2, 3))
+    targets = [[1, 2, 0], [2, 2, 0]]  # the second needs 3 frames (a blank between the twos)
+    with pytest.raises(DataError, match=r"sequence 1 of the batch has 2 frames but its 2 labels "
+                                        r"\[2, 2\] need at least 3"):
+        call(CTC(), logits, targets, mask)
+    res = call(CTC(zero_infinity=True), logits, targets, mask)
+    first = call(CTC(), logits[:, :1], [[1, 2]], mask[:, :1])
+    assert float(res.loss_sum) == pytest.approx(float(first.loss_sum), abs=1e-12)
+    assert res.count == 2 and not res.d_outputs[:, 1].any()
+
+
+# ---- gradient checks: the loss alone, and through a whole model ---------------------------------
+
+@pytest.mark.parametrize("name", ["ctc", "cross_entropy", "mse", "gaussian_nll",
+                                  "sampled_softmax"])
+def test_loss_gradcheck_passes_for_the_builtin_losses(name):
+    outcome = loss_gradcheck(OPS, get_registry().load("loss", name)())
+    assert outcome.passed, outcome.text
+
+
+def test_loss_gradcheck_catches_a_wrong_gradient():
+    class Off(CTC):  # the classic slip: the softmax term without the occupancy's last frame
+        def loss_and_grad(self, ops, outputs, targets, weights, *, grad=True, rng=None):
+            res = super().loss_and_grad(ops, outputs, targets, weights, grad=grad, rng=rng)
+            if grad:
+                res.d_outputs[-1] = 0.0
+            return res
+
+    outcome = loss_gradcheck(OPS, Off())
+    assert not outcome.passed and "FAILED (outputs)" in outcome.text
+
+
+def test_seqframe_check_loss(sf):
+    code, out, err = sf("check", "--loss", "ctc")
+    assert code == 0, err
+    assert "loss gradient check: CTC(blank=0, zero_infinity=False) on numpy float64" in out
+    assert out.splitlines()[-1].startswith("passed: max relative error")
+    code, _, err = sf("check", "--loss", "ctc", "--grad-flow")
+    assert code == 2 and "choose one of --parity, --grad-flow and --loss" in err
+    code, _, err = sf("check", "--loss", "ctx")
+    assert code == 2 and "ctx" in err
+
+
+def test_whole_model_gradients_with_ctc_match_finite_differences():
+    from seqframe.cells import LSTMCell
+    from seqframe.engine.bptt import loss_only, window_loss_and_grad
+    from seqframe.engine.model import Model, ModelConfig
+    from seqframe.engine.window import to_window
+    from seqframe.task import Batch
+
+    rng = np.random.default_rng(10)
+    model = Model(ModelConfig("lstm", 3, 4, 4, readout="every_step", loss="ctc",
+                              bidirectional=True), LSTMCell())
+    host = model.init_params(rng)
+    params = {k: OPS.asarray(v) for k, v in host.items()}
+    mask = np.arange(6)[None, :] < np.array([6, 4])[:, None]  # (B, T)
+    batch = Batch(rng.normal(size=(2, 6, 3)), np.array([[1, 1, 3], [2, 0, 0]]), mask,
+                  np.ones(2, bool))
+    window = to_window(OPS, batch, sequences=True)
+    grads = window_loss_and_grad(model, OPS, params, window, None).grads
+    eps = 1e-4
+    for name, value in host.items():
+        flat = value.reshape(-1)
+        for i in np.random.default_rng(11).choice(flat.size, min(4, flat.size), replace=False):
+            f = []
+            for k in (1, -1):
+                moved = value.copy()
+                moved.reshape(-1)[i] += k * eps
+                f.append(float(loss_only(model, OPS, {**params, name: moved}, window, None)[0]))
+            numeric = (f[0] - f[1]) / (2 * eps)
+            assert OPS.to_numpy(grads[name]).reshape(-1)[i] == pytest.approx(
+                numeric, rel=1e-5, abs=1e-8), name
