@@ -12,8 +12,8 @@ import numpy as np
 from ..errors import ConfigError, SeqframeError
 from ..losses.base import Loss
 from ..ops import Ops
-from ..task import ModelSpec
 from ..plugins import get_registry
+from ..task import ModelSpec
 from ..testing.cellcheck import (
     CheckResult,
     cell_checks,
