@@ -4,7 +4,6 @@ features computed once, masking on training batches only, CTC data, transcriptio
 from __future__ import annotations
 
 import csv
-import logging
 import math
 
 import numpy as np
@@ -99,14 +98,15 @@ def test_baselines_on_synthetic_tones(tiny_fsdd):
     assert task.baselines("val")["1nn_euclidean"]["accuracy"] == 1.0
 
 
-def test_conversions_are_counted_in_the_log(tiny_fsdd, caplog):
+def test_conversions_are_counted_in_the_log(tiny_fsdd):
     stereo = as_int16(np.stack([tone(500, 0.3), tone(500, 0.3)], 1))
     write_wav(tiny_fsdd / "1_amy_8.wav", stereo)
     write_wav(tiny_fsdd / "2_amy_8.wav", as_int16(tone(1100, 0.3, 16000)), rate=16000)
-    with caplog.at_level(logging.WARNING, logger="seqframe.speech"):
-        task, _ = prepared(tiny_fsdd)
-    assert "of 26 recordings, 1 stereo averaged to mono, 1 resampled from 16000 Hz (to 8000 " \
-           "Hz mono)" in caplog.text
+    task, notes = SpeechTask({}, str(tiny_fsdd)), []
+    task.log = notes.append
+    task.prepare()
+    assert notes == ["speech: of 26 recordings, 1 stereo averaged to mono, 1 resampled from "
+                     "16000 Hz (to 8000 Hz mono)."]
 
 
 def test_words_transcribe_gives_label_and_probability():
