@@ -299,6 +299,10 @@ class CTC(Loss):
     A row with fewer frames than its labels need (:func:`min_frames`) stops the run with a
     DataError naming it, unless ``zero_infinity`` is set: then it counts with loss 0 and no
     gradient (torch's ``zero_infinity``).
+
+    The maths is :func:`ctc_loss`, unless the backend offers a native kernel
+    (:meth:`seqframe.ops.Ops.fused_ctc`: torch's, with its fused paths on), which must give the
+    same results.
     """
 
     name = "ctc"
@@ -329,9 +333,13 @@ class CTC(Loss):
         if not self.opts["zero_infinity"]:
             _check_feasible(labels, n_labels, frames, rows)
         # an empty row runs as one frame of nothing, then its loss and gradient are zeroed
-        loss, d_logits = ctc_loss(ops, ops.permute_dims(outputs, (1, 0, 2)), labels,
-                                  np.where(rows, frames, 1), np.where(rows, n_labels, 0),
-                                  blank=blank, zero_infinity=True, grad=grad)
+        args = (ops.permute_dims(outputs, (1, 0, 2)), labels, np.where(rows, frames, 1),
+                np.where(rows, n_labels, 0))
+        kernel = ops.fused_ctc()  # a backend's native kernel, when it has one
+        if kernel is not None:
+            loss, d_logits = kernel(*args, blank=blank, grad=grad)
+        else:
+            loss, d_logits = ctc_loss(ops, *args, blank=blank, zero_infinity=True, grad=grad)
         counted = ops.asarray(rows.astype(np.float64))  # (B,)
         result = LossResult(ops.sum(loss * counted), float(rows.sum()))
         if grad:
