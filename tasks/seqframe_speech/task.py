@@ -136,9 +136,10 @@ class SpeechTask(Task):
             kept, dropped = connected.keep_feasible(made, self.label_ids, self.frontend.frames)
             skipped += dropped
             if not kept:
-                raise DataError(f"no {split} utterance has enough frames for its words; "
-                                "lengthen the pauses (-o ctc_pause_min_ms) or shorten them "
-                                "(-o ctc_max_words).")
+                raise DataError(f"no {split} utterance has enough frames for its words (one "
+                                "per word and one between equal neighbours); lengthen the "
+                                "pauses (-o ctc_pause_min_ms), use fewer words "
+                                "(-o ctc_max_words) or a shorter hop (-o hop_ms).")
             feats = [self.frontend(u.signal, f"{split} utterance").astype(np.float32)
                      for u in kept]
             self.sets[split] = (feats, [self.label_ids(u.words) for u in kept])

@@ -152,6 +152,12 @@ def test_a_bad_option_value(sf, tmp_path):
     expect_usage_error(sf, tmp_path, None, "features=plp", match="must be one of mfcc, logmel")
 
 
+def test_ctc_utterances_all_too_short_for_their_words(sf, tmp_path, tiny_fsdd):
+    expect_usage_error(sf, tmp_path, tiny_fsdd, "mode=ctc", "ctc_min_words=7", "frame_ms=500",
+                       "hop_ms=500", "ctc_pause_min_ms=0", "ctc_pause_max_ms=0",
+                       match="no train utterance has enough frames for its words")
+
+
 def test_a_hop_shorter_than_a_sample(sf, tmp_path):
     expect_usage_error(sf, tmp_path, None, "hop_ms=0.05",
                        match="frame_ms=25 and hop_ms=0.05 give 200 samples per frame and 0 per "

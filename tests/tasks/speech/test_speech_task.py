@@ -206,3 +206,21 @@ def test_predict_file_on_a_folder_and_a_manifest(tmp_path):
     (out,) = task.predict_file(constant_logits(logits), data=str(manifest),
                                out_dir=tmp_path / "b")
     assert [r["label"] for r in csv.DictReader(out.read_text().splitlines())] == ["four", "five"]
+
+
+def test_ctc_utterances_too_short_for_their_words_are_skipped_and_counted(tiny_fsdd):
+    # quarter-second frames, no pauses: seven words of 0.3-0.4 s give 8-11 frames, fewer than
+    # CTC needs when the words repeat (each repeat needs a blank frame between)
+    options = {"mode": "ctc", "ctc_train": 30, "ctc_eval": 10, "ctc_min_words": 7,
+               "frame_ms": 250.0, "hop_ms": 250.0, "ctc_pause_min_ms": 0.0,
+               "ctc_pause_max_ms": 0.0}
+    task, notes = SpeechTask(options, str(tiny_fsdd)), []
+    task.log = notes.append
+    task.prepare()
+    kept = sum(len(task.sets[s][0]) for s in ("train", "val", "test"))
+    assert 0 < task.skipped and kept + task.skipped == 50
+    assert notes == [f"speech: skipped {task.skipped} generated utterance(s) with fewer frames "
+                     "than CTC needs for their words."]
+    for feats, labels in zip(*task.sets["train"], strict=True):
+        assert len(feats) >= len(labels) + sum(a == b for a, b in zip(labels[:-1], labels[1:],
+                                                                       strict=True))
