@@ -27,24 +27,27 @@ from seqframe_speech.wav import read_wav
 from seqframe.losses import CTC
 
 
-def best_of(fn, repeat: int) -> float:
-    """The fastest of ``repeat`` timed calls (seconds): the least disturbed by other load."""
-    times = []
+def best_of(fn, repeat: int) -> tuple[float, float]:
+    """The fastest of ``repeat`` timed calls, wall and process CPU seconds: the least disturbed
+    by other load on a shared machine."""
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return min(wall), min(cpu)
 
 
 def features_speed(data: str | None, repeat: int) -> str:
     recordings, _ = sources.load(data)
     signals = [read_wav(r.path, 8000)[0] for r in recordings]
     front = FrontEnd()
-    seconds = best_of(lambda: [front(s) for s in signals], repeat)
+    seconds, cpu = best_of(lambda: [front(s) for s in signals], repeat)
     audio = sum(len(s) for s in signals) / 8000
     return (f"features: {len(signals)} recordings, {audio:.1f} s of audio in {seconds:.3f} s = "
-            f"{audio / seconds:.0f} s of audio per second (39 MFCC features, 8 kHz)")
+            f"{audio / seconds:.0f} s of audio per second of wall time ({audio / cpu:.0f} per "
+            "second of CPU time; 39 MFCC features, 8 kHz)")
 
 
 def ctc_speed(batch: int, frames: int, classes: int, repeat: int, dtype: str) -> list[str]:
@@ -69,17 +72,18 @@ def ctc_speed(batch: int, frames: int, classes: int, repeat: int, dtype: str) ->
         loss.backward()
 
     rows = []
-    base = best_of(reference, repeat)
+    base, base_cpu = best_of(reference, repeat)
     rows.append(f"ctc {dtype}, B={batch} T<={frames} V={classes}: torch ctc_loss fwd+bwd "
-                f"{1000 * base:.1f} ms")
+                f"{1000 * base:.1f} ms ({1000 * base_cpu:.1f} ms CPU)")
     loss = CTC()
     for name, ops in (("numpy (hand-written)", NumpyOps(dtype=dtype)),
                       ("torch, fused off (hand-written)", TorchOps(dtype, "cpu", fused=False)),
                       ("torch, fused on (torch's kernel)", TorchOps(dtype, "cpu", fused=True))):
         args = (ops.asarray(logits), ops.asarray(targets), ops.asarray(mask))
-        seconds = best_of(lambda ops=ops, args=args: loss.loss_and_grad(ops, *args), repeat)
-        rows.append(f"  ctc loss on {name}: {1000 * seconds:.1f} ms "
-                    f"({seconds / base:.2f}x torch's)")
+        seconds, cpu = best_of(lambda ops=ops, args=args: loss.loss_and_grad(ops, *args),
+                               repeat)
+        rows.append(f"  ctc loss on {name}: {1000 * seconds:.1f} ms ({seconds / base:.2f}x "
+                    f"torch's); CPU {1000 * cpu:.1f} ms ({cpu / base_cpu:.2f}x)")
     return rows
 
 
