@@ -324,8 +324,7 @@ class CTC(Loss):
                               "label (output_size >= 2).")
 
     def loss_and_grad(self, ops, outputs, targets, weights, *, grad=True, rng=None):
-        steps, batch, width = (int(n) for n in outputs.shape)
-        blank = self.opts["blank"]
+        batch, blank = int(outputs.shape[1]), self.opts["blank"]
         frames = frame_lengths(ops.to_numpy(weights) > 0)  # (B,)
         labels = np.asarray(ops.to_numpy(targets), dtype=np.int64)  # (B, L)
         n_labels = label_lengths(labels, blank)

@@ -69,3 +69,17 @@ def test_the_ctc_loss_on_the_kernel_matches_it_on_numpy(blank):
     assert got.count == ref.count == 2
     assert float(got.loss_sum) == pytest.approx(float(ref.loss_sum), abs=1e-9)
     np.testing.assert_allclose(ops.to_numpy(got.d_outputs), ref.d_outputs, rtol=0, atol=1e-9)
+
+
+def test_a_row_too_short_for_its_labels_counts_zero_on_the_kernel_too():
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(4, 2, 5))  # (T, B, V)
+    mask = (np.arange(4)[:, None] < np.array([4, 2])[None, :]).astype(float)
+    targets = np.array([[1, 2, 0], [3, 3, 0]])  # the second needs 3 frames, has 2
+    ops = TorchOps(dtype="float64", device="cpu", fused=True)
+    loss = CTC(zero_infinity=True)
+    got = loss.loss_and_grad(ops, ops.asarray(logits), ops.asarray(targets), ops.asarray(mask))
+    ref = loss.loss_and_grad(NUMPY, logits, targets, mask)
+    assert float(got.loss_sum) == pytest.approx(float(ref.loss_sum), abs=1e-12)
+    np.testing.assert_allclose(ops.to_numpy(got.d_outputs), ref.d_outputs, rtol=0, atol=1e-12)
+    assert not ref.d_outputs[:, 1].any()
