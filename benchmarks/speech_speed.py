@@ -3,9 +3,12 @@
 1. Feature extraction (``FrontEnd``, 39 MFCC features): seconds of audio per second of CPU wall
    time over every recording of ``--data`` (default: the shipped FSDD subset), WAV reading
    excluded.
-2. CTC loss + gradient of one batch (``--batch`` rows of ``--frames`` frames, ``--classes``
-   classes, targets of up to 7 labels): ``ctc.ctc_loss`` on the numpy and torch backends against
-   ``torch.nn.functional.ctc_loss`` forward + backward (torch's native kernel), same dtype.
+2. CTC loss + gradient of one batch (``--batch`` rows of up to ``--frames`` frames,
+   ``--classes`` classes, targets of 1-7 labels): the registered ``ctc`` loss
+   (``seqframe.losses.CTC.loss_and_grad`` on time-major logits and the step mask, as the readout
+   calls it) on numpy and on torch with its fused paths off -- the hand-written forward-backward
+   -- and on torch with them on (``TorchOps.fused_ctc``: torch's kernel behind the loss), against
+   ``torch.nn.functional.ctc_loss`` forward + backward called directly, same dtype.
 
     OMP_NUM_THREADS=1 python benchmarks/speech_speed.py
     python benchmarks/speech_speed.py --data ../shared/data/fsdd/recordings --repeat 5
@@ -18,29 +21,33 @@ import time
 
 import numpy as np
 from seqframe_speech import sources
-from seqframe_speech.ctc import ctc_loss
 from seqframe_speech.features import FrontEnd
 from seqframe_speech.wav import read_wav
 
+from seqframe.losses import CTC
 
-def best_of(fn, repeat: int) -> float:
-    """The fastest of ``repeat`` timed calls (seconds): the least disturbed by other load."""
-    times = []
+
+def best_of(fn, repeat: int) -> tuple[float, float]:
+    """The fastest of ``repeat`` timed calls, wall and process CPU seconds: the least disturbed
+    by other load on a shared machine."""
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return min(wall), min(cpu)
 
 
 def features_speed(data: str | None, repeat: int) -> str:
     recordings, _ = sources.load(data)
     signals = [read_wav(r.path, 8000)[0] for r in recordings]
     front = FrontEnd()
-    seconds = best_of(lambda: [front(s) for s in signals], repeat)
+    seconds, cpu = best_of(lambda: [front(s) for s in signals], repeat)
     audio = sum(len(s) for s in signals) / 8000
     return (f"features: {len(signals)} recordings, {audio:.1f} s of audio in {seconds:.3f} s = "
-            f"{audio / seconds:.0f} s of audio per second (39 MFCC features, 8 kHz)")
+            f"{audio / seconds:.0f} s of audio per second of wall time ({audio / cpu:.0f} per "
+            "second of CPU time; 39 MFCC features, 8 kHz)")
 
 
 def ctc_speed(batch: int, frames: int, classes: int, repeat: int, dtype: str) -> list[str]:
@@ -49,28 +56,34 @@ def ctc_speed(batch: int, frames: int, classes: int, repeat: int, dtype: str) ->
     from seqframe_torch.ops import TorchOps
 
     rng = np.random.default_rng(0)
-    logits = rng.normal(size=(batch, frames, classes))
+    logits = rng.normal(size=(frames, batch, classes))  # (T, B, V) time-major, as the readout
     tgt_len = rng.integers(1, 8, size=batch)
     targets = rng.integers(1, classes, size=(batch, 7))
+    targets[np.arange(7)[None, :] >= tgt_len[:, None]] = 0  # padded with the blank
     in_len = rng.integers(frames // 2, frames + 1, size=batch)
+    mask = (np.arange(frames)[:, None] < in_len[None, :]).astype(dtype)  # (T, B)
     torch_dtype = getattr(torch, dtype)
 
     def reference():
         x = torch.tensor(logits, dtype=torch_dtype, requires_grad=True)
         loss = torch.nn.functional.ctc_loss(
-            torch.log_softmax(x, -1).transpose(0, 1), torch.tensor(targets),
-            torch.tensor(in_len), torch.tensor(tgt_len), reduction="sum")
+            torch.log_softmax(x, -1), torch.tensor(targets), torch.tensor(in_len),
+            torch.tensor(tgt_len), reduction="sum")
         loss.backward()
 
     rows = []
-    base = best_of(reference, repeat)
-    rows.append(f"ctc {dtype}, B={batch} T={frames} V={classes}: torch ctc_loss fwd+bwd "
-                f"{1000 * base:.1f} ms")
-    for name, ops in (("numpy", NumpyOps(dtype=dtype)),
-                      ("torch", TorchOps(dtype=dtype, device="cpu", fused=False))):
-        x = ops.asarray(logits)
-        seconds = best_of(lambda ops=ops, x=x: ctc_loss(ops, x, targets, in_len, tgt_len), repeat)
-        rows.append(f"  ours on {name}: {1000 * seconds:.1f} ms ({seconds / base:.1f}x torch's)")
+    base, base_cpu = best_of(reference, repeat)
+    rows.append(f"ctc {dtype}, B={batch} T<={frames} V={classes}: torch ctc_loss fwd+bwd "
+                f"{1000 * base:.1f} ms ({1000 * base_cpu:.1f} ms CPU)")
+    loss = CTC()
+    for name, ops in (("numpy (hand-written)", NumpyOps(dtype=dtype)),
+                      ("torch, fused off (hand-written)", TorchOps(dtype, "cpu", fused=False)),
+                      ("torch, fused on (torch's kernel)", TorchOps(dtype, "cpu", fused=True))):
+        args = (ops.asarray(logits), ops.asarray(targets), ops.asarray(mask))
+        seconds, cpu = best_of(lambda ops=ops, args=args: loss.loss_and_grad(ops, *args),
+                               repeat)
+        rows.append(f"  ctc loss on {name}: {1000 * seconds:.1f} ms ({seconds / base:.2f}x "
+                    f"torch's); CPU {1000 * cpu:.1f} ms ({cpu / base_cpu:.2f}x)")
     return rows
 
 

@@ -186,6 +186,21 @@ class Ops(ABC):
         """
         return None
 
+    def fused_ctc(self) -> Any:
+        """A native CTC kernel, or None to run core's hand-written forward-backward.
+
+        A backend with one (torch's ``ctc_loss``) returns a callable
+        ``kernel(logits, targets, input_lengths, target_lengths, *, blank, grad) -> (loss,
+        d_logits)``: backend ``logits`` (B, T, V), host int64 ``targets`` (B, L) and lengths
+        (B,) (every input length >= 1), the per-row ``-ln p(l | x)`` (B,) and, when ``grad``,
+        its gradient with respect to the logits (B, T, V), zero past each row's length (else
+        None); a row too short for its labels gets loss 0 and no gradient: exactly
+        ``seqframe.losses.ctc.ctc_loss(..., zero_infinity=True)``'s results. The
+        ``ctc`` loss uses it when offered; it must agree with the hand-written recursion within
+        1e-9 in float64 (tests/plugins/torch).
+        """
+        return None
+
     def collective(self, timeout: float) -> Any:
         """Collective operations for data-parallel training, or None (one process only).
 

@@ -310,6 +310,32 @@ class FilePredictor(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Transcript:
+    """What a :class:`Transcriber` says about one audio file.
+
+    Attributes:
+        path: the file, as given.
+        words: the recognised words (a one-word label for an isolated-word model).
+        probability: the model's probability of ``words``: a classifier's softmax probability of
+            the label, or a CTC decoder's probability of the labelling.
+    """
+
+    path: str
+    words: tuple[str, ...]
+    probability: float
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    """Recognises the words spoken in audio files: ``seqframe transcribe`` /
+    ``Run.transcribe`` (speech)."""
+
+    def transcribe(self, predictor: Predictor, paths: Sequence[str | Path]) -> list[Transcript]:
+        """One :class:`Transcript` per file of ``paths``, in order; reads only those files."""
+        ...
+
+
 @runtime_checkable
 class EnsembleAware(Protocol):
     """Varies its data between the members of an ensemble (``--ensemble K``).
@@ -343,7 +369,8 @@ class MemberInputs(Protocol):
         ...
 
 
-CAPABILITY_COMMANDS = {Sampler: "sample", Forecaster: "forecast", FilePredictor: "predict"}
+CAPABILITY_COMMANDS = {Sampler: "sample", Forecaster: "forecast", FilePredictor: "predict",
+                       Transcriber: "transcribe"}
 
 
 def require(task: Task, capability: type) -> Any:

@@ -122,7 +122,7 @@ def test_a_cell_that_calls_numpy_fails_quoting_the_rule(sf, with_plugins, backen
 
 def test_parity_and_grad_flow_together_is_a_usage_error(sf):
     code, _, err = sf("check", "--parity", "numpy", "--grad-flow")
-    assert code == 2 and "choose one of --parity and --grad-flow" in err
+    assert code == 2 and "choose one of --parity and --grad-flow, not both" in err
 
 
 def test_unknown_cell_exits_2(sf):

@@ -313,6 +313,15 @@ class TorchOps(Ops):
             "this cell)"
         return fused
 
+    def fused_ctc(self):
+        """torch's native ``ctc_loss`` (and its backward) for the ``ctc`` loss, or None when the
+        fused paths are off (see :mod:`seqframe_torch.ctc`)."""
+        if not self.fused:
+            return None
+        from .ctc import NativeCTC
+
+        return NativeCTC(self)
+
     def collective(self, timeout: float):
         """The collective operations of data-parallel training over torch.distributed (joins
         the process group torchrun set up; see :mod:`seqframe_torch.collective`)."""

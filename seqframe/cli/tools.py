@@ -39,11 +39,13 @@ from .scaffold import new_plugin as scaffold
 @click.option("--embed", type=int, default=None, metavar="E",
               help="Check a model on token ids embedded E wide (0: ids fed one-hot).")
 @click.option("--tie-weights", is_flag=True, help="Check a readout tied to the embedding.")
-@click.option("--loss", default=None, help="Check a model trained with this loss.")
+@click.option("--loss", default=None, metavar="NAME",
+              help="Check this loss's gradient against finite differences, and a model "
+                   "trained with it where it fits the cell's model (one class per step).")
 def check(**kwargs: Any) -> None:
     """Run a cell's conformance suite and gradient check, compare a backend with another
-    (--parity), plot gradient flow (--grad-flow), or check the model around the cell: token
-    embedding, tied readout, loss (--embed, --tie-weights, --loss)."""
+    (--parity), plot gradient flow (--grad-flow), check a loss's gradient (--loss), or check
+    the model around the cell: token embedding, tied readout (--embed, --tie-weights)."""
     outcome = run_check(**kwargs)
     click.echo(outcome.text)
     for path in outcome.files:

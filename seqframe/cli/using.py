@@ -1,4 +1,5 @@
-"""Commands that use a finished run: ``eval``, ``sample``, ``forecast``, ``predict``."""
+"""Commands that use a finished run: ``eval``, ``sample``, ``forecast``, ``predict``,
+``transcribe``."""
 
 from __future__ import annotations
 
@@ -60,3 +61,15 @@ def predict(run_dir: str, data: str, backend: str | None) -> None:
     """Label every sequence of a file with a classification run."""
     for path in api.load(run_dir, backend).predict(data):
         click.echo(str(path))
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.argument("files", nargs=-1, required=True, metavar="FILE.wav...")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+def transcribe(run_dir: str, files: tuple[str, ...], backend: str | None) -> None:
+    """Print the words spoken in audio files with a speech run (an isolated-word run: the
+    label), and the model's probability of them."""
+    results = api.load(run_dir, backend).transcribe(list(files))
+    click.echo(format_table([(r.path, " ".join(r.words), f"{r.probability:.4g}")
+                             for r in results], ["file", "transcript", "probability"]))

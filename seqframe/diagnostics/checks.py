@@ -1,4 +1,5 @@
-"""``seqframe check``: gradient check, backend parity, or gradient flow, behind one call."""
+"""``seqframe check``: gradient check, backend parity, gradient flow, or a loss's gradient check,
+behind one call."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..errors import ConfigError, SeqframeError
+from ..losses.base import Loss
 from ..ops import Ops
 from ..plugins import get_registry
+from ..task import ModelSpec
 from ..testing.cellcheck import (
     CheckResult,
     cell_checks,
@@ -45,10 +51,13 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
     * ``grad_flow``: the norm of dE_T/dh_t against the lag T-t, table and plot
       (:func:`seqframe.diagnostics.gradflow.gradient_flow`), for fresh weights or the run in
       ``run_dir``; the plot goes to ``out``, or without it, with the numbers as JSON, into a
-      new ``gradflow-CELLS-TIME`` folder of the current directory.
-    * ``embed``, ``tie_weights``, ``loss``: the model around the cell instead of the cell
+      new ``gradflow-CELLS-TIME`` folder of the current directory;
+    * ``loss``: that registered loss's own gradient against finite differences on ``backend``
+      (:func:`loss_gradcheck`, any loss: CTC, a ranking loss...), then, where the loss scores
+      one class per step, the model around the cell trained with it (:func:`model_checks`);
+    * ``embed``, ``tie_weights``: the model around the cell instead of the cell
       (:func:`model_checks`): token inputs embedded ``embed`` wide (0: fed one-hot), the readout
-      tied to the table, another loss.
+      tied to the table.
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")
@@ -59,14 +68,29 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
             raise ConfigError("--embed, --tie-weights and --loss check one model's gradients "
                               "and its parity with numpy; they do not combine with --parity or "
                               "--grad-flow.")
-        ops = get_registry().load("backend", backend)(dtype=dtype, device=device)
-        return model_checks(ops, cell, layers=2 if layers is None else layers, embed=embed,
-                            tie_weights=tie_weights, loss=loss)
+        registry = get_registry()
+        ops = registry.load("backend", backend)(dtype=dtype, device=device)
+        outcomes = []
+        if loss:
+            loss_obj = registry.load("loss", loss)()
+            outcomes.append(loss_gradcheck(ops, loss_obj))
+            if not _scores_a_class_per_step(loss_obj) and (embed is not None or tie_weights):
+                raise ConfigError(f"loss {loss!r} does not score one class per step, so no "
+                                  f"model around a cell can be checked with it; drop --embed "
+                                  f"and --tie-weights to check the loss alone.")
+        if embed is not None or tie_weights or (loss and _scores_a_class_per_step(loss_obj)):
+            outcomes.append(model_checks(ops, cell, layers=2 if layers is None else layers,
+                                         embed=embed, tie_weights=tie_weights, loss=loss))
+        return CheckOutcome("\n\n".join(o.text for o in outcomes),
+                            all(o.passed for o in outcomes))
     # two layers exercise the gradient between layers; one curve per cell reads best in a plot
     layers = layers if layers is not None else (2 if not (parity or grad_flow) else 1)
     if layers < 1:
         raise ConfigError(f"--layers must be >= 1, got {layers}.")
     registry = get_registry()
+    if loss:
+        ops = registry.load("backend", backend)(dtype=dtype, device=device)
+        return loss_gradcheck(ops, registry.load("loss", loss)())
     if parity:
         from .parity import parity_check
 
@@ -203,3 +227,103 @@ def _model_table(ops: Ops, cell_cls: type, layers: int, model: dict) -> tuple[Ch
     verdict = report.format().splitlines()[-1]
     return (CheckResult(what, "PASS" if report.passed else "FAIL",
                         "" if report.passed else verdict), "\n\n" + report.format())
+
+
+def _scores_a_class_per_step(loss: Loss) -> bool:
+    """Whether a model of the gradient check (one class target per step) can train with it."""
+    return loss.targets == "classes" and not loss.per_sequence
+
+
+# ---- a loss's gradient -------------------------------------------------------------------------
+
+def loss_gradcheck(ops: Ops, loss: Loss, *, seed: int = 0) -> CheckOutcome:
+    """A loss's hand-written gradient against finite differences of its ``loss_sum``.
+
+    One small random case for the loss's kind (:func:`_loss_case`): logits or, for
+    ``needs = "features"``, features, readout weight and bias; targets and 0/1 weights with a
+    row that does not count. Every entry is compared by the fourth-order central difference and
+    the relative error of :mod:`seqframe.diagnostics.gradcheck` (tolerance 1e-6 in float64, 1e-2
+    in float32). A loss that draws (sampled softmax) gets the same draws at every evaluation.
+
+    Returns:
+        The table of :class:`~seqframe.diagnostics.gradcheck.GradCheckReport`; passed when every
+        entry is within the tolerance.
+    """
+    from .gradcheck import DEFAULT_EPS, FLOAT32_MIN_TOLERANCE, REL_FLOOR, GradCheckReport
+
+    values, targets, weights, what = _loss_case(loss, np.random.default_rng(seed))
+
+    def evaluate(arrays: dict, grad: bool) -> tuple[float, dict]:
+        args = [ops.asarray(a) for a in arrays.values()]
+        extra = dict(grad=grad, rng=np.random.default_rng(seed + 1))  # the same draws each time
+        if loss.needs == "features":
+            res = loss.loss_and_grad_features(ops, *args, ops.asarray(targets),
+                                              ops.asarray(weights), **extra)
+            grads = (res.d_outputs, res.d_weight, res.d_bias)
+        else:
+            res = loss.loss_and_grad(ops, *args, ops.asarray(targets), ops.asarray(weights),
+                                     **extra)
+            grads = (res.d_outputs,)
+        return ops.item(res.loss_sum), dict(zip(arrays, grads, strict=True)) if grad else {}
+
+    _, analytic = evaluate(values, True)
+    tolerance = 1e-6 if ops.dtype == "float64" else FLOAT32_MIN_TOLERANCE
+    report = GradCheckReport(f"loss gradient check: {loss!r} on {ops.describe()}; {what}",
+                             tolerance)
+    eps, floor = DEFAULT_EPS[ops.dtype], REL_FLOOR[ops.dtype]
+    for name, value in values.items():
+        numeric = np.zeros(value.size)
+        for i in range(value.size):
+            f = []
+            for k in (-2, -1, 1, 2):
+                moved = value.copy()
+                moved.reshape(-1)[i] += k * eps
+                f.append(evaluate({**values, name: moved}, False)[0])
+            numeric[i] = (f[0] - 8.0 * f[1] + 8.0 * f[2] - f[3]) / (12.0 * eps)
+        exact = ops.to_numpy(analytic[name]).astype(np.float64).reshape(-1)
+        diff = np.abs(exact - numeric)
+        scale = np.maximum(np.maximum(np.abs(exact), np.abs(numeric)), floor)
+        report.rows.append(_row(name, value.shape, exact, diff, scale))
+    return CheckOutcome(report.format(), report.passed)
+
+
+def _row(name: str, shape: tuple, exact: np.ndarray, diff: np.ndarray, scale: np.ndarray):
+    from .gradcheck import GradCheckRow
+
+    return GradCheckRow(name, shape, float(np.abs(exact).max()), float(diff.max()),
+                        float((diff / scale).max()))
+
+
+def _loss_case(loss: Loss, rng: np.random.Generator) -> tuple[dict, np.ndarray, np.ndarray, str]:
+    """``(inputs by name, targets, weights, description)``: a small random case for ``loss``.
+
+    * ``per_sequence`` (CTC-like): logits (T=7, B=3, O') time-major, the (T, B) step mask with a
+      shorter row and an empty one, label sequences (B, L) of ids other than the loss's
+      ``blank`` option (default 0), padded with it, one with a repeated label;
+    * otherwise N=6 rows with the last one not counted: class ids in [0, O), or (N, O) values;
+      ``needs = "features"``: features (N, F=4), weight (O', F) and bias (O',).
+    """
+    classes = 5
+    width = loss.output_size(classes)
+    loss.prepare(ModelSpec(input_size=1, output_size=classes, readout="every_step",
+                           loss=loss.name, class_frequencies=np.arange(1.0, classes + 1)))
+    if loss.per_sequence:
+        blank = loss.opts.get("blank", 0)
+        labels = [k for k in range(classes) if k != blank]
+        targets = np.full((3, 3), blank, dtype=np.int64)  # (B, L)
+        targets[0] = [labels[0], labels[0], labels[2]]
+        targets[1, :2] = [labels[1], labels[3]]
+        mask = np.arange(7)[:, None] < np.array([7, 5, 0])[None, :]  # (T, B)
+        return ({"outputs": rng.normal(size=(7, 3, width))}, targets, mask.astype(np.float64),
+                f"outputs (T=7, B=3, O'={width}), rows of 7, 5 and 0 steps, labels with a repeat")
+    weights = np.array([1.0, 1, 1, 1, 1, 0])  # (N,)
+    if loss.targets == "classes":
+        targets: Any = rng.integers(0, classes, size=6)
+    else:
+        targets = rng.normal(size=(6, classes))
+    if loss.needs == "features":
+        inputs = {"features": rng.normal(size=(6, 4)), "weight": rng.normal(size=(width, 4)),
+                  "bias": rng.normal(size=width)}
+        return inputs, targets, weights, "features (N=6, F=4) and the readout, 5 rows counted"
+    return ({"outputs": rng.normal(size=(6, width))}, targets, weights,
+            f"outputs (N=6, O'={width}), 5 rows counted")

@@ -2,9 +2,10 @@
 
 from .base import Loss, LossResult
 from .classification import CrossEntropy, SampledSoftmax
+from .ctc import CTC
 from .regression import MSE, GaussianNLL
 
-BUILTIN = {cls.name: cls for cls in (CrossEntropy, SampledSoftmax, MSE, GaussianNLL)}
+BUILTIN = {cls.name: cls for cls in (CrossEntropy, SampledSoftmax, MSE, GaussianNLL, CTC)}
 
-__all__ = ["BUILTIN", "CrossEntropy", "GaussianNLL", "Loss", "LossResult", "MSE",
+__all__ = ["BUILTIN", "CTC", "CrossEntropy", "GaussianNLL", "Loss", "LossResult", "MSE",
            "SampledSoftmax"]

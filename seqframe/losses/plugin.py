@@ -2,10 +2,11 @@
 
 from ..hookspecs import hookimpl
 from .classification import CrossEntropy, SampledSoftmax
+from .ctc import CTC
 from .regression import MSE, GaussianNLL
 
 
 @hookimpl
 def seqframe_register_losses(register):
-    for loss in (CrossEntropy, SampledSoftmax, MSE, GaussianNLL):
+    for loss in (CrossEntropy, SampledSoftmax, MSE, GaussianNLL, CTC):
         register(loss.name, loss, loss.description)

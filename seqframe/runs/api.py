@@ -10,6 +10,7 @@ flags, calls one of them and renders the result::
     run.evaluate("test")                                   # {metric: value}, as `seqframe eval`
     again = seqframe.load("runs/demo", backend="torch")    # backend-neutral checkpoints
     again.forecast(horizon=12)                             # the task's capabilities
+    seqframe.load("runs/digits").transcribe(["clip.wav"])  # [Transcript(path, words, p)]
 
 Errors are :class:`seqframe.errors.SeqframeError` subclasses carrying the messages the CLI prints.
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 from ..config import RunConfig, merge, toml_text
 from ..errors import ConfigError, SeqframeError, UsageError
-from ..task import FilePredictor, Forecaster, Sampler, Task, require
+from ..task import FilePredictor, Forecaster, Sampler, Task, Transcriber, Transcript, require
 from ..training.distributed import World, env_world
 from ..training.safefiles import atomic_write_text
 from ..training.settings import validate
@@ -255,6 +256,14 @@ class Run:
         tasks), written into ``out_dir`` (default: the run directory)."""
         return require(self.task, FilePredictor).predict_file(
             self.predictor, data=data, out_dir=Path(out_dir or self.dir))
+
+    def transcribe(self, paths: str | Path | list[str | Path]) -> list[Transcript]:
+        """The words spoken in each audio file (:class:`seqframe.task.Transcriber` tasks, e.g.
+        speech): one :class:`~seqframe.task.Transcript` (path, words, probability) per file."""
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        if not paths:
+            raise UsageError("transcribe needs at least one audio file.")
+        return require(self.task, Transcriber).transcribe(self.predictor, paths)
 
 
 __all__ = ["Run", "load", "open_run", "resume", "train"]

@@ -13,8 +13,9 @@ does not depend on how many utterances are asked for, and the sets never share a
    of it, so pauses are not digital silence.
 
 The label sequence is the words in order. An utterance whose frames are fewer than CTC needs for
-its labels (:func:`.ctc.min_frames`; impossible with the default pauses, possible with short
-recordings and a tiny frame rate) is dropped and counted by :func:`keep_feasible`.
+its labels (:func:`seqframe.losses.ctc.min_frames`; impossible with the default pauses,
+possible with short recordings and a tiny frame rate) is dropped and counted by
+:func:`keep_feasible`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from seqframe.errors import ConfigError
+from seqframe.losses.ctc import min_frames
 
-from .ctc import min_frames
 from .sources import Recording
 
 
@@ -102,6 +103,7 @@ def generate(pool: Sequence[int], recordings: Sequence[Recording], signals: Sequ
 
 def keep_feasible(utterances: Sequence[Utterance], label_ids: Callable[[Sequence[str]], list],
                   frames: Callable[[int], int]) -> tuple[list[Utterance], int]:
-    """The utterances with at least :func:`.ctc.min_frames` frames, and how many were dropped."""
+    """The utterances with at least :func:`~seqframe.losses.ctc.min_frames` frames, and how
+    many were dropped."""
     kept = [u for u in utterances if frames(len(u.signal)) >= min_frames(label_ids(u.words))]
     return kept, len(utterances) - len(kept)

@@ -14,7 +14,7 @@ import numpy as np
 from seqframe.task import Predictor
 
 from . import decode, scoring
-from .batching import BLANK, pad_features
+from .batching import BLANK, pad_features, pad_labels
 
 EVAL_ROWS = 128  # sequences per predictor call
 
@@ -62,26 +62,40 @@ def decode_all(log_probs: Sequence[np.ndarray], decoder: str, width: int
 
 
 def ctc_nll(log_probs: Sequence[np.ndarray], targets: Sequence[Sequence[int]]) -> np.ndarray:
-    """``-ln p(l | x)`` of every sequence, by the hand-written CTC on the NumPy backend.
+    """``-ln p(l | x)`` of every sequence: CTC's forward recursion on the host, NumPy float64.
 
-    Log-probabilities are valid logits (their log-softmax is themselves); sequences go through
-    in padded chunks of ``EVAL_ROWS``.
+    Evaluation needs the loss only, not its gradient, so this is the ``alpha`` half of
+    :func:`seqframe.losses.ctc.ctc_loss` in plain NumPy (``-inf`` for ``log 0``; ``logaddexp``
+    handles it), over padded chunks of ``EVAL_ROWS`` sequences. An infeasible pair gives ``inf``.
     """
-    from seqframe_numpy import NumpyOps
-
-    from .batching import pad_labels
-    from .ctc import ctc_loss
-
-    ops = NumpyOps(dtype="float64")
     out = np.empty(len(log_probs))
     for start in range(0, len(log_probs), EVAL_ROWS):
-        chunk = range(start, min(start + EVAL_ROWS, len(log_probs)))
-        padded, _ = pad_features([log_probs[i] for i in chunk])  # (B, T, V)
-        loss, _ = ctc_loss(ops, padded, pad_labels([targets[i] for i in chunk]),
-                           [len(log_probs[i]) for i in chunk], [len(targets[i]) for i in chunk],
-                           blank=BLANK)
-        out[chunk.start : chunk.stop] = loss
+        stop = min(start + EVAL_ROWS, len(log_probs))
+        out[start:stop] = _nll_chunk(log_probs[start:stop], targets[start:stop])
     return out
+
+
+def _nll_chunk(log_probs: Sequence[np.ndarray], targets: Sequence[Sequence[int]]) -> np.ndarray:
+    padded, mask = pad_features([np.asarray(lp, dtype=np.float64) for lp in log_probs])
+    B, T, _ = padded.shape
+    labels, counts = pad_labels(targets), np.array([len(t) for t in targets])  # (B, L), (B,)
+    S = 2 * labels.shape[1] + 1
+    ext = np.full((B, S), BLANK, dtype=np.int64)  # (B, S): blank, l_1, blank, l_2, ..., blank
+    ext[:, 1::2] = labels
+    skip = np.zeros((B, S), dtype=bool)  # may alpha[s] come from s - 2
+    skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
+    lpe = np.take_along_axis(padded, np.broadcast_to(ext[:, None, :], (B, T, S)), axis=2)
+    alpha = np.full((B, S), -np.inf)  # (B, S); symbols past 2 L_b + 1 only feed rightwards
+    alpha[:, :2] = lpe[:, 0, :2]
+    gap = np.full((B, 2), -np.inf)
+    for t in range(1, T):
+        one = np.concatenate([gap[:, :1], alpha[:, :-1]], axis=1)  # alpha[s - 1]
+        two = np.where(skip, np.concatenate([gap, alpha[:, :-2]], axis=1), -np.inf)
+        grown = lpe[:, t] + np.logaddexp(np.logaddexp(alpha, one), two)
+        alpha = np.where(mask[:, t, None], grown, alpha)  # a row's alpha stops at its end
+    rows = np.arange(B)
+    before = np.where(counts > 0, alpha[rows, np.maximum(2 * counts - 1, 0)], -np.inf)
+    return -np.logaddexp(alpha[rows, 2 * counts], before)
 
 
 def ctc_metrics(log_probs: Sequence[np.ndarray], targets: Sequence[Sequence[int]],

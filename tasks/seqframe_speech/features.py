@@ -193,6 +193,11 @@ class FrontEnd:
         if self.n_mels < 1 or self.sample_rate < 1:
             raise ConfigError(f"n_mels and sample_rate must be positive; got {self.n_mels} and "
                               f"{self.sample_rate}.")
+        if self.frame_length < 2 or self.hop < 1:
+            raise ConfigError(f"frame_ms={self.frame_ms:g} and hop_ms={self.hop_ms:g} give "
+                              f"{self.frame_length} samples per frame and {self.hop} per hop at "
+                              f"{self.sample_rate} Hz; a frame needs at least 2 samples and a hop "
+                              "at least 1 (e.g. -o frame_ms=25 -o hop_ms=10).")
         object.__setattr__(self, "bank",
                            mel_filterbank(self.n_mels, self.n_fft, self.sample_rate))
 

@@ -14,6 +14,9 @@ OPTIONS = (
     TaskOption("n_mels", int, 40, "mel filters of the filterbank (M)."),
     TaskOption("n_mfcc", int, 13, "cepstral coefficients kept (C, including c0)."),
     TaskOption("deltas", bool, True, "append deltas and delta-deltas (3 x the static size)."),
+    TaskOption("frame_ms", float, 25.0, "analysis frame length (ms)."),
+    TaskOption("hop_ms", float, 10.0, "hop between frames (ms): one model step per hop (20 halves "
+               "the steps of 10, and the time a step costs)."),
     TaskOption("sample_rate", int, 8000, "the rate every recording is analysed at (Hz)."),
     TaskOption("resample", bool, True, "resample recordings at another rate (false: an error "
                "naming the file)."),

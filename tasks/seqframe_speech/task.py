@@ -20,9 +20,7 @@ class 0 is the CTC blank and class ``k`` the ``k``-th label; readout ``every_ste
 from __future__ import annotations
 
 import csv
-import logging
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ import numpy as np
 
 from seqframe import metrics
 from seqframe.errors import DataError
-from seqframe.task import ModelSpec, Predictor, Split, Task
+from seqframe.task import ModelSpec, Predictor, Split, Task, Transcript
 
 from . import baselines, connected, evaluation, sources
 from .batching import EpochBatches
@@ -38,25 +36,7 @@ from .features import FrontEnd, spec_augment
 from .options import OPTIONS
 from .wav import read_wav
 
-log = logging.getLogger("seqframe.speech")
 SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class Transcript:
-    """What :meth:`SpeechTask.transcribe` says about one file.
-
-    Attributes:
-        path: the file.
-        words: the recognised words (words mode: the one label).
-        probability: words mode: the label's softmax probability; ctc mode: the decoder's
-            probability of the labelling (beam: summed over its alignments; greedy: its best
-            path's).
-    """
-
-    path: str
-    words: tuple[str, ...]
-    probability: float
 
 
 class SpeechTask(Task):
@@ -79,7 +59,8 @@ class SpeechTask(Task):
         o = self.opts
         self.labels = tuple(state["labels"]) if state else sources.parse_labels(o["labels"])
         self.frontend = FrontEnd(sample_rate=o["sample_rate"], kind=o["features"],
-                                 n_mels=o["n_mels"], n_mfcc=o["n_mfcc"], use_deltas=o["deltas"])
+                                 n_mels=o["n_mels"], n_mfcc=o["n_mfcc"], use_deltas=o["deltas"],
+                                 frame_ms=o["frame_ms"], hop_ms=o["hop_ms"])
         self.ctc = o["mode"] == "ctc"
         # CTC outputs: the blank (0) then the labels; words mode: the labels.
         self.class_names = (("<blank>",) if self.ctc else ()) + self.labels
@@ -95,14 +76,28 @@ class SpeechTask(Task):
         notes += [f"{n} resampled from {rate} Hz" for rate, n in sorted(
             (k, v) for k, v in converted.items() if k != "stereo" and v)]
         if notes:
-            log.warning("speech: of %d recordings, %s (to %d Hz mono).", len(recordings),
-                        ", ".join(notes), self.opts["sample_rate"])
+            self.log(f"speech: of {len(recordings)} recordings, {', '.join(notes)} (to "
+                     f"{self.opts['sample_rate']} Hz mono).")
         self.converted = dict(converted)
         return signals
 
     def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec:
-        o = self.opts
+        """A new run reads (and checks) its data now; a reopened one (``state`` given) only when
+        it first needs it, so transcribing with a finished run reads just the files given."""
         self.configure(state)
+        self._loaded = False
+        if state is None:
+            self._load()
+        return ModelSpec(input_size=self.frontend.size, output_size=len(self.class_names),
+                         readout="every_step" if self.ctc else self.opts["readout"],
+                         loss="ctc" if self.ctc else "cross_entropy", stateful=False)
+
+    def _load(self) -> None:
+        """Read the recordings, split them, compute the features (once) and, in CTC mode, build
+        the utterances."""
+        if self._loaded:
+            return
+        o = self.opts
         recordings, kind = sources.load(self.data)
         sources.check_labels(recordings, self.labels)
         parts = sources.split(recordings, kind, test_speakers=o["test_speakers"],
@@ -113,9 +108,7 @@ class SpeechTask(Task):
             self._prepare_utterances(recordings, signals, parts)
         else:
             self._prepare_words(recordings, signals, parts)
-        return ModelSpec(input_size=self.frontend.size, output_size=len(self.class_names),
-                         readout="every_step" if self.ctc else o["readout"],
-                         loss="ctc" if self.ctc else "cross_entropy", stateful=False)
+        self._loaded = True
 
     def _prepare_words(self, recordings, signals, parts) -> None:
         index = {label: k for k, label in enumerate(self.labels)}
@@ -145,17 +138,18 @@ class SpeechTask(Task):
             kept, dropped = connected.keep_feasible(made, self.label_ids, self.frontend.frames)
             skipped += dropped
             if not kept:
-                raise DataError(f"no {split} utterance has enough frames for its words; "
-                                "lengthen the pauses (-o ctc_pause_min_ms) or shorten them "
-                                "(-o ctc_max_words).")
+                raise DataError(f"no {split} utterance has enough frames for its words (one "
+                                "per word and one between equal neighbours); lengthen the "
+                                "pauses (-o ctc_pause_min_ms), use fewer words "
+                                "(-o ctc_max_words) or a shorter hop (-o hop_ms).")
             feats = [self.frontend(u.signal, f"{split} utterance").astype(np.float32)
                      for u in kept]
             self.sets[split] = (feats, [self.label_ids(u.words) for u in kept])
             self.transcripts[split] = [u.words for u in kept]
             self.names[split] = [f"{split}-{i:04d} ({u.speaker})" for i, u in enumerate(kept)]
         if skipped:
-            log.warning("speech: skipped %d generated utterance(s) with fewer frames than CTC "
-                        "needs for their words.", skipped)
+            self.log(f"speech: skipped {skipped} generated utterance(s) with fewer frames than "
+                     "CTC needs for their words.")
         self.skipped = skipped
 
     def state_dict(self) -> dict[str, Any]:
@@ -165,6 +159,7 @@ class SpeechTask(Task):
     # ---- training ----------------------------------------------------------------------------
 
     def train_batches(self, epoch: int, batch_size: int, seed: int) -> EpochBatches:
+        self._load()
         features, targets = self.sets["train"]
         order = np.random.default_rng([seed, epoch, 0x5BEC]).permutation(len(features))
         o = self.opts
@@ -185,6 +180,7 @@ class SpeechTask(Task):
     def _split(self, split: str) -> tuple[list[np.ndarray], Any]:
         if split not in ("val", "test"):
             raise DataError(f"the speech task has splits val and test, not {split!r}.")
+        self._load()
         return self.sets[split]
 
     def evaluate(self, predictor: Predictor, split: Split) -> dict[str, float]:
@@ -205,8 +201,8 @@ class SpeechTask(Task):
         (``test``) recordings. CTC mode has none."""
         if self.ctc or not self.opts["baselines"]:
             return {}
+        _, y = self._split(split)
         if split not in self._baseline_cache:
-            _, y = self._split(split)
             refs = ["train"] if split == "val" else ["train", "val"]
             ref_x = np.concatenate([self.summaries[s] for s in refs])
             ref_y = np.concatenate([self.sets[s][1] for s in refs])
@@ -218,7 +214,7 @@ class SpeechTask(Task):
         """Words: ``confusion.txt`` / ``confusion.png`` on the test set; CTC:
         ``transcripts.txt`` and ``posteriors.png`` (the first test utterance)."""
         run_dir = Path(run_dir)
-        features, targets = self.sets["test"]
+        features, targets = self._split("test")
         if self.ctc:
             return self._ctc_artefacts(predictor, run_dir)
         pred = evaluation.class_scores(predictor, features, len(self.labels)).argmax(1)

@@ -223,6 +223,33 @@ class TestSpeechTask(TaskConformance):
         return [MetricCase("test", first, {"accuracy": n0 / n, "macro_f1": f1_first / k,
                                            "loss": math.log(math.e + k - 1) - n0 / n},
                            note="always 'zero'")]
+@_needs("seqframe_speech")
+class TestSpeechCTCTask(TaskConformance):
+    task = "speech"
+    options = {"mode": "ctc", "ctc_train": 12, "ctc_eval": 5, "beam_width": 4}
+
+    def metric_cases(self, task):
+        pytest.importorskip("scipy")
+        features, targets = task.sets["test"]
+        V = 11  # the blank and ten digits
+        blank = FunctionPredictor(lambda x, mask: np.tile(np.eye(V)[0] * 9.0, (*x.shape[:2], 1)))
+        uniform = FunctionPredictor(lambda x, mask: np.zeros((*x.shape[:2], V)))
+        # Every path has probability V**-T under uniform outputs, and the paths of l are the
+        # ways to cut T frames into 2L + 1 runs: L label runs of >= 1 frame, blank runs of >= 0
+        # (>= 1 between two equal labels, R of them): C(T + L - R, 2L) of them.
+        nll = 0.0
+        for f, labels in zip(features, targets, strict=True):
+            T, L = len(f), len(labels)
+            R = sum(a == b for a, b in zip(labels[:-1], labels[1:], strict=True))
+            nll += T * math.log(V) - math.log(math.comb(T + L - R, 2 * L))
+        frames = sum(len(f) for f in features)
+        never = dict.fromkeys(("wer", "cer", "wer_greedy", "wer_beam", "cer_greedy",
+                               "cer_beam"), 1.0)
+        return [MetricCase("test", blank, never, note="only blanks: every word deleted"),
+                MetricCase("test", uniform, {"loss": nll / frames, "wer_greedy": 1.0},
+                           rel=1e-9, note="uniform outputs: counted paths; greedy picks blank")]
+
+
 NEXTITEM_DATA = Path(__file__).resolve().parents[1] / "tasks" / "nextitem" / "data"
 
 

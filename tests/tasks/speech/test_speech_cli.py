@@ -42,6 +42,56 @@ def test_trains_end_to_end_and_labels_files(sf, tmp_path):
     (row,) = list(csv.DictReader((run / "predictions.csv").read_text().splitlines()))
     assert row["transcript"] in {"zero", "one", "two", "three", "four", "five", "six", "seven",
                                  "eight", "nine"} and 0.0 < float(row["probability"]) <= 1.0
+    code, out, err = sf("transcribe", str(run), str(SUBSET / "3_lucas_0.wav"))
+    assert code == 0, err
+    header, rule, line = out.splitlines()
+    assert header.split() == ["file", "transcript", "probability"] and set(rule) <= {"-", " "}
+    path, label, probability = line.split()
+    assert path.endswith("3_lucas_0.wav") and label == row["transcript"]
+    assert float(probability) == pytest.approx(float(row["probability"]), rel=1e-3)
+
+
+def test_ctc_trains_on_numpy_and_its_checkpoint_transcribes_identically_on_torch(sf, tmp_path):
+    pytest.importorskip("torch")
+    import seqframe
+
+    run = tmp_path / "ctc"
+    code, _, err = sf("run", "--task", "speech", "--backend", "numpy", "--dtype", "float64",
+                      "-o", "mode=ctc", "-o", "ctc_train=24", "-o", "ctc_eval=6", "--steps", "3",
+                      "--hidden", "8", "--batch-size", "8", "--out", str(run), "--quiet")
+    assert code == 0, err
+    s = summary(run)
+    for split in ("val", "test"):
+        assert {"loss", "wer", "cer", "wer_greedy", "wer_beam"} <= set(s["metrics"][split])
+        assert s["metrics"][split]["wer"] == s["metrics"][split]["wer_beam"]  # the default
+    lines = (run / "transcripts.txt").read_text().splitlines()
+    assert len(lines) == 2 + len(lines[1:-1]) and lines[-1].startswith("# WER greedy")
+    assert (run / "posteriors.png").stat().st_size > 1000
+    files = [str(SUBSET / name) for name in ("4_george_0.wav", "7_yweweler_5.wav")]
+    by_backend = {b: seqframe.load(run, backend=b).transcribe(files) for b in ("numpy", "torch")}
+    assert [t.path for t in by_backend["numpy"]] == files
+    # a barely trained model emits words (near-uniform posteriors), which makes the comparison
+    # one of real decodings, not of two empty strings
+    assert any(t.words for t in by_backend["numpy"])
+    for a, b in zip(by_backend["numpy"], by_backend["torch"], strict=True):
+        assert a.words == b.words and a.probability == pytest.approx(b.probability, rel=1e-9)
+    code, out, err = sf("transcribe", str(run), *files, "--backend", "torch")
+    assert code == 0, err
+    for result, line in zip(by_backend["torch"], out.splitlines()[2:], strict=True):
+        assert line.split()[1:-1] == list(result.words)
+    (tmp_path / "notes.wav").write_text("not audio")
+    for bad, match in ((tmp_path / "gone.wav", "gone.wav"), (tmp_path / "notes.wav",
+                                                              "notes.wav' as a WAV file")):
+        code, _, err = sf("transcribe", str(run), str(bad))
+        assert code == 2 and match in err, err
+
+
+def test_transcribe_needs_a_task_that_transcribes(sf, tmp_path):
+    code, _, err = sf("run", "--task", "adding", "--steps", "1", "--out", str(tmp_path / "a"),
+                      "--quiet")
+    assert code == 0, err
+    code, _, err = sf("transcribe", str(tmp_path / "a"), str(SUBSET / "0_george_0.wav"))
+    assert code == 2 and "`seqframe transcribe` does not apply to this run" in err
 
 
 def expect_usage_error(sf, tmp_path, data, *options, match):
@@ -105,3 +155,15 @@ def test_an_unknown_test_speaker(sf, tmp_path):
 
 def test_a_bad_option_value(sf, tmp_path):
     expect_usage_error(sf, tmp_path, None, "features=plp", match="must be one of mfcc, logmel")
+
+
+def test_ctc_utterances_all_too_short_for_their_words(sf, tmp_path, tiny_fsdd):
+    expect_usage_error(sf, tmp_path, tiny_fsdd, "mode=ctc", "ctc_min_words=7", "frame_ms=500",
+                       "hop_ms=500", "ctc_pause_min_ms=0", "ctc_pause_max_ms=0",
+                       match="no train utterance has enough frames for its words")
+
+
+def test_a_hop_shorter_than_a_sample(sf, tmp_path):
+    expect_usage_error(sf, tmp_path, None, "hop_ms=0.05",
+                       match="frame_ms=25 and hop_ms=0.05 give 200 samples per frame and 0 per "
+                             "hop at 8000 Hz; a frame needs at least 2 samples and a hop")

@@ -4,7 +4,6 @@ features computed once, masking on training batches only, CTC data, transcriptio
 from __future__ import annotations
 
 import csv
-import logging
 import math
 
 import numpy as np
@@ -99,14 +98,15 @@ def test_baselines_on_synthetic_tones(tiny_fsdd):
     assert task.baselines("val")["1nn_euclidean"]["accuracy"] == 1.0
 
 
-def test_conversions_are_counted_in_the_log(tiny_fsdd, caplog):
+def test_conversions_are_counted_in_the_log(tiny_fsdd):
     stereo = as_int16(np.stack([tone(500, 0.3), tone(500, 0.3)], 1))
     write_wav(tiny_fsdd / "1_amy_8.wav", stereo)
     write_wav(tiny_fsdd / "2_amy_8.wav", as_int16(tone(1100, 0.3, 16000)), rate=16000)
-    with caplog.at_level(logging.WARNING, logger="seqframe.speech"):
-        task, _ = prepared(tiny_fsdd)
-    assert "of 26 recordings, 1 stereo averaged to mono, 1 resampled from 16000 Hz (to 8000 " \
-           "Hz mono)" in caplog.text
+    task, notes = SpeechTask({}, str(tiny_fsdd)), []
+    task.log = notes.append
+    task.prepare()
+    assert notes == ["speech: of 26 recordings, 1 stereo averaged to mono, 1 resampled from "
+                     "16000 Hz (to 8000 Hz mono)."]
 
 
 def test_words_transcribe_gives_label_and_probability():
@@ -206,3 +206,21 @@ def test_predict_file_on_a_folder_and_a_manifest(tmp_path):
     (out,) = task.predict_file(constant_logits(logits), data=str(manifest),
                                out_dir=tmp_path / "b")
     assert [r["label"] for r in csv.DictReader(out.read_text().splitlines())] == ["four", "five"]
+
+
+def test_ctc_utterances_too_short_for_their_words_are_skipped_and_counted(tiny_fsdd):
+    # quarter-second frames, no pauses: seven words of 0.3-0.4 s give 8-11 frames, fewer than
+    # CTC needs when the words repeat (each repeat needs a blank frame between)
+    options = {"mode": "ctc", "ctc_train": 30, "ctc_eval": 10, "ctc_min_words": 7,
+               "frame_ms": 250.0, "hop_ms": 250.0, "ctc_pause_min_ms": 0.0,
+               "ctc_pause_max_ms": 0.0}
+    task, notes = SpeechTask(options, str(tiny_fsdd)), []
+    task.log = notes.append
+    task.prepare()
+    kept = sum(len(task.sets[s][0]) for s in ("train", "val", "test"))
+    assert 0 < task.skipped and kept + task.skipped == 50
+    assert notes == [f"speech: skipped {task.skipped} generated utterance(s) with fewer frames "
+                     "than CTC needs for their words."]
+    for feats, labels in zip(*task.sets["train"], strict=True):
+        assert len(feats) >= len(labels) + sum(a == b for a, b in zip(labels[:-1], labels[1:],
+                                                                       strict=True))

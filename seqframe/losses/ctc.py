@@ -1,12 +1,14 @@
-"""Connectionist Temporal Classification (Graves et al. 2006): loss and gradient, by hand.
+"""Connectionist Temporal Classification (Graves et al. 2006): the ``ctc`` loss, by hand.
 
-Written once against :class:`seqframe.ops.Ops`, so the same recursion runs on every backend.
+The forward-backward recursion in log space is written once against :class:`seqframe.ops.Ops`,
+so it runs on every backend; :class:`CTC` is the registered loss around it. The derivation in
+this notation is docs/concepts/ctc.md.
 
-Notation. For row ``b`` of a batch: ``x`` logits ``u[t, k]`` (T, V) over V classes, class
-``blank`` (0) the blank; ``y[t, k] = softmax_k u[t, k]``; the target ``l`` of L labels (no blank);
-the extended target ``l'`` of ``S = 2L + 1`` symbols: a blank before, between and after the
-labels (``l'_s`` is blank for even ``s``). A path that emits ``l'`` collapses (merge repeats, drop
-blanks) to ``l``.
+Notation. For row ``b`` of a batch: logits ``u[t, k]`` (T, V) over V classes, class ``blank``
+(0 by default) the blank; ``y[t, k] = softmax_k u[t, k]``; the target ``l`` of L labels (no
+blank); the extended target ``l'`` of ``S = 2L + 1`` symbols: a blank before, between and after
+the labels (``l'_s`` is blank for even ``s``). A path that emits ``l'`` collapses (merge repeats,
+drop blanks) to ``l``.
 
 Forward variables ``alpha[t, s]``: the probability of the prefixes of the paths of length t+1 that
 collapse to ``l'_1..s`` and end in symbol ``s`` at time ``t`` (0-based, in logs)::
@@ -31,13 +33,13 @@ stand-in ``NEG`` (-1e30) rather than -inf, so no ``inf - inf`` ever makes a NaN 
 states simply stay near NEG.
 
 Rows of a batch may differ in length: row ``b`` uses frames ``t < input_lengths[b]`` and the first
-``target_lengths[b]`` labels of ``targets[b]`` (padding there is ignored; pad with the blank).
+``target_lengths[b]`` labels of ``targets[b]`` (padding there is ignored).
 
 **Infeasible pairs.** A path needs one frame per label plus one blank between each pair of equal
-neighbours (:func:`min_frames`); with fewer frames ``p(l | x) = 0``. Such a row gets loss ``+inf``
-(or ``0`` with ``zero_infinity=True``, torch's option) and a zero gradient either way, so one bad
-row never fills a batch's gradient with NaN. The speech task never trains on one: it skips (and
-counts) utterances too short for their transcript before any batch is built.
+neighbours (:func:`min_frames`); with fewer frames ``p(l | x) = 0``. :func:`ctc_loss` gives such a
+row loss ``+inf`` (or ``0`` with ``zero_infinity=True``, torch's option) and a zero gradient
+either way, so one bad row never fills a batch's gradient with NaN; the :class:`CTC` loss stops
+with a DataError naming the row unless its ``zero_infinity`` option is set.
 """
 
 from __future__ import annotations
@@ -46,8 +48,11 @@ from typing import Any
 
 import numpy as np
 
-from seqframe.errors import ShapeError
-from seqframe.ops import Array, Ops
+from ..errors import ConfigError, DataError, ShapeError
+from ..ops import Array, Ops
+from ..task import TaskOption
+from .base import Loss, LossResult
+from .classification import CrossEntropy
 
 NEG = -1e30  # log(0) stand-in: finite, far below any real log-probability, safe in float32
 
@@ -178,7 +183,8 @@ def _masks(skip: np.ndarray, valid: np.ndarray, in_len: np.ndarray, tgt_len: np.
 
 
 def ctc_loss(ops: Ops, logits: Array, targets: Any, input_lengths: Any, target_lengths: Any,
-             blank: int = 0, zero_infinity: bool = False) -> tuple[Array, Array]:
+             blank: int = 0, zero_infinity: bool = False, grad: bool = True
+             ) -> tuple[Array, Array | None]:
     """Per-row CTC negative log-likelihood and its gradient with respect to the logits.
 
     Args:
@@ -189,6 +195,7 @@ def ctc_loss(ops: Ops, logits: Array, targets: Any, input_lengths: Any, target_l
         target_lengths: (B,) labels of each row, 0..L.
         blank: the blank's class id.
         zero_infinity: an infeasible row's loss is 0 instead of +inf (its gradient is 0 anyway).
+        grad: also run the backward recursion and return the gradient (else None).
 
     Returns:
         ``loss`` (B,) ``-ln p(l | x)`` in nats and ``grad`` (B, T, V) ``d loss_b / d logits[b]``
@@ -202,13 +209,13 @@ def ctc_loss(ops: Ops, logits: Array, targets: Any, input_lengths: Any, target_l
     in_len, tgt_len = _host_ints(ops, input_lengths), _host_ints(ops, target_lengths)
     _check((B, T, V), targets, in_len, tgt_len, blank)
     ext, skip, valid = extended_targets(targets, tgt_len, blank)
-    S = ext.shape[1]
     host = _masks(skip, valid, in_len, tgt_len, T)
     m = {name: ops.asarray(value, dtype="bool") for name, value in host.items()}
-    fill = ops.zeros((B, S)) + NEG  # (B, S)
+    fill = ops.zeros((B, ext.shape[1])) + NEG  # (B, S)
 
     log_y = log_softmax(ops, logits)  # (B, T, V)
-    index = ops.asarray(np.broadcast_to(ext[:, None, :], (B, T, S)).copy(), dtype="int64")
+    index = ops.asarray(np.broadcast_to(ext[:, None, :], (B, T, ext.shape[1])).copy(),
+                        dtype="int64")
     lpe = ops.take_along_axis(log_y, index, axis=2)  # (B, T, S): log y[t, l'_s]
 
     alphas = _forward(ops, lpe, m["skip"], m["start"], m["live"], fill)
@@ -216,19 +223,141 @@ def ctc_loss(ops: Ops, logits: Array, targets: Any, input_lengths: Any, target_l
     finals = ops.take_along_axis(alphas[-1], ops.asarray(ends, dtype="int64"), axis=1)
     has_label = ops.asarray(np.stack([np.ones(B, bool), tgt_len > 0], axis=1), dtype="bool")
     log_p = _lse_rows(ops, ops.where(has_label, finals, NEG))  # (B,)
-
     feasible = ops.asarray(np.array([min_frames(targets[b, : tgt_len[b]]) <= in_len[b]
-                                     for b in range(B)]), dtype="bool")  # (B,)
-    safe_log_p = ops.where(feasible, log_p, 0.0)
+                                     for b in range(B)], dtype=bool), dtype="bool")  # (B,)
+    loss = ops.where(feasible, -log_p, 0.0 if zero_infinity else float("inf"))
+    if not grad:
+        return loss, None
     betas = _backward(ops, lpe, m["skip_next"], m["end"], m["valid"], m["last"], m["before"],
                       fill)
-    # log of alpha beta / y, per symbol, relative to p(l|x): the symbol posteriors (B, T, S)
+    return loss, _gradient(ops, log_y, lpe, alphas, betas, ops.where(feasible, log_p, 0.0),
+                           ext, host["live"], feasible)
+
+
+def _gradient(ops: Ops, log_y: Array, lpe: Array, alphas: list, betas: list, log_p: Array,
+              ext: np.ndarray, live: np.ndarray, feasible: Array) -> Array:
+    """``y - occupancy`` (B, T, V) from the recursions; zero past a row's end and on
+    infeasible rows (whose ``log_p`` the caller set to 0 so nothing divides by ``p = 0``)."""
+    B, T, V = (int(n) for n in log_y.shape)
+    # log of alpha beta / y per symbol, relative to p(l|x): the symbol posteriors (B, T, S)
     log_post = (ops.stack(alphas, axis=1) + ops.stack(betas, axis=1) - lpe
-                - ops.reshape(safe_log_p, (B, 1, 1)))
+                - ops.reshape(log_p, (B, 1, 1)))
     occupancy = ops.matmul(ops.exp(log_post), ops.one_hot(ops.asarray(ext, dtype="int64"), V))
     grad = ops.exp(log_y) - occupancy  # (B, T, V)
-    live = ops.asarray(host["live"].astype(np.float64))  # (B, T): 1 on a row's own frames
-    grad = ops.where(ops.reshape(feasible, (B, 1, 1)), grad, 0.0) * ops.reshape(live, (B, T, 1))
-    loss = ops.where(feasible, -log_p, 0.0 if zero_infinity else float("inf"))
-    return loss, grad
+    on_frames = ops.reshape(ops.asarray(live.astype(np.float64)), (B, T, 1))  # 1 on own frames
+    return ops.where(ops.reshape(feasible, (B, 1, 1)), grad, 0.0) * on_frames
 
+
+# ---- the registered loss -----------------------------------------------------------------------
+
+def frame_lengths(mask: np.ndarray) -> np.ndarray:
+    """(B,) valid steps per row of a (T, B) step mask whose valid steps are a prefix.
+
+    Raises:
+        ShapeError: a row with a masked step before a valid one (CTC aligns whole sequences).
+    """
+    lengths = mask.sum(axis=0).astype(np.int64)  # (B,)
+    prefix = np.arange(mask.shape[0])[:, None] < lengths[None, :]  # (T, B)
+    if not (mask == prefix).all():
+        row = int(np.flatnonzero((mask != prefix).any(axis=0))[0])
+        raise ShapeError(f"ctc: row {row} of the batch has a masked step before a valid one; "
+                         "the loss aligns whole sequences, so each row's valid steps must come "
+                         "first and padding last (and truncated BPTT cannot cut them: use "
+                         "--bptt 0).")
+    return lengths
+
+
+def label_lengths(labels: np.ndarray, blank: int) -> np.ndarray:
+    """(B,) labels per row of (B, L) label sequences padded at the end with ``blank``.
+
+    Raises:
+        DataError: a negative id, or a label after the padding began.
+    """
+    padding = labels == blank  # (B, L)
+    lengths = np.where(padding.any(axis=1), padding.argmax(axis=1), labels.shape[1])
+    after = np.arange(labels.shape[1])[None, :] >= lengths[:, None]
+    if (after & ~padding).any() or (labels < 0).any():
+        row = int(np.flatnonzero((after & ~padding).any(axis=1) | (labels < 0).any(axis=1))[0])
+        raise DataError(f"ctc: label sequence {row} of the batch is {labels[row].tolist()}; "
+                        f"expected label ids (never the blank {blank}) followed only by the "
+                        f"blank as padding. The task's batches must pad label sequences at the "
+                        "end with the blank.")
+    return lengths.astype(np.int64)
+
+
+class CTC(Loss):
+    """Connectionist temporal classification over whole sequences (nats per sequence).
+
+    The readout emits V classes per step, one of them the blank (option ``blank``, default 0).
+    ``outputs`` are time-major logits (T, B, V), ``weights`` the (T, B) step mask: row ``b``'s
+    frames are its valid steps, which must come first (``input_lengths`` = the mask's row sums).
+    ``targets`` are (B, L) int64 label ids **padded at the end with the blank id**: a row's
+    labels are its entries before its first blank (the blank never is a label), so the target
+    lengths need no separate array. ``loss_sum`` sums ``-ln p(l | x)`` over rows with at least
+    one valid step; ``count`` is their number, so the trainer reports nats per sequence.
+
+    A row with fewer frames than its labels need (:func:`min_frames`) stops the run with a
+    DataError naming it, unless ``zero_infinity`` is set: then it counts with loss 0 and no
+    gradient (torch's ``zero_infinity``).
+
+    The maths is :func:`ctc_loss`, unless the backend offers a native kernel
+    (:meth:`seqframe.ops.Ops.fused_ctc`: torch's, with its fused paths on), which must give the
+    same results.
+    """
+
+    name = "ctc"
+    description = "connectionist temporal classification of label sequences (nats/sequence)"
+    targets = "sequences"
+    per_sequence = True
+    options = (
+        TaskOption("blank", int, 0, "class id of the CTC blank; label sequences are padded at "
+                   "the end with it"),
+        TaskOption("zero_infinity", bool, False, "a sequence too short for its labels counts "
+                   "as loss 0 (no gradient) instead of stopping the run"),
+    )
+
+    def prepare(self, spec: Any) -> None:
+        blank, size = self.opts["blank"], spec.output_size
+        if not 0 <= blank < size or size < 2:
+            raise ConfigError(f"loss ctc: blank={blank} must be a class id of the model's "
+                              f"{size} outputs, and the model needs the blank and at least one "
+                              "label (output_size >= 2).")
+
+    def loss_and_grad(self, ops, outputs, targets, weights, *, grad=True, rng=None):
+        batch, blank = int(outputs.shape[1]), self.opts["blank"]
+        frames = frame_lengths(ops.to_numpy(weights) > 0)  # (B,)
+        labels = np.asarray(ops.to_numpy(targets), dtype=np.int64)  # (B, L)
+        n_labels = label_lengths(labels, blank)
+        rows = frames > 0  # rows without a valid step do not count
+        if not self.opts["zero_infinity"]:
+            _check_feasible(labels, n_labels, frames, rows)
+        # an empty row runs as one frame of nothing, then its loss and gradient are zeroed
+        args = (ops.permute_dims(outputs, (1, 0, 2)), labels, np.where(rows, frames, 1),
+                np.where(rows, n_labels, 0))
+        kernel = ops.fused_ctc()  # a backend's native kernel, when it has one
+        if kernel is not None:
+            loss, d_logits = kernel(*args, blank=blank, grad=grad)
+        else:
+            loss, d_logits = ctc_loss(ops, *args, blank=blank, zero_infinity=True, grad=grad)
+        counted = ops.asarray(rows.astype(np.float64))  # (B,)
+        result = LossResult(ops.sum(loss * counted), float(rows.sum()))
+        if grad:
+            d_logits = d_logits * ops.reshape(counted, (batch, 1, 1))
+            result.d_outputs = ops.permute_dims(d_logits, (1, 0, 2))  # (T, B, V)
+        return result
+
+    def combine(self, outputs):
+        """Per-frame logits of the members -> the log of their mean softmax (as cross-entropy)."""
+        return CrossEntropy().combine(outputs)
+
+
+def _check_feasible(labels: np.ndarray, n_labels: np.ndarray, frames: np.ndarray,
+                    rows: np.ndarray) -> None:
+    for b in np.flatnonzero(rows):
+        need = min_frames(labels[b, : n_labels[b]])
+        if need > frames[b]:
+            raise DataError(
+                f"ctc: sequence {b} of the batch has {frames[b]} frames but its {n_labels[b]} "
+                f"labels {labels[b, : n_labels[b]].tolist()} need at least {need} (one per "
+                "label and a blank between equal neighbours). Drop or lengthen such sequences "
+                "in the task, or set the loss option zero_infinity=true to count them as 0.")
