@@ -272,11 +272,14 @@ def _check_metrics(task: Task, metrics: Any, what: str, require: str | None) -> 
 
 def check_predictor_calls(task: Task, spec: ModelSpec, predictor: FunctionPredictor,
                           what: str) -> None:
-    """What the task handed the predictor fits the model: (B, T, D) inputs, (B, T) masks."""
+    """What the task handed the predictor fits the model: (B, T, D) inputs, or (B, T) token
+    ids, and (B, T) masks."""
     if not predictor.calls:
         _fail(task, f"{what} never called predictor.predict")
     for shape, mask_shape, _ in predictor.calls:
-        if len(shape) != 3 or shape[2] != spec.input_size:
+        if spec.tokens and len(shape) != 2:
+            _fail(task, f"{what} passed inputs of shape {shape}; expected token ids (B, T)")
+        if not spec.tokens and (len(shape) != 3 or shape[2] != spec.input_size):
             _fail(task, f"{what} passed inputs of shape {shape}; expected (B, T, "
                         f"{spec.input_size})")
         if mask_shape is not None and tuple(mask_shape) != tuple(shape[:2]):

@@ -59,5 +59,5 @@ def test_sessions_are_run_once_each(sessions_csv):
     task.prepare()
     predictor = TableScores(np.zeros(7))
     task.evaluate(predictor, "test")
-    assert predictor.calls == [((1, 1, 7), (1, 1))]  # the test session 5 4: one row, one step
+    assert predictor.calls == [((1, 1), (1, 1))]  # the test session 5 4: one row, one step
     assert task.metric == "mrr@20" and NextItemTask.metric == "full_ndcg@10"
