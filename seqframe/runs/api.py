@@ -26,7 +26,7 @@ from typing import Any
 from ..config import RunConfig, merge, write_toml
 from ..engine.predictor import task_metrics
 from ..errors import UsageError
-from ..task import FilePredictor, Forecaster, Sampler, Task, require
+from ..task import FilePredictor, Forecaster, Recommender, Sampler, Task, require
 from ..training.distributed import World, env_world
 from . import ensemble, single
 from .build import CONFIG_FILE, new_run_dir, read_run_config, resolve_config
@@ -188,6 +188,14 @@ class Run:
         tasks), written into ``out_dir`` (default: the run directory)."""
         return require(self.task, FilePredictor).predict_file(
             self.predictor, data=data, out_dir=Path(out_dir or self.dir))
+
+    def recommend(self, histories: list[list[Any]], k: int = 10,
+                  exclude_seen: bool = True) -> list[list[tuple[Any, float, str | None]]]:
+        """Per item history (ids as in the data, oldest first), the top ``k`` next items as
+        ``(item id, score, title or None)`` (:class:`seqframe.task.Recommender` tasks, e.g.
+        nextitem); items of the history are left out unless ``exclude_seen`` is False."""
+        return require(self.task, Recommender).recommend(
+            self.predictor, histories, k=k, exclude_seen=exclude_seen)
 
 
 __all__ = ["Run", "load", "open_run", "resume", "train"]
