@@ -13,9 +13,12 @@ TOP1-max's ``sigmoid(r_j^2)``, which push the negatives' scores towards zero.
 **Negatives**, shared by every counted row of a window (a row never counts its own target: a
 negative equal to it -- an "accidental hit" -- is left out of that row):
 
-* *in-batch* (``in_batch``, on by default): the targets of the window's counted rows, repeats
+* *in-batch* (``in_batch``, default 64): the targets of the window's counted rows, repeats
   included, as GRU4Rec's mini-batch uses the other sessions' next items -- popular items come up
-  more often, a popularity sample for free;
+  more often, a popularity sample for free. A window of padded sequences holds B x T targets,
+  thousands, so at most ``in_batch`` of them are taken (a uniform pick without replacement, all
+  of them when there are fewer: with session-parallel batches of B <= ``in_batch`` rows and
+  ``-o window=1`` this is exactly GRU4Rec's scheme); 0 uses none;
 * *extra samples* (``samples``, default 128): drawn with replacement from the popularity proposal
   ``p(i) ~ count(i)**alpha`` (``alpha`` default 0.75, 0 = uniform over the training items), where
   ``count`` is the task's ``ModelSpec.class_frequencies``; items with count 0 (padding, items never
@@ -47,7 +50,8 @@ NEGATIVE_OPTIONS = (
                "proposal (0: in-batch negatives only)"),
     TaskOption("alpha", float, 0.75, "the proposal: p(i) ~ count(i)**alpha (0: uniform over the "
                "items seen in training)"),
-    TaskOption("in_batch", bool, True, "the targets of the window's counted rows are negatives"),
+    TaskOption("in_batch", int, 64, "at most this many of the window's targets are negatives "
+               "(0: none)"),
 )
 
 
@@ -62,15 +66,16 @@ class RankingLoss(Loss):
     def __init__(self, **options):
         super().__init__(**options)
         o = self.opts
-        if o["samples"] < 0:
-            raise ConfigError(f"loss {self.name!r} option 'samples' must be 0 or more; got "
-                              f"{o['samples']}.")
+        for key in ("samples", "in_batch"):
+            if o[key] < 0:
+                raise ConfigError(f"loss {self.name!r} option {key!r} must be 0 or more; got "
+                                  f"{o[key]}.")
         if o["alpha"] < 0:
             raise ConfigError(f"loss {self.name!r} option 'alpha' must be 0 or more; got "
                               f"{o['alpha']}.")
-        if o["samples"] == 0 and not o["in_batch"]:
-            raise ConfigError(f"loss {self.name!r} has no negatives: samples is 0 and in_batch "
-                              "is off; set samples (loss_options) to 1 or more, or in_batch on.")
+        if o["samples"] == 0 and o["in_batch"] == 0:
+            raise ConfigError(f"loss {self.name!r} has no negatives: samples and in_batch are "
+                              "both 0; set one of them (loss_options) to 1 or more.")
         self._cumulative: np.ndarray | None = None  # the proposal's CDF over classes
 
     # ---- negatives ---------------------------------------------------------------------------
@@ -109,11 +114,13 @@ class RankingLoss(Loss):
 
     def negatives(self, row_targets: np.ndarray, rng: np.random.Generator,
                   classes: int) -> np.ndarray:
-        """(M,) the window's negatives: in-batch targets, then the extra samples."""
+        """(M,) the window's negatives: in-batch targets (at most ``in_batch``, in row order),
+        then the extra samples."""
         sampled = self.draw(rng, classes)
-        if not self.opts["in_batch"]:
-            return sampled
-        return np.concatenate([row_targets, sampled])
+        keep = self.opts["in_batch"]
+        if len(row_targets) > keep:
+            row_targets = row_targets[np.sort(rng.choice(len(row_targets), keep, replace=False))]
+        return np.concatenate([row_targets.astype(np.int64), sampled])
 
     # ---- the loss of scores ------------------------------------------------------------------
     def row_loss(self, ops: Ops, r_t: Array, scores: Array, valid: Array,

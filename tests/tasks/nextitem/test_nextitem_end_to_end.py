@@ -87,8 +87,8 @@ def test_a_loss_the_task_does_not_allow_and_bad_loss_options(sf, tmp_path):
     for loss, options, message in [
             ("mse", "", "task 'nextitem' trains with loss 'cross_entropy' or 'sampled_softmax' or "
                         "'bpr_max' or 'top1_max'; 'mse' is not one of them"),
-            ("bpr_max", "samples = 0\nin_batch = false\n",
-             "loss 'bpr_max' has no negatives: samples is 0 and in_batch is off"),
+            ("bpr_max", "samples = 0\nin_batch = 0\n",
+             "loss 'bpr_max' has no negatives: samples and in_batch are both 0"),
             ("top1_max", "reg = 1.0\n", "unknown option 'reg' for loss 'top1_max'")]:
         code, _, err = sf("run", "--config", _loss_config(tmp_path, loss, options), "--steps",
                           "1", "--quiet", "--out", str(tmp_path / "never"))

@@ -133,8 +133,9 @@ def test_bpr_max_does_not_underflow():
 # ---- gradients: finite differences, torch autograd, backend parity -------------------------
 
 CONFIGS = [("bpr_max", {"samples": 4}), ("bpr_max", {"samples": 0, "reg": 0.3}),
-           ("top1_max", {"samples": 4}), ("top1_max", {"samples": 5, "in_batch": False,
-                                                      "alpha": 0.0})]
+           ("top1_max", {"samples": 4}), ("top1_max", {"samples": 5, "in_batch": 0,
+                                                      "alpha": 0.0}),
+           ("bpr_max", {"samples": 2, "in_batch": 3})]
 
 
 @pytest.mark.parametrize("name, options", CONFIGS)
@@ -212,13 +213,25 @@ def test_negatives_are_in_batch_targets_then_samples():
     loss = make("top1_max", samples=3)
     cols = loss.negatives(np.array([4, 2, 4]), np.random.default_rng(1), V)
     assert cols[:3].tolist() == [4, 2, 4] and len(cols) == 6
-    assert make("top1_max", samples=3, in_batch=False).negatives(
+    assert make("top1_max", samples=3, in_batch=0).negatives(
         np.array([4, 2]), np.random.default_rng(1), V).tolist() == cols[3:].tolist()
 
 
+def test_at_most_in_batch_targets_are_taken():
+    loss = make("bpr_max", samples=0, in_batch=4)
+    targets = np.arange(100, 110)
+    picks = [loss.negatives(targets, np.random.default_rng(seed), V) for seed in range(200)]
+    assert all(len(p) == 4 and len(set(p.tolist())) == 4 for p in picks)  # no row twice
+    assert all(np.all(np.diff(p) > 0) for p in picks)  # kept in row order
+    counts = np.bincount(np.concatenate(picks) - 100, minlength=10)
+    assert counts.min() > 50 and counts.max() < 110  # each row ~80 times of 200: uniform
+
+
 def test_bad_options_are_config_errors():
-    with pytest.raises(ConfigError, match="has no negatives: samples is 0 and in_batch is off"):
-        BPRMax(samples=0, in_batch=False)
+    with pytest.raises(ConfigError, match="has no negatives: samples and in_batch are both 0"):
+        BPRMax(samples=0, in_batch=0)
+    with pytest.raises(ConfigError, match="option 'in_batch' must be 0 or more; got -2"):
+        BPRMax(in_batch=-2)
     with pytest.raises(ConfigError, match="option 'samples' must be 0 or more; got -1"):
         TOP1Max(samples=-1)
     with pytest.raises(ConfigError, match="unknown option 'reg' for loss 'top1_max'"):
