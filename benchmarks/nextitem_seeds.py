@@ -32,8 +32,8 @@ METRICS = ("hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10")
 LOSS_SETTINGS: dict[str, dict] = {
     "cross_entropy": {},
     "sampled_softmax": {"loss_options": {"sampler": "popularity", "samples": 256}},
-    "bpr_max": {"loss_options": {"samples": 256, "alpha": 0.5, "reg": 1.0}},
-    "top1_max": {"loss_options": {"samples": 256, "alpha": 0.5}},
+    "bpr_max": {"loss_options": {"samples": 1024, "alpha": 0.0, "reg": 0.1}},
+    "top1_max": {"loss_options": {"samples": 1024, "alpha": 0.0}},
 }
 
 
@@ -57,6 +57,8 @@ def run_settings(args: argparse.Namespace, loss: str, seed: int) -> dict:
     if args.data:
         settings["data"] = args.data
     settings.update(parse_pairs(args.set))
+    if args.options:
+        settings["options"] = {k: str(v) for k, v in parse_pairs(args.options).items()}
     if args.loss_option:
         settings["loss_options"] = {**settings.get("loss_options", {}),
                                     **parse_pairs(args.loss_option)}
@@ -76,6 +78,8 @@ def main() -> None:
     parser.add_argument("--loss", nargs="+", default=["cross_entropy"], choices=LOSS_SETTINGS)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a run-config key (lr=1e-3, epochs=10); repeatable")
+    parser.add_argument("-o", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a task option; repeatable")
     parser.add_argument("--loss-option", action="append", default=[], metavar="KEY=VALUE",
                         help="override an option of the loss; repeatable")
     parser.add_argument("--out", default="runs/nextitem-seeds", help="parent of the run dirs")
