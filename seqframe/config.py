@@ -73,6 +73,7 @@ class RunConfig:
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0 = at every validation
     time_budget: float = 0.0  # seconds of training wall time; 0 = no budget
     nonfinite: str = "stop"  # stop | skip | rollback
+    explode_factor: float = 1e4  # a step loss this many times the run's first loss: diverged
     # numerics and placement
     seed: int = 0
     device: str = "auto"
@@ -151,8 +152,17 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {str(path)!r} is a folder; --config expects a TOML file "
+                          f"(e.g. a run's config.toml).") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text (byte {exc.start} "
+                          f"cannot be decoded); --config expects a TOML file.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: "
+                          f"{exc.strerror or exc}.") from None
 
 
 def to_dict(config: RunConfig) -> dict[str, Any]:
@@ -160,12 +170,20 @@ def to_dict(config: RunConfig) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(config).items() if v is not None}
 
 
-def write_toml(config: RunConfig, path: str | Path) -> None:
-    """Write the resolved config (what ``--resume`` and ``eval`` read back)."""
+def toml_text(config: RunConfig) -> str:
+    """The resolved config as the text of a ``config.toml``."""
     data = to_dict(config)
     tables = {key: data.pop(key, {}) for key in ("options", "loss_options")}
-    text = tomli_w.dumps({**data, **tables})
-    Path(path).write_text(text, encoding="utf-8")
+    return tomli_w.dumps({**data, **tables})
+
+
+def write_toml(config: RunConfig, path: str | Path) -> None:
+    """Write the resolved config (what ``--resume`` and ``eval`` read back).
+
+    Run directories are written through :func:`seqframe.training.safefiles.atomic_write_text`
+    with :func:`toml_text` instead (atomic, never through a symbolic link).
+    """
+    Path(path).write_text(toml_text(config), encoding="utf-8")
 
 
 def read_resolved(path: str | Path) -> RunConfig:

@@ -44,6 +44,12 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return name, (config or None)
 
 
+def looks_local(name: str) -> bool:
+    """Whether ``hf:NAME`` names a local file or folder rather than a hub data set."""
+    return (name.startswith(("/", "./", "../", "~", ".\\", "..\\"))
+            or Path(name).suffix.lower() in _BUILDER_OF_SUFFIX)
+
+
 def _import_datasets() -> Any:
     try:
         import datasets
@@ -64,8 +70,13 @@ def load_hf(spec: str, split: str | None = None) -> Any:
             split; the message names the source and what to do.
     """
     name, config = parse_spec(spec)
+    path = Path(name).expanduser()
+    if looks_local(name) and not path.exists():
+        raise DataError(
+            f"local path {name!r} of --data {spec!r} does not exist (a name starting with '/', "
+            f"'.' or '~', or ending in a data file suffix, is read from disk, not from the "
+            f"hub). Check the path; a hub data set is named like 'owner/name'.")
     datasets = _import_datasets()
-    path = Path(name)
     try:
         saved = ("dataset_info.json", "state.json", "dataset_dict.json")  # save_to_disk output
         if path.is_dir() and any((path / f).exists() for f in saved):

@@ -97,7 +97,8 @@ def seqframe_register_losses(register: Register) -> None:
         register: ``register(name, target, description="")``; ``target`` is a
             :class:`seqframe.losses.Loss` subclass (or its lazy import string), constructed with
             a run's ``loss_options`` as keyword arguments. A task names its loss
-            (``ModelSpec.loss``) and the other losses a run may choose (``ModelSpec.losses``).
+            (``ModelSpec.loss``); a run may choose another that fits it (same targets and outputs),
+            or only those the task lists in ``ModelSpec.losses`` when it lists any.
 
     Errors: as for :func:`seqframe_register_backends`.
 

@@ -9,11 +9,18 @@ the plugin would have provided.
 
 Registered targets stay unimported until selected (``"module:Class"`` strings), so building the
 registry never imports torch.
+
+A plugin's code never takes the command down with it: whatever its import or hooks raise --
+``SystemExit`` and ``KeyboardInterrupt`` included -- marks that plugin failed, and whatever it
+prints to standard output is captured (kept in its record, shown by ``--traceback``), so it
+cannot corrupt the output of a command such as ``seqframe plugins --json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import re
 import traceback
@@ -63,6 +70,7 @@ class PluginRecord:
     stage: str | None = None  # import | validation | a hook name
     trace: str | None = None  # the full traceback, for --traceback
     registered: dict[str, list[str]] = field(default_factory=dict)
+    printed: str = ""  # what its code wrote to standard output (captured, not shown)
 
     @property
     def origin(self) -> str:
@@ -99,6 +107,17 @@ def disabled_names(environ: dict[str, str] | None = None) -> set[str]:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
+@contextlib.contextmanager
+def _captured(record: PluginRecord):
+    """Keep what plugin code prints to standard output in ``record.printed``."""
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer):
+            yield
+    finally:
+        record.printed += buffer.getvalue()
+
+
 class Registry:
     """Every plugin, and every backend, cell and task they registered.
 
@@ -113,6 +132,7 @@ class Registry:
         self.plugins: dict[str, PluginRecord] = {}
         self.entries: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
         self.conflicts: dict[tuple[str, str], list[Registration]] = {}
+        self.warnings: list[str] = []  # e.g. an unknown name in SEQFRAME_DISABLE_PLUGINS
 
     # ---- building ----------------------------------------------------------------------------
     def add_entry_point(self, ep: EntryPoint, disabled: set[str]) -> PluginRecord:
@@ -128,9 +148,10 @@ class Registry:
             record.status = "disabled"
             return record
         try:
-            module = ep.load()
-        except Exception as exc:  # a third-party import may raise anything
-            return self._fail(record, "import", exc)
+            with _captured(record):
+                module = ep.load()
+        except BaseException as exc:  # noqa: BLE001 - a plugin's import may raise anything,
+            return self._fail(record, "import", exc)  # sys.exit() and KeyboardInterrupt too
         return self.add_module(module, record)
 
     def add_module(self, module: Any, record: PluginRecord) -> PluginRecord:
@@ -156,8 +177,9 @@ class Registry:
             )
         for kind, hook_name in _HOOK_OF_KIND.items():
             try:
-                self.call_hook(hook_name, module, **self.hook_arguments(kind, record))
-            except Exception as exc:
+                with _captured(record):
+                    self.call_hook(hook_name, module, **self.hook_arguments(kind, record))
+            except BaseException as exc:  # noqa: BLE001 - see add_entry_point
                 self._drop(record)
                 return self._fail(record, hook_name, exc)
         return record
@@ -204,6 +226,8 @@ class Registry:
         record.status, record.stage = "failed", stage
         record.error = _one_line(exc)
         record.trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        if record.printed:
+            record.trace += f"(the plugin printed: {record.printed.strip()[:2000]})\n"
         return record
 
     # ---- using -------------------------------------------------------------------------------
@@ -231,6 +255,11 @@ class Registry:
             )
         failed = [r.name for r in self.plugins.values() if r.status == "failed"]
         hint = f"(Plugins that failed to load: {', '.join(failed)}.)" if failed else ""
+        disabled = sorted(r.name for r in self.plugins.values() if r.status == "disabled")
+        if disabled:
+            hint += (f"{' ' if hint else ''}({DISABLE_ENV} disables plugin(s) "
+                     f"{', '.join(disabled)}; if one of them provides {kind} {name!r}, remove "
+                     f"it from {DISABLE_ENV}.)")
         raise UnknownNameError(kind, name, self.entries[kind], hint)
 
     def load(self, kind: str, name: str) -> Any:
@@ -246,7 +275,8 @@ class Registry:
             return reg.target
         module_name, _, attr = reg.target.partition(":")
         try:
-            return getattr(importlib.import_module(module_name), attr)
+            with _captured(reg.plugin):
+                return getattr(importlib.import_module(module_name), attr)
         except ModuleNotFoundError as exc:
             missing = (exc.name or "").split(".")[0]
             if missing in INSTALL_HINTS:
@@ -255,7 +285,7 @@ class Registry:
                     f"Install it with: {INSTALL_HINTS[missing]}"
                 ) from exc
             raise self._target_error(reg, exc) from exc
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - sys.exit() in a plugin is its failure
             raise self._target_error(reg, exc) from exc
 
     def _target_error(self, reg: Registration, exc: BaseException) -> PluginError:
@@ -281,8 +311,9 @@ class Registry:
             record = self.plugins[impl.plugin_name]
             before = dict(cli.commands)
             try:
-                self.call_hook("seqframe_register_commands", impl.plugin, cli=cli)
-            except Exception as exc:
+                with _captured(record):
+                    self.call_hook("seqframe_register_commands", impl.plugin, cli=cli)
+            except BaseException as exc:  # noqa: BLE001 - see add_entry_point
                 cli.commands.clear()
                 cli.commands.update(before)
                 self._fail(record, "seqframe_register_commands", exc)
@@ -305,10 +336,17 @@ def build_registry(eps: Iterable[EntryPoint] | None = None,
                    disabled: set[str] | None = None) -> Registry:
     """Discover and load every plugin of the ``seqframe`` entry-point group."""
     registry = Registry()
-    eps = entry_points(group=GROUP) if eps is None else eps
+    eps = list(entry_points(group=GROUP) if eps is None else eps)
     disabled = disabled_names() if disabled is None else disabled
     for ep in sorted(eps, key=lambda e: e.name):
         registry.add_entry_point(ep, disabled)
+    names = sorted({ep.name for ep in eps})
+    for unknown in sorted(disabled - set(names)):
+        guess = closest(unknown, names)
+        registry.warnings.append(
+            f"{DISABLE_ENV} names {unknown!r}, which is not an installed plugin"
+            f"{f'; did you mean {guess!r}?' if guess else '.'} Installed plugins: "
+            f"{', '.join(names) or '(none)'}.")
     return registry
 
 

@@ -103,8 +103,9 @@ class ModelSpec:
         tokens: inputs are integer ids in ``[0, input_size)``, shaped (B, T): the model embeds
             them (``--embed E``) or feeds them one-hot.
         padding_id: an input id that only pads (its embedding stays zero and never learns).
-        losses: other losses a run may choose instead of ``loss`` (its ``loss`` key), e.g.
-            ``("sampled_softmax",)`` for a large vocabulary.
+        losses: the only other losses a run may choose instead of ``loss`` (its ``loss`` key),
+            e.g. ``("sampled_softmax",)``; empty: any registered loss that fits the task's own
+            (same targets, same outputs; see :func:`seqframe.runs.build.make_loss`).
         class_frequencies: for class losses, each class's count in the training data (a
             popularity proposal for sampled losses), or None.
     """

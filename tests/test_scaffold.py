@@ -14,13 +14,16 @@ import pytest
 from seqframe.cli.scaffold import new_plugin
 from seqframe.errors import UsageError
 
-KINDS = {"task": "echo-demo", "cell": "leaky-demo", "backend": "np-demo"}
+KINDS = {"task": "echo-demo", "cell": "leaky-demo", "backend": "np-demo",
+         "loss": "logcosh-demo"}
 # a few fast training steps with each kind of plugin, through the real command line
 RUN_FLAGS = {
     "task": ["--task", "echo-demo", "-o", "train_size=32", "-o", "length=8"],
     "cell": ["--cell", "leaky-demo", "--task", "adding", "-o", "length=6", "-o", "train_size=32"],
     "backend": ["--backend", "np-demo", "--task", "adding", "-o", "length=6",
                 "-o", "train_size=32"],
+    # no --loss flag: a run names its loss in a run file (written by the test)
+    "loss": ["--task", "adding", "-o", "length=6", "-o", "train_size=32"],
 }
 
 
@@ -44,6 +47,8 @@ def test_a_taken_name_is_refused(tmp_path):
         new_plugin("cell", "gru", tmp_path / "out")
     with pytest.raises(UsageError, match=r"the name 'numpy' is taken by plugin 'numpy'"):
         new_plugin("task", "numpy", tmp_path / "out")
+    with pytest.raises(UsageError, match=r"the name 'mse' is taken by plugin 'losses'"):
+        new_plugin("loss", "mse", tmp_path / "out")
 
 
 def test_a_non_empty_directory_is_never_overwritten(tmp_path):
@@ -151,12 +156,18 @@ def test_generated_tests_pass(scaffolded, kind):
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_seqframe_run_trains_with_the_new_plugin(scaffolded, kind, tmp_path):
     _, site = scaffolded
-    out = tmp_path / "run"
+    out, flags = tmp_path / "run", list(RUN_FLAGS[kind])
+    if kind == "loss":
+        (tmp_path / "run.toml").write_text(f'loss = "{KINDS[kind]}"\n')
+        flags += ["--config", str(tmp_path / "run.toml")]
     result = subprocess.run(
-        [sys.executable, "-m", "seqframe", "run", *RUN_FLAGS[kind], "--steps", "2",
+        [sys.executable, "-m", "seqframe", "run", *flags, "--steps", "2",
          "--hidden", "4", "--out", str(out), "--quiet"],
         env=_env(site), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 2
-    assert summary[kind] == KINDS[kind]
+    if kind == "loss":  # the summary names no loss; the run's resolved config does
+        assert f'loss = "{KINDS[kind]}"' in (out / "config.toml").read_text()
+    else:
+        assert summary[kind] == KINDS[kind]

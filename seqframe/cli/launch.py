@@ -3,19 +3,47 @@
 We do not build our own launcher: this only turns the flag into PyTorch's ``torchrun`` command
 (``python -m torch.distributed.run``), waits for it and passes its exit code on. The processes it
 starts find each other as :mod:`seqframe.training.distributed` describes.
+
+Before anything starts, the run's settings are resolved and checked here (the backend can train
+data-parallel, the batch splits evenly, the trainer settings are valid), so that a mistake is one
+line and exit code 2 rather than N processes failing. torchrun's own traceback and log lines are
+hidden unless ``--traceback`` (each process prints its one-line error itself), and the exit code
+is the failed process's, not torchrun's 1. SIGTERM to this launcher is passed on to torchrun,
+which passes it on to the processes: they write a checkpoint and stop (exit code 143).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..training.distributed import World, check_resume
+from ..training.distributed import World, check_resume, check_run
 
 INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C, as the CLI uses
+TERMINATED = 143  # ... and by SIGTERM
+# torchrun, run in a child interpreter so that its failure can be reported in one line: argv[1]
+# says whether to show its traceback and log lines; the exit code is the first failed process's.
+_TORCHRUN = """
+import logging, runpy, sys
+show = sys.argv[1] == "1"
+sys.argv = ["torchrun", *sys.argv[2:]]
+if not show:
+    logging.disable(logging.ERROR)
+try:
+    runpy.run_module("torch.distributed.run", run_name="__main__", alter_sys=True)
+except SystemExit:
+    raise
+except BaseException as exc:
+    if show:
+        raise
+    first = getattr(exc, "get_first_failure", None)
+    code = first()[1].exitcode if first is not None else 1
+    sys.exit(128 - code if code < 0 else code or 1)
+"""
 
 
 def launch_from_argv(argv: list[str], environ: dict[str, str] | None = None,
@@ -55,17 +83,62 @@ def launch_from_argv(argv: list[str], environ: dict[str, str] | None = None,
         raise MissingDependencyError(
             f"--nproc {nproc} starts the processes with torchrun, which comes with PyTorch: "
             f"pip install 'seqframe[torch]'.")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc-per-node={nproc}", "-m", "seqframe", *argv[:command + 1], *rest]
+    check_launch(rest, nproc)
+    show = "1" if "--traceback" in argv[:command] else "0"
+    cmd = [sys.executable, "-c", _TORCHRUN, show, "--standalone", f"--nproc-per-node={nproc}",
+           "-m", "seqframe", *argv[:command + 1], *rest]
     code = (spawn or _wait_for)(cmd)
     run_dir = _option(rest, "--resume") or _option(rest, "--out") or "RUN_DIR"
-    if code == INTERRUPTED:
+    if code in (INTERRUPTED, TERMINATED):
         print(f"interrupted: continue with `seqframe run --resume {run_dir}`.", file=sys.stderr)
     elif code != 0:
-        print(f"error: the {nproc}-process run failed (torchrun exit code {code}); the lines "
-              f"above say which rank failed and why. Checkpoints written before the failure are "
-              f"intact: continue with `seqframe run --resume {run_dir}`.", file=sys.stderr)
+        kept = (f"Checkpoints written before the failure are intact: continue with `seqframe run "
+                f"--resume {run_dir}`." if Path(run_dir, "checkpoints").is_dir() else
+                "No checkpoint had been written.")
+        print(f"error: the {nproc}-process run failed (exit code {code}); the lines above say "
+              f"which process failed and why (--traceback shows torchrun's own report). {kept}",
+              file=sys.stderr)
     return code
+
+
+def check_launch(rest: list[str], nproc: int) -> None:
+    """Check a run's settings before starting ``nproc`` processes for it.
+
+    The arguments are parsed by the ``run`` command itself and resolved as it would resolve
+    them; a new run is checked as a whole (backend, batch split, trainer settings), a resume as
+    far as its run directory allows (the processes check the rest).
+
+    Raises:
+        ConfigError: the backend cannot train data-parallel, the batch does not split evenly,
+            or a setting is out of range.
+        click.ClickException: arguments the ``run`` command does not accept (exit code 2).
+    """
+    from ..ops import Ops
+    from ..runs.build import load_plugin, read_run_config, resolve_config
+    from ..training.settings import validate
+    from .training import parse_options
+    from .training import run as run_command
+
+    with run_command.make_context("run", list(rest)) as ctx:
+        params = dict(ctx.params)
+    if params.get("resume"):
+        path = Path(params["resume"])
+        if not (path / "config.toml").exists():
+            return  # the processes explain what a run directory is
+        config = read_run_config(path)
+    else:
+        options = params.pop("options", ())
+        overrides = {k: v for k, v in params.items() if v is not None and k not in
+                     ("config_file", "resume", "overwrite", "allow_data_change")}
+        if options:
+            overrides["options"] = parse_options(options)
+        config = resolve_config(overrides, params.get("config_file"))
+    check_run(config.replace(nproc=nproc), World(size=nproc))
+    validate(config)
+    backend = load_plugin("backend", config.backend)
+    if getattr(backend, "collective", None) is Ops.collective:
+        raise ConfigError(f"backend {config.backend!r} cannot train data-parallel (--nproc "
+                          f"{nproc}); use --backend torch, or drop --nproc.")
 
 
 def _option(args: list[str], flag: str) -> str | None:
@@ -139,15 +212,24 @@ def _wait_for(cmd: list[str]) -> int:
     Ctrl-C stopped it."""
     import subprocess
 
-    interrupted = False
+    interrupted = None
     with subprocess.Popen(cmd) as proc:
-        while True:
-            try:
-                code = proc.wait()
-                break
-            except KeyboardInterrupt:
-                # Ctrl-C reached torchrun and the ranks too: they write a checkpoint and stop.
-                interrupted = True
+        def terminate(signum, frame):  # pass SIGTERM on: torchrun passes it to the processes
+            nonlocal interrupted
+            interrupted = TERMINATED
+            proc.send_signal(signal.SIGTERM)
+
+        previous = signal.signal(signal.SIGTERM, terminate)
+        try:
+            while True:
+                try:
+                    code = proc.wait()
+                    break
+                except KeyboardInterrupt:
+                    # Ctrl-C reached torchrun and the ranks too: they write a checkpoint and stop.
+                    interrupted = interrupted or INTERRUPTED
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     if interrupted and code != 0:
-        return INTERRUPTED
+        return interrupted
     return 128 - code if code < 0 else code

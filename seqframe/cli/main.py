@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> None:
         for record in registry.failures():
             echo_err(f"seqframe: warning: plugin {record.name!r} ({record.origin}) failed to "
                       f"load: {record.error} (see `seqframe plugins`)")
+        for warning in registry.warnings:
+            echo_err(f"seqframe: warning: {warning}")
         registry.add_commands(cli, BUILTIN_COMMANDS)
         from .launch import launch_from_argv
 
@@ -53,7 +55,34 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
             if getattr(exc, "detail", None):
                 echo_err(exc.detail.rstrip())
-        # Ctrl-C (exit 130) is the user's choice, not an error: say how to continue.
-        echo_err(f"{'' if exc.exit_code == 130 else 'error: '}{exc}")
+        # Ctrl-C (130) and SIGTERM (143) stop a run on purpose, not in error: say how to go on.
+        echo_err(f"{'' if exc.exit_code in INTERRUPTED else 'error: '}{exc}")
         sys.exit(int(exc.exit_code))
+    except OSError as exc:  # the operating system refused: permissions, a full disk, ...
+        if show_trace:
+            import traceback
+
+            traceback.print_exc()
+        echo_err(f"error: {os_message(exc)}")
+        sys.exit(int(ExitCode.USAGE if isinstance(exc, _USAGE_OS_ERRORS) else
+                     ExitCode.RUN_FAILED))
     sys.exit(ExitCode.OK)
+
+
+INTERRUPTED = (130, 143)  # 128 + SIGINT, 128 + SIGTERM
+# a file or folder the user named cannot be used as asked; other OS errors (a full disk, an
+# I/O error) are the run failing
+_USAGE_OS_ERRORS = (PermissionError, FileNotFoundError, FileExistsError, IsADirectoryError,
+                    NotADirectoryError)
+
+
+def os_message(exc: OSError) -> str:
+    """One line for an operating-system error: what, on which file, and what to do."""
+    where = f" {exc.filename!r}" if exc.filename else ""
+    if exc.filename2:
+        where += f" -> {exc.filename2!r}"
+    what = exc.strerror or str(exc)
+    hint = ("Check the permissions of the folder (or choose another --out)."
+            if isinstance(exc, PermissionError) else
+            "Check the path and free disk space; --traceback shows where it happened.")
+    return f"{what}:{where}. {hint}"

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UsageError
 
-KINDS = ("task", "cell", "backend")
+KINDS = ("task", "cell", "backend", "loss")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 MAX_NAME = 40
 
@@ -31,6 +31,11 @@ _KIND_FACTS = {
                 "seqframe backends\n"
                 "seqframe run --backend {name} --task adding -o length=10 --steps 300",
                 "BackendConformance", ""),
+    "loss": ("loss", "Loss", "log-cosh regression loss (a template loss)",
+             "seqframe losses {name}\n"
+             "printf 'task = \"adding\"\\nloss = \"{name}\"\\n' > run.toml  # a run file\n"
+             "seqframe run --config run.toml -o length=10 --steps 300",
+             "LossConformance", " (it gradient-checks the loss on every installed backend)"),
 }
 
 
@@ -66,6 +71,7 @@ def template_values(kind: str, name: str) -> dict[str, str]:
     return {
         "name": name,
         "kind": kind,
+        "kinds": f"{kind}es" if kind.endswith("s") else f"{kind}s",
         "module": "seqframe_" + "_".join(words),
         "module_name": "_".join(words),
         "module_stem": stem,

@@ -11,6 +11,7 @@ from ..diagnostics.bench import format_rows, run_bench
 from ..diagnostics.checks import run_check
 from ..errors import ExitCode
 from .group import BACKEND_HELP, cli, echo_err
+from .scaffold import KINDS as SCAFFOLD_KINDS
 from .scaffold import new_plugin as scaffold
 
 
@@ -61,7 +62,7 @@ def bench(backends: tuple[str, ...], cells: tuple[str, ...], **kwargs: Any) -> N
 # ---- plugin authors --------------------------------------------------------------------------
 
 @cli.command("new-plugin")
-@click.option("--kind", type=click.Choice(["task", "cell", "backend"]), required=True,
+@click.option("--kind", type=click.Choice(list(SCAFFOLD_KINDS)), required=True,
               help="What the plugin adds.")
 @click.argument("name")
 @click.option("--directory", default=None, metavar="DIR",

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RunFailedError
 from ..runs import api
 from ..runs.build import resolve_config
 from .group import BACKEND_HELP, cli, echo_err
@@ -49,6 +49,8 @@ _RUN_FLAGS = [
     ("--checkpoint-every", int, "Optimizer steps between checkpoints (0 = at each validation)."),
     ("--time-budget", float, "Stop training after this many seconds (0 = no budget)."),
     ("--nonfinite", str, "On a NaN/Inf loss or gradient: stop, skip or rollback."),
+    ("--explode-factor", float, "A step loss this many times the run's first loss counts as "
+                                "diverged, like a NaN (0 = off)."),
     ("--seed", int, "Random seed (weights, dropout, data order)."),
     ("--ensemble", int, "Train this many models (seeds seed*K+m) and combine their outputs."),
     ("--device", str, "auto, cpu, cuda, cuda:N or mps (torch backend)."),
@@ -76,18 +78,27 @@ def _run_options(func):
 @click.option("--resume", type=str, default=None, metavar="DIR",
               help="Continue the run in DIR from its last checkpoint.")
 @click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar and no table.")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
+@click.option("--allow-data-change", is_flag=True,
+              help="With --resume: continue although the data files changed.")
 def run(options: tuple[str, ...], config_file: str | None, resume: str | None,
-        **flags: Any) -> None:
+        overwrite: bool, allow_data_change: bool, **flags: Any) -> None:
     """Train a model on a task and write a run directory."""
     overrides = {key: value for key, value in flags.items() if value is not None}
     if options:
         overrides["options"] = parse_options(options)
     quiet = bool(overrides.get("quiet"))
     if resume:
-        if overrides or config_file:
-            raise ConfigError("--resume continues a run with its own config; give no other flags.")
-        summary = api.resume_summary(resume, log=echo_err)
+        if overrides or config_file or overwrite:
+            raise ConfigError("--resume continues a run with its own config; give no other flags "
+                              "(but --allow-data-change).")
+        summary = api.resume_summary(resume, log=echo_err, allow_data_change=allow_data_change)
     else:
-        summary = api.train_config(resolve_config(overrides, config_file), log=echo_err)
+        if allow_data_change:
+            raise ConfigError("--allow-data-change goes with --resume DIR.")
+        summary = api.train_config(resolve_config(overrides, config_file), log=echo_err,
+                                   overwrite=overwrite)
     if not quiet:
         click.echo(format_summary(summary))
+    if summary.get("diverged"):  # the run's files are written; the exit code says it failed
+        raise RunFailedError(f"{summary['flagged']} The run's files are in {summary['run_dir']}.")

@@ -90,8 +90,16 @@ class Loss:
             valid = ", ".join(sorted(known)) or "(this loss has no options)"
             raise ConfigError(f"unknown option {unknown[0]!r} for loss {self.name!r}. Valid "
                               f"options: {valid}.")
-        self.opts = {name: opt.parse(f"loss {self.name}", options[name]) if name in options
-                     else opt.default for name, opt in known.items()}
+        self.opts = {name: self._parse(opt, options[name]) if name in options else opt.default
+                     for name, opt in known.items()}
+
+    def _parse(self, opt: TaskOption, raw: Any) -> Any:
+        """``opt.parse``, its error worded for a loss (TaskOption words it for a task)."""
+        try:
+            return opt.parse(self.name, raw)
+        except ConfigError as exc:
+            text = str(exc).replace(f"task {self.name!r} option", f"loss {self.name!r} option", 1)
+            raise ConfigError(f"{text} Set it in the run's [loss_options] table.") from None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.opts.items())})"

@@ -121,6 +121,10 @@ class SampledSoftmax(Loss):
         drawn = np.floor(np.exp(rng.random(k) * math.log(classes + 1.0))).astype(np.int64) - 1
         return np.clip(drawn, 0, classes - 1)
 
+    # Evaluation scores the full softmax, as for cross_entropy: ensembles average the members'
+    # class probabilities the same way (not their scores, the base class's default).
+    combine = CrossEntropy.combine
+
     def loss_and_grad_features(self, ops, features, weight, bias, targets, weights, *,
                                grad=True, rng=None):
         classes = weight.shape[0]

@@ -23,13 +23,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, merge, write_toml
+from ..config import RunConfig, merge, toml_text
 from ..engine.predictor import task_metrics
 from ..errors import UsageError
 from ..task import FilePredictor, Forecaster, Recommender, Sampler, Task, require
 from ..training.distributed import World, env_world
+from ..training.safefiles import atomic_write_text
+from ..training.settings import validate
 from . import ensemble, single
-from .build import CONFIG_FILE, new_run_dir, read_run_config, resolve_config
+from .build import CONFIG_FILE, read_run_config, resolve_config
+from .rundir import claim_new, open_existing
 
 Log = Callable[[str], None]
 
@@ -39,66 +42,96 @@ def _stderr(line: str) -> None:
 
 
 def _log_for(config: RunConfig, world: World, log: Log | None) -> Log:
-    """Where run messages go: ``log`` (stderr by default); nowhere when quiet, or on a
-    data-parallel rank other than 0."""
-    if config.quiet or world.rank != 0:
+    """Where run messages go: ``log`` (stderr by default); nowhere on a data-parallel rank
+    other than 0, and when quiet only warnings (a repaired file, changed data, a diverged run
+    must not pass unnoticed)."""
+    log = log or _stderr
+    if world.rank != 0:
         return lambda _line: None
-    return log or _stderr
+    if config.quiet:
+        return lambda line: log(line) if line.startswith("warning:") else None
+    return log
 
 
 def train(config: str | Path | RunConfig | None = None, *, log: Log | None = None,
-          **settings: Any) -> Run:
+          overwrite: bool = False, **settings: Any) -> Run:
     """Train a new run and return it.
 
     Args:
         config: a run file (``--config FILE.toml``), or a resolved :class:`RunConfig`, or None.
         log: where the run's messages go (default: standard error).
+        overwrite: replace a run already in ``out`` (without it, an ``out`` holding a run with
+            a checkpoint is refused; one without a checkpoint is started afresh).
         **settings: any :class:`RunConfig` key (``task="charlm"``, ``steps=100``,
             ``options={"seq_len": 50}``, ``quiet=True``...); they override the run file, which
             overrides the task's run defaults and seqframe's defaults.
 
+    A run that finishes but diverged (its summary says ``diverged``, see
+    :func:`seqframe.runs.single.judge`) is returned like any other; the CLI exits with code 1.
+
     Raises:
-        seqframe.training.trainer.Interrupted: Ctrl-C; a checkpoint was written.
-        seqframe.errors.NonFiniteError: the loss or gradients became NaN/Inf.
+        seqframe.training.trainer.Interrupted: Ctrl-C or SIGTERM; a checkpoint was written.
+        seqframe.errors.NonFiniteError: the loss or gradients became NaN/Inf, or the loss
+            exploded.
+        seqframe.runs.rundir.RunLockedError: another process is writing ``out``.
         seqframe.errors.SeqframeError: anything wrong with the configuration, data or plugins.
     """
     if isinstance(config, RunConfig):
         resolved = merge(config, settings, "the keyword arguments")
     else:
         resolved = resolve_config(settings, None if config is None else str(config))
-    return Run(train_config(resolved, log=log)["run_dir"])
+    return Run(train_config(resolved, log=log, overwrite=overwrite)["run_dir"])
 
 
-def train_config(config: RunConfig, task_state: dict | None = None,
-                 log: Log | None = None) -> dict[str, Any]:
+def train_config(config: RunConfig, task_state: dict | None = None, log: Log | None = None,
+                 overwrite: bool = False) -> dict[str, Any]:
     """Train the run a resolved ``config`` describes (one model or an ensemble); its summary."""
     world = env_world()
     ensemble.check(config, world.size)
     log = _log_for(config, world, log)
     if config.ensemble > 1:
-        run_dir = new_run_dir(config)
-        write_toml(config.replace(out=str(run_dir)), run_dir / CONFIG_FILE)
-        return ensemble.train(config, run_dir, log)
-    return single.train(config, world, log, task_state)
+        validate(config)  # before the ensemble's folder exists
+        run_dir, lock = claim_new(config, overwrite, log)
+        try:
+            atomic_write_text(run_dir / CONFIG_FILE, toml_text(config.replace(out=str(run_dir))))
+            return ensemble.train(config, run_dir, log)
+        finally:
+            lock.release()
+    return single.train(config, world, log, task_state, overwrite=overwrite)
 
 
-def resume(run_dir: str | Path, *, log: Log | None = None) -> Run:
+def resume(run_dir: str | Path, *, log: Log | None = None,
+           allow_data_change: bool = False) -> Run:
     """Continue the run in ``run_dir`` exactly where its latest checkpoint left it.
 
-    A run that had already finished is not trained further; its summary is written again.
+    A run that had already finished is not trained further; its summary is written again. The
+    run directory is locked while it trains, and the leftovers of a crash are tidied first.
+
+    Args:
+        run_dir: the run directory.
+        log: where the run's messages go (default: standard error).
+        allow_data_change: continue even though the data files changed since the run started
+            (otherwise that is a :class:`seqframe.errors.DataError`).
     """
-    return Run(resume_summary(run_dir, log=log)["run_dir"])
+    return Run(resume_summary(run_dir, log=log, allow_data_change=allow_data_change)["run_dir"])
 
 
-def resume_summary(run_dir: str | Path, log: Log | None = None) -> dict[str, Any]:
+def resume_summary(run_dir: str | Path, log: Log | None = None,
+                   allow_data_change: bool = False) -> dict[str, Any]:
     """:func:`resume`, returning the summary (what the CLI prints)."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     world = env_world()
     log = _log_for(config, world, log)
-    if config.ensemble > 1:
-        return ensemble.train(config, run_dir, log)
-    return single.resume(run_dir, config, world, log)
+    # rank 0 alone writes, so it alone locks (the other ranks stop with it if it cannot)
+    lock = open_existing(run_dir) if world.rank == 0 else None
+    try:
+        if config.ensemble > 1:
+            return ensemble.train(config, run_dir, log, allow_data_change=allow_data_change)
+        return single.resume(run_dir, config, world, log, allow_data_change=allow_data_change)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def load(run_dir: str | Path, backend: str | None = None) -> Run:

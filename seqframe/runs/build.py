@@ -6,7 +6,6 @@ Used by every way of starting or reopening a run (:mod:`.single`, :mod:`.ensembl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,21 +109,58 @@ def make_cell(config: RunConfig) -> Cell:
 
 
 def make_loss(config: RunConfig, spec: ModelSpec) -> Loss:
-    """The loss the task names, or the one the run asks for (``loss``) when the task allows it.
+    """The loss the task names, or the one the run asks for (``loss``) where it fits the task.
+
+    A run may name any registered loss that the task can read the outputs of: one whose
+    ``targets`` kind and ``per_sequence`` are those of the task's own loss (``spec.loss``) and
+    whose readout width for the task's O is the same (the task's metrics, predictions and
+    ensembles read the model's outputs as its own loss shapes them). A task that lists
+    ``spec.losses`` restricts the choice to its own loss and those, and vouches for them.
+    ``loss_options`` go to the loss the run trains with.
 
     Raises:
-        ConfigError: a loss the task does not allow, or bad ``loss_options``.
+        ConfigError: a loss that does not fit the task, or bad ``loss_options``.
+        UnknownNameError: no plugin registers the loss (exit 2).
     """
     name = config.loss or spec.loss
-    allowed = (spec.loss, *spec.losses)
-    if name not in allowed:
+    if name != spec.loss and spec.losses and name not in spec.losses:
         raise ConfigError(f"task {config.task!r} trains with loss "
-                          f"{' or '.join(repr(n) for n in allowed)}; {name!r} is not one of them.")
-    loss_cls = load_plugin("loss", name)
-    check_loss_class(loss_cls)
-    loss = loss_cls(**config.loss_options)
+                          f"{' or '.join(repr(n) for n in (spec.loss, *spec.losses))}; {name!r} is "
+                          f"not one of them. Set `loss` to one of those, or leave it out.")
+    loss = _loss_instance(name, config.loss_options)
+    if name != spec.loss and not spec.losses:
+        _check_fits(config.task, spec, loss)
     loss.prepare(spec)
     return loss
+
+
+def _loss_instance(name: str, options: dict[str, Any]) -> Loss:
+    loss_cls = load_plugin("loss", name)
+    check_loss_class(loss_cls)
+    return loss_cls(**options)
+
+
+def _check_fits(task: str, spec: ModelSpec, loss: Loss) -> None:
+    """Raise ConfigError unless ``loss`` reads and shapes outputs as the task's own loss does."""
+    own = _loss_instance(spec.loss, {})
+    hint = (f" (`seqframe losses` lists each loss's targets and outputs), or leave `loss` out "
+            f"to train with {spec.loss!r}.")
+    if loss.targets != own.targets:
+        raise ConfigError(f"loss {loss.name!r} takes {loss.targets!r} as targets, but task "
+                          f"{task!r} gives {own.targets!r} (its own loss is {spec.loss!r}). "
+                          f"Choose a loss whose targets are {own.targets!r}" + hint)
+    if loss.per_sequence != own.per_sequence:
+        kinds = ("whole sequences", "one target per row")
+        what, other = kinds if loss.per_sequence else kinds[::-1]
+        raise ConfigError(f"loss {loss.name!r} scores {what}, but task {task!r} trains with "
+                          f"{spec.loss!r}, which scores {other}. Choose a loss that scores "
+                          f"{other}" + hint)
+    width, own_width = loss.output_size(spec.output_size), own.output_size(spec.output_size)
+    if width != own_width:
+        raise ConfigError(f"loss {loss.name!r} makes the model give {width} outputs for the "
+                          f"{spec.output_size} target value(s) of task {task!r}, which reads "
+                          f"{own_width}, as its own loss {spec.loss!r} shapes them. Choose a loss "
+                          f"with as many outputs as {spec.loss!r}" + hint)
 
 
 def make_ops(config: RunConfig) -> Ops:
@@ -141,23 +177,6 @@ def make_ops(config: RunConfig) -> Ops:
                           f"{config.amp} (it offers: {', '.join(ops_cls.amp_modes)}); use --amp "
                           f"off, or --backend torch on a GPU.")
     return ops_cls(dtype=config.dtype, device=config.device, amp=config.amp)
-
-
-def new_run_dir(config: RunConfig) -> Path:
-    if config.out:
-        path = Path(config.out)
-        if (path / CONFIG_FILE).exists() or (path / "checkpoints").exists():
-            raise ConfigError(f"--out {str(path)!r} already holds a run; continue it with "
-                              f"`seqframe run --resume {path}` or choose another --out.")
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    stem = Path("runs") / f"{config.task}-{config.cell}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = stem, 1
-    while path.exists():
-        n += 1
-        path = stem.with_name(f"{stem.name}-{n}")
-    path.mkdir(parents=True)
-    return path
 
 
 def read_run_config(run_dir: Path) -> RunConfig:

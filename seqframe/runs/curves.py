@@ -11,10 +11,10 @@ state, safe in worker threads and on headless machines.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..training.safefiles import atomic_write_bytes
 
 
 def plot_curves(records: list[dict[str, Any]], path: str | Path, metric: str) -> Path | None:
@@ -53,12 +53,8 @@ def plot_curves(records: list[dict[str, Any]], path: str | Path, metric: str) ->
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(buffer.getvalue())
-    os.replace(tmp, path)
-    return path
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
 
 
 def second_panel(records: list[dict[str, Any]], metric: str) -> tuple[list[float], str, str, str]:

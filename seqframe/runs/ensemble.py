@@ -41,8 +41,9 @@ from ..engine.predictor import ModelPredictor, task_metrics
 from ..errors import ConfigError, UsageError
 from ..losses import Loss
 from ..task import EnsembleAware, InputView, MemberInputs
-from ..training.checkpoint import atomic_write_text, load_checkpoint, read_params
+from ..training.checkpoint import load_checkpoint, read_params
 from ..training.distributed import World
+from ..training.safefiles import atomic_write_text
 from ..training.trainer import Interrupted
 from . import single
 from .build import load_plugin, read_run_config
@@ -97,8 +98,12 @@ def member_changes(task: Any, member: int) -> dict[str, Any]:
     return task.member_options(member) if isinstance(task, EnsembleAware) else {}
 
 
-def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[str, Any]:
-    """Train (or finish) every member of the ensemble in ``run_dir``; return the summary."""
+def train(config: RunConfig, run_dir: Path, log: Callable[[str], None], *,
+          allow_data_change: bool = False) -> dict[str, Any]:
+    """Train (or finish) every member of the ensemble in ``run_dir``; return the summary.
+
+    The caller holds ``run_dir``'s lock; ``allow_data_change`` is passed to member resumes.
+    """
     summaries, task_state = [], None
     for member in range(config.ensemble):
         if member == 1:  # every later member reuses member 0's fitted task state
@@ -107,23 +112,52 @@ def train(config: RunConfig, run_dir: Path, log: Callable[[str], None]) -> dict[
         log(f"ensemble member {member + 1} of {config.ensemble}: "
             f"{run_dir / MEMBER_DIR.format(member)}")
         try:
-            summaries.append(_train_member(config, run_dir, member, task_state, log))
+            summaries.append(_train_member(config, run_dir, member, task_state, log,
+                                           allow_data_change))
         except Interrupted as stopped:  # the user resumes the ensemble, not the member
-            raise Interrupted(str(run_dir), stopped.step, stopped.saved) from None
+            raise Interrupted(str(run_dir), stopped.step, stopped.saved,
+                              stopped.signum) from None
     return finish(config, run_dir, summaries)
 
 
 def _train_member(config: RunConfig, run_dir: Path, member: int, task_state: dict | None,
-                  log: Callable[[str], None]) -> dict[str, Any]:
-    """A finished member's summary; an interrupted one resumed; a new one trained."""
+                  log: Callable[[str], None], allow_data_change: bool = False) -> dict[str, Any]:
+    """A finished member's summary; an interrupted one resumed; a new one trained.
+
+    A finished member whose ``summary.json`` is damaged is finished again from its checkpoint
+    (which writes the summary anew).
+    """
     member_dir = run_dir / MEMBER_DIR.format(member)
-    if (member_dir / "summary.json").exists():
-        return json.loads((member_dir / "summary.json").read_text("utf-8"))
+    summary = _member_summary(member_dir, log)
+    if summary is not None:
+        return summary
     if (member_dir / "checkpoints" / "latest").exists():
-        return single.resume(member_dir, read_run_config(member_dir), World(), log)
+        return single.resume(member_dir, read_run_config(member_dir), World(), log,
+                             allow_data_change=allow_data_change)
     if member_dir.exists():  # stopped before its first checkpoint: nothing to keep
         shutil.rmtree(member_dir)
     return single.train(member_config(config, member, run_dir), World(), log, task_state)
+
+
+SUMMARY_KEYS = ("run_dir", "steps", "best_step", "metrics", "backend", "wall_seconds")
+
+
+def _member_summary(member_dir: Path, log: Callable[[str], None]) -> dict[str, Any] | None:
+    """A finished member's ``summary.json``; None when it has none or it is damaged."""
+    path = member_dir / "summary.json"
+    if not path.exists():
+        return None
+    try:
+        summary = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        summary = None
+    if isinstance(summary, dict) and all(key in summary for key in SUMMARY_KEYS) and \
+            isinstance(summary["metrics"], dict) and isinstance(summary["metrics"].get("val"),
+                                                                dict):
+        return summary
+    log(f"warning: {path} is damaged; finishing the member again from its checkpoint")
+    path.unlink()
+    return None
 
 
 def open_members(run_dir: Path, config: RunConfig, backend: str | None):
@@ -181,5 +215,6 @@ def finish(config: RunConfig, run_dir: Path, members: list[dict]) -> dict[str, A
                     for i, m in enumerate(members)],
         "artefacts": artefacts, "run_dir": str(run_dir),
     }
+    summary.update(single.judge(task, metrics, baselines, baseline_split))
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

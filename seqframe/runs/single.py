@@ -13,38 +13,57 @@ the run directory, logs, and writes checkpoints, metrics, the test report and ``
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, write_toml
+from ..config import RunConfig, toml_text
 from ..engine.predictor import ModelPredictor, task_metrics
-from ..training.checkpoint import atomic_write_text, load_checkpoint, read_params
+from ..training.checkpoint import load_checkpoint, read_params
 from ..training.distributed import World, check_resume, check_run, session
+from ..training.safefiles import atomic_write_text, refuse_links
 from ..training.seeding import seed_streams
+from ..training.settings import validate
 from ..training.trainer import Trainer
-from .build import CONFIG_FILE, build, new_run_dir, read_run_config
+from .build import CONFIG_FILE, build, read_run_config
 from .curves import plot_curves
+from .fingerprint import check_unchanged, fingerprint, resolve_data
+from .rundir import claim_new, require_checkpoint
 
 Log = Callable[[str], None]
+DIVERGED_FACTOR = 100.0  # a final metric this many times the best trivial baseline: diverged
 
 
-def train(config: RunConfig, world: World, log: Log, task_state: dict | None = None) -> dict:
+def train(config: RunConfig, world: World, log: Log, task_state: dict | None = None, *,
+          overwrite: bool = False) -> dict:
     """Train a new run described by a resolved ``config``; return its summary.
 
-    ``task_state`` (a ``Task.state_dict()``) makes the task reuse that fitted state (vocabulary,
-    scalers) instead of fitting its own: ensemble members share member 0's this way.
+    Everything that can be checked without training is checked before the run directory is
+    created or touched (settings, optimizer, data); the directory is then locked for the run's
+    life (:mod:`.rundir`). ``task_state`` (a ``Task.state_dict()``) makes the task reuse that
+    fitted state (vocabulary, scalers) instead of fitting its own: ensemble members share member
+    0's this way. ``overwrite`` replaces a run already in ``config.out``.
     """
     check_run(config, world)
+    validate(config)
+    config = resolve_data(config)  # absolute: the run resumes from any working directory
     built = build(config, task_state, log)
+    data = fingerprint(config) if world.rank == 0 else None
     ops, model = built.ops, built.model
-    with session(ops, world) as dp:
-        run_dir = Path(dp.on_main(lambda: str(new_run_dir(config))))
+    with session(ops, world) as dp, contextlib.ExitStack() as held:
+        def claim() -> str:
+            path, lock = claim_new(config, overwrite, log)
+            held.callback(lock.release)
+            return str(path)
+
+        run_dir = Path(dp.on_main(claim))
         dp.run_dir = run_dir
         config = config.replace(out=str(run_dir), nproc=world.size)
         if dp.is_main:
-            write_toml(config, run_dir / CONFIG_FILE)
+            atomic_write_text(run_dir / CONFIG_FILE, toml_text(config))
         host = model.init_params(seed_streams(config.seed)["init"])  # float64, same everywhere
         params = {name: ops.asarray(value) for name, value in host.items()}
         log(f"run {run_dir}: task {built.task.name}, {config.cell} x{config.layers} "
@@ -52,25 +71,42 @@ def train(config: RunConfig, world: World, log: Log, task_state: dict | None = N
             + (f", {world.size} data-parallel processes" if world.size > 1 else ""))
         trainer = Trainer(config, built.task, built.spec, model, ops, params, run_dir, log=log,
                           dp=dp)
+        trainer.data = data
         trainer.fit()
         return finish(trainer)
 
 
-def resume(run_dir: Path, config: RunConfig, world: World, log: Log) -> dict:
+def resume(run_dir: Path, config: RunConfig, world: World, log: Log, *,
+           allow_data_change: bool = False) -> dict:
     """Continue the run in ``run_dir`` exactly where its latest checkpoint left it.
 
-    A run that had already finished is not trained further; its summary is written again.
+    A run that had already finished is not trained further; its summary is written again. The
+    caller holds the run directory's lock (:func:`seqframe.runs.rundir.open_existing`).
+
+    Raises:
+        UsageError: no checkpoint to resume (the run is restartable instead).
+        DataError: the data changed since the run started (unless ``allow_data_change``), or
+            the checkpoint is damaged.
     """
     check_resume(config.nproc, world, run_dir)
+    require_checkpoint(run_dir)
+    validate(config)
     _, meta = load_checkpoint(run_dir / "checkpoints" / "latest")
-    built = build(config, meta["task_state"], log)
+    data, changed = None, False
+    if world.rank == 0:
+        data, changed = check_unchanged(meta.get("data"), config, allow_data_change, log)
+    built = build(config, meta.get("task_state"), log)
     ops = built.ops
     with session(ops, world) as dp:
         dp.run_dir = run_dir
-        params = {k: ops.asarray(v) for k, v in read_params(run_dir, "latest")[0].items()}
+        params = {k: ops.asarray(v) for k, v in built.model.init_params(
+            seed_streams(config.seed)["init"]).items()}  # shapes; the checkpoint's values follow
         trainer = Trainer(config, built.task, built.spec, built.model, ops, params, run_dir,
                           log=log, dp=dp)
         trainer.restore("latest")
+        trainer.data = data
+        if dp.agree(changed)[0]:  # --allow-data-change: the checkpoint records the new data
+            trainer.snapshot()
         log(f"resuming {run_dir} at step {trainer.state.step} "
             f"(epoch {trainer.state.cursor.epoch})")
         if not trainer.state.finished:
@@ -81,8 +117,10 @@ def resume(run_dir: Path, config: RunConfig, world: World, log: Log) -> dict:
 def finish(trainer: Trainer) -> dict[str, Any]:
     """Test from the best checkpoint, baselines, artefacts, curves; write ``summary.json``.
 
-    Data parallel: rank 0 alone does this (no other rank waits for it); the others return the
-    few fields they know.
+    A final metric that is not finite or is :data:`DIVERGED_FACTOR` times worse than the task's
+    best trivial baseline marks the summary ``diverged`` (the files are written all the same;
+    the CLI exits with code 1). Data parallel: rank 0 alone does this (no other rank waits for
+    it); the others return the few fields they know.
     """
     task, st, run_dir, ops = trainer.task, trainer.state, Path(trainer.run_dir), trainer.ops
     if not trainer.dp.is_main:
@@ -101,13 +139,47 @@ def finish(trainer: Trainer) -> dict[str, Any]:
         "steps": st.step, "wall_seconds": round(trainer.elapsed(), 3),
         "metrics": metrics, "baselines": baselines, "baseline_split": baseline_split,
         "metric": task.metric, "best_step": st.best_step, "stop_reason": st.stop_reason,
-        "epochs": st.cursor.epoch, "path": trainer.path, "paths": trainer.path_counts,
+        "epochs": st.cursor.epoch, "loss": trainer.model.loss.name, "path": trainer.path,
+        "paths": trainer.path_counts,
         "device": ops.describe(), "clipping": trainer.clipper.stats.summary(),
         "nonfinite": {"skipped": st.skipped, "rollbacks": st.rollbacks},
         "artefacts": artefacts, "run_dir": str(run_dir), "nproc": trainer.dp.size,
     }
+    summary.update(judge(task, metrics, baselines, baseline_split))
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    if summary["diverged"]:
+        trainer.log(f"warning: {summary['flagged']}")
     return summary
+
+
+def judge(task, metrics: dict, baselines: dict, split: str) -> dict[str, Any]:
+    """``{"diverged": bool, "flagged": why or None}`` for a run's final metrics.
+
+    Diverged: the task's metric on ``split`` is not finite, or (for a metric to minimise) more
+    than :data:`DIVERGED_FACTOR` -- two orders of magnitude -- above the best trivial baseline,
+    which predicts without learning anything (a model that trained at all beats it or comes
+    close; one that ends 100 times worse has blown up).
+    """
+    value = metrics.get(split, {}).get(task.metric)
+    if value is None:
+        return {"diverged": False, "flagged": None}
+    if not math.isfinite(value):
+        return {"diverged": True, "flagged": f"the run diverged: its final {split} "
+                f"{task.metric} is {value}. {_advice()}"}
+    known = [(v[task.metric], name) for name, v in baselines.items()
+             if isinstance(v.get(task.metric), float) and math.isfinite(v[task.metric])]
+    if task.metric_mode != "min" or not known:
+        return {"diverged": False, "flagged": None}
+    best, name = min(known)
+    if best > 0 and value > DIVERGED_FACTOR * best:
+        return {"diverged": True, "flagged": (
+            f"the run diverged: its final {split} {task.metric} {value:.4g} is "
+            f"{value / best:.3g} times the trivial baseline {name!r} ({best:.4g}). {_advice()}")}
+    return {"diverged": False, "flagged": None}
+
+
+def _advice() -> str:
+    return "Try a lower --lr and --clip-norm 1.0 (and --nonfinite rollback)."
 
 
 def final_report(task, predictor, run_dir: Path):
@@ -123,6 +195,7 @@ def final_report(task, predictor, run_dir: Path):
     baseline_split = "test" if "test" in splits else "val"
     baselines = {name: {k: float(v) for k, v in values.items()}
                  for name, values in task.baselines(baseline_split).items()}
+    refuse_links(run_dir)  # the task's own artefact writers would follow a link
     artefacts = [str(p) for p in task.write_artefacts(predictor, run_dir)]
     return test, baselines, baseline_split, artefacts
 

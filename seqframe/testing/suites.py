@@ -11,13 +11,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pytest
 
 from ..cells.base import Cell
+from ..losses.base import Loss
 from ..ops import Ops
 from ..task import Task
 from ._common import Unavailable, load, make_ops, registered
 from .cellcheck import check_cell_contract, check_cell_registered
+from .losscheck import (
+    LossCase,
+    check_loss_combine,
+    check_loss_contract,
+    check_loss_count,
+    check_loss_gradients,
+    check_loss_masking,
+    check_loss_options,
+    check_loss_parity,
+    check_loss_registered,
+    default_spec,
+    make_case,
+)
 from .neutrality import check_backend_neutrality
 from .numerics import (
     SCENARIOS,
@@ -171,6 +186,84 @@ class CellConformance:
         if backend_name == "numpy" and dtype == "float64":
             pytest.skip("numpy float64 is the reference itself")
         check_window_parity(_ops_or_skip(backend_name, dtype), self.cell_class()(), scenario)
+
+
+class LossConformance:
+    """The contract of a loss plugin, checked on every installed backend.
+
+    Set ``loss`` to the Loss subclass (or its registered name); ``options`` are the
+    ``loss_options`` the numerical tests use. Override :meth:`make_case` when the loss needs
+    targets other than :func:`seqframe.testing.losscheck.make_case` draws (a label layout of
+    your own, say). Example::
+
+        from seqframe.testing import LossConformance
+        from seqframe_huber.loss import HuberLoss
+
+        class TestHuber(LossConformance):
+            loss = HuberLoss
+            options = {"delta": 0.5}
+    """
+
+    loss: ClassVar[type[Loss] | str | None] = None
+    options: ClassVar[dict[str, Any]] = {}
+    backends: ClassVar[tuple[str, ...] | None] = None
+    size: ClassVar[int] = 3  # the task's O
+    class_frequencies: ClassVar[Any] = None  # what prepare() finds in the ModelSpec
+    seed: ClassVar[int] = 0
+
+    def pytest_generate_tests(self, metafunc) -> None:
+        _parametrize(metafunc, "backend_name", list(self.backends or registered("backend")))
+        _parametrize(metafunc, "dtype", ["float32", "float64"])
+
+    def loss_class(self) -> type[Loss]:
+        if self.loss is None:
+            pytest.fail(f"{type(self).__name__} sets no `loss`")
+        return _load_or_skip("loss", self.loss) if isinstance(self.loss, str) else self.loss
+
+    def make_loss(self) -> Loss:
+        """The loss with ``options``, prepared with a ModelSpec of O = ``size``."""
+        loss = self.loss_class()(**self.options)
+        loss.prepare(default_spec(loss, self.size, self.class_frequencies))
+        return loss
+
+    def make_case(self, loss: Loss) -> LossCase:
+        """The inputs every numerical test uses; override for targets of your own."""
+        return make_case(loss, np.random.default_rng(self.seed), size=self.size)
+
+    def _run(self, check, backend_name: str, dtype: str = "float64") -> None:
+        loss = self.make_loss()
+        check(loss, _ops_or_skip(backend_name, dtype), self.make_case(loss), seed=self.seed)
+
+    def test_contract(self) -> None:
+        check_loss_contract(self.loss_class())
+
+    def test_registered(self) -> None:
+        """The installed plugin registers this loss under its ``name``."""
+        try:
+            check_loss_registered(self.loss_class())
+        except Unavailable as exc:
+            pytest.skip(str(exc))
+
+    def test_options_are_validated(self) -> None:
+        check_loss_options(self.loss_class())
+
+    def test_gradients(self, backend_name: str) -> None:
+        self._run(check_loss_gradients, backend_name)
+
+    def test_masking(self, backend_name: str) -> None:
+        self._run(check_loss_masking, backend_name)
+
+    def test_reduction_by_count(self, backend_name: str) -> None:
+        self._run(check_loss_count, backend_name)
+
+    def test_parity_with_numpy(self, backend_name: str, dtype: str) -> None:
+        if backend_name == "numpy" and dtype == "float64":
+            pytest.skip("numpy float64 is the reference itself")
+        self._run(check_loss_parity, backend_name, dtype)
+
+    def test_combine(self) -> None:
+        loss = self.make_loss()
+        check_loss_combine(loss, self.make_case(loss), seed=self.seed)
 
 
 class TaskConformance:

@@ -11,14 +11,26 @@ Because the tensors are plain arrays with PyTorch's parameter names, a checkpoin
 backend loads in any other. This module only reads and writes files: what goes into a training
 checkpoint is :meth:`seqframe.training.trainer.Trainer.state_dict`'s business.
 
-Writes are atomic at the directory level: the new checkpoint is written completely into a
-sibling temporary directory, then swapped in with two renames. A crash at any moment leaves either
-the old or the new checkpoint whole (the one moment with neither under its name, between the two
-renames, is recovered by :func:`load_checkpoint` from the ``.NAME.old`` sibling).
+Writes are crash-safe: whatever moment a process dies at -- a kill, an exception, a full disk --
+a loadable checkpoint survives, and so it does when the process dies again during the save that
+follows a recovery. A save writes the new checkpoint whole (files flushed to disk) into a
+temporary sibling ``.NAME.XXXX.tmp``, then swaps it in with two renames, keeping the previous
+checkpoint as ``.NAME.old`` until the new one has its name. The invariant: ``NAME`` exists only
+when it is whole, and ``.NAME.old`` is removed only while a whole ``NAME`` exists. A crash between
+the two renames leaves only ``.NAME.old``: :func:`load_checkpoint` reads it, and the next save
+(or :func:`recover`, run when a run starts or resumes) first renames it back to ``NAME`` -- never
+deleting it before a new ``NAME`` is in place. Temporary folders a crash left behind are removed
+by :func:`clean_folder` when the run starts again. ``tests/trainer/test_crash_safety.py`` proves
+this by crashing a run at every filesystem step of a save, and its resume at every step of the
+next save.
+
+Integrity: ``meta.json`` records the SHA-256 of the tensor file, checked on every load, so a
+bit flip or a swapped tensor file is an error rather than a silently different model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -31,29 +43,69 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from ..errors import DataError
+from .safefiles import (
+    atomic_write_text,
+    check_no_link,
+    fsync_dir,
+    make_dirs,
+    remove_orphans,
+    write_new_file,
+)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: meta.json holds the tensor file's checksum
 TENSORS = "tensors.safetensors"
 META = "meta.json"
+NAMES = ("latest", "best")
+
+__all__ = ["atomic_write_text", "load_checkpoint", "read_params", "save_checkpoint"]
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part."""
+def _old(path: Path) -> Path:
+    return path.parent / f".{path.name}.old"
+
+
+def _whole(folder: Path) -> bool:
+    return (folder / META).is_file() and (folder / TENSORS).is_file()
+
+
+def recover(path: str | Path) -> None:
+    """Give ``.NAME.old`` its name back when a crash between the two renames of a save left only
+    that copy (a no-op otherwise)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    old = _old(path)
+    if not path.exists() and not path.is_symlink() and _whole(old) and not old.is_symlink():
+        os.replace(old, path)
+        fsync_dir(path.parent)
+
+
+def clean_folder(folder: str | Path) -> list[Path]:
+    """Recover every checkpoint of ``folder`` and delete what interrupted saves left behind.
+
+    Call it only while holding the run's lock: a live save's temporary folder looks the same.
+
+    Returns:
+        The temporary files and folders removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    check_no_link(folder)
+    for name in NAMES:
+        check_no_link(folder / name)
+        recover(folder / name)
+    return remove_orphans(folder)
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_checkpoint(path: str | Path, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
-    """Write a checkpoint directory atomically (see the module docstring).
+    """Write a checkpoint directory crash-safely (see the module docstring).
 
     Args:
         path: the checkpoint directory, e.g. ``RUN/checkpoints/latest``.
@@ -62,66 +114,112 @@ def save_checkpoint(path: str | Path, tensors: dict[str, np.ndarray], meta: dict
 
     Returns:
         ``path``.
+
+    Raises:
+        UsageError: ``path``, its folder or ``.NAME.old`` is a symbolic link.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = path.parent / f".{path.name}.old"
+    folder = make_dirs(path.parent)
+    old = check_no_link(_old(path))
+    check_no_link(path)
+    recover(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder))
     try:
         arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
         save_file(arrays, str(tmp / TENSORS))
-        text = json.dumps({"format_version": FORMAT_VERSION, **meta}, indent=1, allow_nan=True)
-        (tmp / META).write_text(text, encoding="utf-8")
-        _fsync_dir_files(tmp)
-        if old.exists():
-            shutil.rmtree(old)
+        _fsync_file(tmp / TENSORS)
+        record = {"format_version": FORMAT_VERSION, **meta,
+                  "checksums": {TENSORS: sha256_file(tmp / TENSORS)}}
+        write_new_file(tmp / META, json.dumps(record, indent=1, allow_nan=True).encode("utf-8"))
+        fsync_dir(tmp)
         if path.exists():
+            if old.exists():  # stale: a whole `path` exists, so this older copy is not needed
+                shutil.rmtree(old)
             os.replace(path, old)
         os.replace(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # a no-op once it has become `path`
         raise
+    fsync_dir(folder)
     shutil.rmtree(old, ignore_errors=True)
     return path
 
 
-def _fsync_dir_files(folder: Path) -> None:
-    """Flush the files to disk before the rename makes them visible (power-loss safety)."""
-    for child in folder.iterdir():
-        fd = os.open(child, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _fsync_file(path: Path) -> None:
+    """Flush a file to disk before a rename makes it visible (power-loss safety)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a checkpoint directory back: ``(tensors, meta)``.
+    """Read a checkpoint directory back: ``(tensors, meta)``, its checksum verified.
 
     Raises:
-        DataError: no checkpoint there, or its files cannot be read.
+        DataError: no checkpoint there, its files cannot be read, its format is unknown, or the
+            tensor file does not match the checksum recorded with it.
     """
     path = Path(path)
+    if not (path / META).exists() and _whole(_old(path)):
+        path = _old(path)  # interrupted between the two renames of save_checkpoint
     if not (path / META).exists():
-        fallback = path.parent / f".{path.name}.old"
-        if (fallback / META).exists():
-            path = fallback  # interrupted between the two renames of save_checkpoint
-        else:
-            raise DataError(
-                f"no checkpoint at {str(path)!r} (expected {META} and {TENSORS} there). "
-                f"Give the run directory of a run that has written a checkpoint."
-            )
+        raise DataError(
+            f"no checkpoint at {str(path)!r} (expected {META} and {TENSORS} there). "
+            f"Give the run directory of a run that has written a checkpoint."
+        )
     try:
         meta = json.loads((path / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"checkpoint {str(path)!r} cannot be read: {exc}.") from None
+    _check_format(meta, path)
+    _verify(meta, path)
+    try:
         tensors = load_file(str(path / TENSORS))
     except (OSError, ValueError, SafetensorError) as exc:
         raise DataError(f"checkpoint {str(path)!r} cannot be read: {exc}.") from None
-    if meta.get("format_version", 0) > FORMAT_VERSION:
+    return tensors, meta
+
+
+def _check_format(meta: Any, path: Path) -> None:
+    damaged = ("The checkpoint was edited or damaged; resume from another copy, or start the "
+               "run again.")
+    if not isinstance(meta, dict):
+        raise DataError(f"checkpoint {str(path)!r}: {META} holds {type(meta).__name__}, not a "
+                        f"JSON object. {damaged}")
+    version = meta.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise DataError(f"checkpoint {str(path)!r} has format_version {version!r}; expected a "
+                        f"whole number (this seqframe writes {FORMAT_VERSION}). {damaged}")
+    if version > FORMAT_VERSION:
         raise DataError(
-            f"checkpoint {str(path)!r} has format {meta['format_version']}, newer than this "
+            f"checkpoint {str(path)!r} has format {version}, newer than this "
             f"seqframe understands ({FORMAT_VERSION}); upgrade seqframe."
         )
-    return tensors, meta
+
+
+def _verify(meta: dict, path: Path) -> None:
+    """Compare the tensor file with the checksum in ``meta`` (format 2 on; format 1 had none)."""
+    if meta["format_version"] < 2:
+        return
+    expected = meta.get("checksums", {}).get(TENSORS) if isinstance(
+        meta.get("checksums"), dict) else None
+    if not isinstance(expected, str):
+        raise DataError(f"checkpoint {str(path)!r}: {META} has no checksum of {TENSORS}; the "
+                        f"checkpoint was edited or damaged. Resume from another copy, or start "
+                        f"the run again.")
+    try:
+        actual = sha256_file(path / TENSORS)
+    except OSError as exc:
+        raise DataError(f"checkpoint {str(path)!r} cannot be read: {exc}.") from None
+    if actual != expected:
+        raise DataError(
+            f"checkpoint {str(path)!r}: {TENSORS} does not match the checksum recorded in "
+            f"{META} (SHA-256 {actual[:16]}... instead of {expected[:16]}...): the file was "
+            f"changed or damaged on disk since it was written. Restore it from a backup, resume "
+            f"from the other checkpoint, or start the run again."
+        )
 
 
 # ---- nested hidden states <-> flat named arrays ---------------------------------------------
@@ -166,9 +264,47 @@ def split_prefix(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.nd
 
 
 def read_params(run_dir: str | Path, name: str = "best") -> tuple[dict[str, np.ndarray], dict]:
-    """Host parameters of a run's checkpoint ``name`` (else its ``latest``), and its meta."""
+    """Host parameters of a run's checkpoint ``name`` (else its ``latest``), and its meta.
+
+    Raises:
+        DataError: no checkpoint, a damaged one, or parameters of another dtype than the run's.
+    """
     folder = Path(run_dir) / "checkpoints"
-    if not (folder / name / META).exists() and not (folder / f".{name}.old" / META).exists():
+    if not (folder / name / META).exists() and not _whole(_old(folder / name)):
         name = "latest"
     tensors, meta = load_checkpoint(folder / name)
-    return split_prefix(tensors, "param"), meta
+    params = split_prefix(tensors, "param")
+    check_dtypes(params, meta.get("dtype"), folder / name)
+    return params, meta
+
+
+def check_dtypes(params: dict[str, np.ndarray], dtype: Any, where: Path) -> None:
+    """Refuse parameters whose dtype is not the run's (``meta["dtype"]``, e.g. ``float32``)."""
+    if not isinstance(dtype, str):
+        return  # a checkpoint written before the dtype was recorded
+    for key, value in params.items():
+        if value.dtype != np.dtype(dtype):
+            raise DataError(
+                f"checkpoint {str(where)!r}: parameter {key!r} is {value.dtype}, but the run "
+                f"trains in {dtype}; the checkpoint was altered. Resume from another copy, or "
+                f"start the run again."
+            )
+
+
+def check_params(params: dict[str, np.ndarray], expected: dict[str, tuple], dtype: Any,
+                 where: Path | str) -> None:
+    """A checkpoint's parameters: the model's names and ``expected`` shapes, the run's dtype.
+
+    Raises:
+        DataError: naming the first parameter that differs and what was expected.
+    """
+    found = {k: tuple(v.shape) for k, v in params.items()}
+    if found != expected:
+        wrong = sorted(set(expected) ^ set(found)) or sorted(
+            k for k in expected if expected[k] != found[k])
+        raise DataError(
+            f"checkpoint {str(where)!r} holds parameters that do not fit this run's model "
+            f"(first difference: {wrong[0]!r}: {found.get(wrong[0])} in the checkpoint, "
+            f"{expected.get(wrong[0])} expected). Its config.toml or checkpoint was edited; "
+            f"resume with the settings it was trained with.")
+    check_dtypes(params, dtype, where)

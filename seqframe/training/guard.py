@@ -1,4 +1,6 @@
-"""The non-finite guard: what training does when a step's loss or gradient norm is NaN/Inf.
+"""The non-finite guard: what training does when a step's loss or gradient norm is NaN/Inf, or
+its loss explodes (rises above ``explode_factor`` times the run's first loss: a diverging run,
+caught before its numbers overflow).
 
 ``--nonfinite`` picks the policy:
 
@@ -51,7 +53,7 @@ class Decision:
 
 
 def decide(policy: str, state: LoopState, loss: float, norm: float, *, last_norm: float,
-           lr: float, latest: Path) -> Decision:
+           lr: float, latest: Path, exploded: tuple[float, float] | None = None) -> Decision:
     """The ``--nonfinite`` policy applied to a failed step (no update was made).
 
     Args:
@@ -60,12 +62,19 @@ def decide(policy: str, state: LoopState, loss: float, norm: float, *, last_norm
         loss: the step's mean loss; ``norm``: its gradient norm before clipping.
         last_norm: the last finite gradient norm; ``lr``: the configured learning rate;
         latest: where the ``latest`` checkpoint lives.
+        exploded: ``(reference loss, factor)`` when the step failed because its finite loss
+            exceeded ``factor * max(|reference|, 1)``; None for a NaN/Inf step.
 
     Returns:
         The decision; the trainer applies it (and keeps the counters).
     """
-    message = explain(loss, norm, step=state.step + 1, last_norm=last_norm, lr=lr, latest=latest)
-    what = message.split(" (loss")[0]  # "non-finite loss at step N", for the one-line warnings
+    step = state.step + 1
+    if exploded is None:
+        message = explain(loss, norm, step=step, last_norm=last_norm, lr=lr, latest=latest)
+        what = message.split(" (loss")[0]  # "non-finite loss at step N", for the warnings
+    else:
+        message = explain_explosion(loss, step, *exploded, lr=lr, latest=latest)
+        what = message.split(":")[0]  # "loss exploded at step N"
     if policy == "skip" and state.consecutive_skips < MAX_CONSECUTIVE_SKIPS:
         return Decision("skip", f"{what}; skipping the batch")
     if policy == "rollback" and state.rollbacks < MAX_ROLLBACKS:
@@ -75,14 +84,28 @@ def decide(policy: str, state: LoopState, loss: float, norm: float, *, last_norm
     return Decision("stop", message)
 
 
+def _kept(latest: Path) -> str:
+    return (f"The last good checkpoint is kept in {latest}" if latest.exists()
+            else "No checkpoint had been written yet")
+
+
 def explain(loss: float, norm: float, step: int, last_norm: float, lr: float,
             latest: Path) -> str:
     """What went wrong at ``step`` (1-based), whether a checkpoint survives, and what to try."""
     what = "loss" if not math.isfinite(loss) else "gradient norm"
-    kept = (f"The last good checkpoint is kept in {latest}" if latest.exists()
-            else "No checkpoint had been written yet")
     return (
         f"non-finite {what} at step {step} (loss {loss}, gradient norm {norm}; last "
-        f"finite gradient norm {last_norm:.4g}). {kept}. Try a lower --lr (now {lr:g}) and "
-        f"--clip-norm 1.0, or --nonfinite skip|rollback."
+        f"finite gradient norm {last_norm:.4g}). {_kept(latest)}. Try a lower --lr (now "
+        f"{lr:g}) and --clip-norm 1.0, or --nonfinite skip|rollback."
+    )
+
+
+def explain_explosion(loss: float, step: int, reference: float, factor: float, lr: float,
+                      latest: Path) -> str:
+    """The message for a finite loss above ``factor * max(|reference|, 1)``."""
+    return (
+        f"loss exploded at step {step}: {loss:.4g} is more than {factor:g} times the run's "
+        f"first loss ({reference:.4g}, at least 1 counted), so the run is diverging. "
+        f"{_kept(latest)}. Try a lower --lr (now {lr:g}) and --clip-norm 1.0, or --nonfinite "
+        f"skip|rollback; --explode-factor sets the factor (0 = off)."
     )

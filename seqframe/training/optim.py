@@ -197,20 +197,41 @@ def build_optimizer(config: RunConfig, ops: Ops) -> Optimizer:
         UnknownNameError: no optimizer of that name.
         ConfigError: a hyper-parameter out of range.
     """
+    name = check_optimizer(config)
+    wd = config.weight_decay
+    if name == "sgd":
+        return SGD(ops, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd)
+    if name in ("adam", "adamw"):
+        return OPTIMIZERS[name](ops, beta1=config.beta1, beta2=config.beta2, eps=config.eps,
+                                weight_decay=wd)
+    return OPTIMIZERS[name](ops, eps=config.eps, weight_decay=wd)
+
+
+def check_optimizer(config: RunConfig) -> str:
+    """Check the optimizer's name and hyper-parameters (no backend needed); its lowercase name.
+
+    Raises:
+        UnknownNameError: no optimizer of that name.
+        ConfigError: a hyper-parameter out of range.
+    """
     name = config.optimizer.lower()
     if name not in OPTIMIZERS:
         raise UnknownNameError("optimizer", config.optimizer, OPTIMIZERS)
     _check_range("--weight-decay", config.weight_decay, 0.0, math.inf)
-    wd = config.weight_decay
     if name == "sgd":
         _check_range("--momentum", config.momentum, 0.0, 1.0)
-        return SGD(ops, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd)
+        if config.nesterov and not config.momentum > 0:
+            raise ConfigError("Nesterov momentum needs --momentum > 0; set one or drop --nesterov.")
+        return name
     if name in ("adam", "adamw"):
         _check_range("--beta1", config.beta1, 0.0, 1.0)
         _check_range("--beta2", config.beta2, 0.0, 1.0)
-        return OPTIMIZERS[name](ops, beta1=config.beta1, beta2=config.beta2, eps=config.eps,
-                                weight_decay=wd)
-    return OPTIMIZERS[name](ops, eps=config.eps, weight_decay=wd)
+    # eps keeps the update's denominator away from zero: 0 or less divides by zero (or flips
+    # the sign of the update) wherever a squared-gradient average is 0
+    if not (config.eps > 0 and math.isfinite(config.eps)):
+        raise ConfigError(f"eps must be a small positive number (default {RunConfig.eps:g}); got "
+                          f"{config.eps:g}.")
+    return name
 
 
 def _check_range(flag: str, value: float, low: float, high: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
+
+from ..errors import DataError
+from .safefiles import atomic_write_bytes, check_no_link, open_append
 
 
 class ProgressBar:
@@ -59,9 +63,12 @@ class ProgressBar:
 class MetricsLog:
     """``metrics.jsonl``: one JSON object per evaluation, appended and flushed immediately.
 
-    A resumed run truncates the file back to the size recorded in its checkpoint, so evaluations
-    done after that checkpoint by the killed process are not listed twice. ``enabled=False``
-    (data-parallel ranks other than 0) reads but never writes.
+    Checkpoints record the file's size after :meth:`sync` has forced it to disk, so a checkpoint
+    never counts records the disk does not hold. A resumed run cuts the file back to that size
+    (:meth:`restore`), so evaluations done after that checkpoint by the killed process are not
+    listed twice; a file shorter than that, or damaged, is repaired to its valid records with a
+    warning. Writes never follow a symbolic link. ``enabled=False`` (data-parallel ranks other
+    than 0) reads but never writes.
     """
 
     def __init__(self, path: str | Path, enabled: bool = True):
@@ -72,50 +79,122 @@ class MetricsLog:
         """Current size in bytes (what a checkpoint records)."""
         return self.path.stat().st_size if self.path.exists() else 0
 
-    def truncate(self, size: int) -> None:
-        """Cut the file back to ``size`` bytes (resume)."""
+    def sync(self) -> None:
+        """Force the records written so far to disk (before a checkpoint records the size)."""
         if self.enabled and self.path.exists():
-            with self.path.open("r+b") as fh:
-                fh.truncate(size)
+            with open_append(self.path) as fh:
+                os.fsync(fh.fileno())
+
+    def restore(self, size: int) -> str | None:
+        """Cut the file back to the ``size`` bytes a checkpoint recorded (resume).
+
+        Returns:
+            None, or a warning when the file was shorter than ``size`` or its records up to
+            there were damaged: it then keeps the valid records before the first bad one.
+        """
+        if not self.enabled:
+            return None
+        check_no_link(self.path)
+        data = self.path.read_bytes() if self.path.exists() else b""
+        keep = valid_prefix(data[:size])
+        if len(keep) == size:
+            if len(data) > size:
+                with open_append(self.path) as fh:
+                    fh.truncate(size)
+            return None
+        atomic_write_bytes(self.path, keep)
+        kept = keep.count(b"\n")
+        why = (f"holds {len(data)} bytes but the checkpoint recorded {size}" if len(data) < size
+               else "is damaged")
+        return (f"{self.path} {why}; kept its first {kept} valid record(s). Evaluations after "
+                f"those are missing from it and from curves.png; training resumes exactly.")
 
     def append(self, record: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+        with open_append(self.path) as fh:
+            fh.write((json.dumps(record) + "\n").encode("utf-8"))
 
     def read(self) -> list[dict[str, Any]]:
-        """Every record written so far."""
+        """Every record written so far.
+
+        Raises:
+            DataError: a line that is not a JSON object (the file was edited or damaged).
+        """
         if not self.path.exists():
             return []
-        lines = self.path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        records = []
+        for number, line in enumerate(self.path.read_text("utf-8", "replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                raise DataError(f"{self.path}, line {number}: not a JSON record ({line[:40]!r}); "
+                                f"the file was edited or damaged. Delete the line (or the file: "
+                                f"it only feeds curves.png).")
+            records.append(record)
+        return records
+
+
+def valid_prefix(data: bytes) -> bytes:
+    """The complete lines of ``data`` that are JSON objects, up to the first one that is not."""
+    end = 0
+    while True:
+        newline = data.find(b"\n", end)
+        if newline < 0:
+            return data[:end]
+        try:
+            record = json.loads(data[end:newline].decode("utf-8"))
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+            return data[:end]
+        if not isinstance(record, dict):
+            return data[:end]
+        end = newline + 1
 
 
 class InterruptFlag:
-    """Turn the first Ctrl-C into a flag the loop checks between optimizer steps.
+    """Turn the first Ctrl-C (SIGINT) or SIGTERM into a flag the loop checks between steps.
 
-    The loop then writes a checkpoint of a consistent state and raises :class:`Interrupted`. A
-    second Ctrl-C gets Python's default behaviour (KeyboardInterrupt at once). Outside the main
-    thread signal handlers cannot be installed and Ctrl-C is a plain KeyboardInterrupt.
+    The loop then writes a checkpoint of a consistent state and raises
+    :class:`seqframe.training.trainer.Interrupted`, whose exit code is 128 + the signal (130 for
+    Ctrl-C, 143 for SIGTERM, what schedulers such as SLURM and Kubernetes send before a kill). A
+    second Ctrl-C gets Python's default behaviour (KeyboardInterrupt at once); a second SIGTERM
+    changes nothing. Outside the main thread signal handlers cannot be installed and Ctrl-C is a
+    plain KeyboardInterrupt.
     """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, log: Callable = print):
         self.set = False
+        self.signum: int | None = None
         self.log = log
-        self._previous = None
+        self._previous: dict[int, Any] = {}
 
     def _handler(self, signum, frame) -> None:
+        first = not self.set
         self.set = True
-        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
-        self.log("interrupt: finishing this step and writing a checkpoint (Ctrl-C again to abort)")
+        self.signum = self.signum or signum
+        if signum == signal.SIGINT:
+            signal.signal(signum, self._previous.get(signum) or signal.default_int_handler)
+            self.log("interrupt: finishing this step and writing a checkpoint (Ctrl-C again to "
+                     "abort)")
+        elif first:
+            # A scheduler may send SIGTERM to every process and the launcher pass it on again:
+            # a repeat must not cut the checkpoint short (the scheduler's SIGKILL comes anyway).
+            self.log(f"{signal.Signals(signum).name}: finishing this step and writing a "
+                     f"checkpoint")
 
     def __enter__(self) -> InterruptFlag:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handler)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+        self._previous = {}

@@ -9,8 +9,9 @@ bench`` time and compare, so what they check is what training does::
     grads / total count -> clip once (after accumulation) -> optimizer step at rate lr
 
 Clipping comes after accumulation: clipping each micro-batch would make the result depend on how
-the batch is split. A step whose loss or gradient norm is not finite updates nothing and says so
-in its :class:`StepResult`; the trainer's guard decides what happens next.
+the batch is split. A step whose loss or gradient norm is not finite, or whose loss is above the
+trainer's ``loss_limit`` (an exploding run), updates nothing and says so in its
+:class:`StepResult`; the trainer's guard decides what happens next.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ class TrainStep:
 
     def __call__(self, params: dict, batch: Batch, state: Any, lr: float, *, loss_from: int = 0,
                  carry_at: int | None = None, dropout_rng: np.random.Generator | None = None,
-                 loss_rng: np.random.Generator | None = None) -> StepResult:
+                 loss_rng: np.random.Generator | None = None,
+                 loss_limit: float = math.inf) -> StepResult:
         """One step on the window ``batch`` (host arrays, already cut to the window's steps).
 
         Args:
@@ -102,6 +104,8 @@ class TrainStep:
                 state carried in, for a next window that starts where this one did).
             dropout_rng: the host generator dropout masks are drawn from (None: no dropout).
             loss_rng: the host generator a sampled loss draws from.
+            loss_limit: a finite mean loss above this counts as an exploded step: nothing is
+                updated (``updated`` stays False), as for a NaN/Inf one.
         """
         loss_sum, count, grads, next_state, path = self._accumulate(
             params, batch, state, loss_from, carry_at, dropout_rng, loss_rng)
@@ -113,7 +117,7 @@ class TrainStep:
             return StepResult(loss_sum, count, timesteps, math.nan, False, False, next_state, path)
         grads, norm, clipped = self.clipper({k: g / count for k, g in grads.items()})
         result = StepResult(loss_sum, count, timesteps, norm, clipped, False, next_state, path)
-        if result.finite:
+        if result.finite and not result.loss > loss_limit:
             self.optimizer.step(params, grads, lr)
             result.updated = True
         return result

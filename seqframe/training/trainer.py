@@ -27,6 +27,7 @@ rest is :mod:`seqframe.training.distributed`.
 from __future__ import annotations
 
 import math
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -38,10 +39,12 @@ import numpy as np
 from ..config import to_dict
 from ..engine.predictor import ModelPredictor, task_metrics
 from ..engine.state import state_batch_size
-from ..errors import ConfigError, DataError, NonFiniteError, SeqframeError
+from ..errors import DataError, NonFiniteError, SeqframeError
 from . import guard
 from . import windows as win
+from .checkpoint import META as META_NAME
 from .checkpoint import (
+    check_params,
     flatten_state,
     load_checkpoint,
     save_checkpoint,
@@ -54,22 +57,27 @@ from .loopstate import LoopState
 from .optim import build_optimizer, build_schedule
 from .progress import InterruptFlag, MetricsLog, ProgressBar
 from .seeding import data_seed, seed_streams
+from .settings import check_config
 from .step import StepResult, TrainStep
 
 
 class Interrupted(SeqframeError):
-    """The user pressed Ctrl-C: a checkpoint was written and the run can be resumed.
+    """Ctrl-C or SIGTERM: a checkpoint was written and the run can be resumed.
 
-    ``exit_code`` is 130 (128 + SIGINT), the shell's convention for a run stopped by Ctrl-C.
+    ``exit_code`` is 128 + the signal, the shell's convention: 130 for Ctrl-C (SIGINT, the
+    class's default), 143 for SIGTERM (what schedulers send before they kill a job).
     """
 
     exit_code = 130
 
-    def __init__(self, run_dir: str, step: int, saved: bool):
-        self.run_dir, self.step, self.saved = run_dir, step, saved
+    def __init__(self, run_dir: str, step: int, saved: bool, signum: int = signal.SIGINT):
+        self.run_dir, self.step, self.saved, self.signum = run_dir, step, saved, signum
+        self.exit_code = 128 + int(signum)
         where = "a checkpoint was written" if saved else "the last checkpoint was kept"
+        how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
         super().__init__(
-            f"interrupted at step {step}; {where}. Continue with `seqframe run --resume {run_dir}`."
+            f"interrupted{how} at step {step}; {where}. Continue with `seqframe run --resume "
+            f"{run_dir}`."
         )
 
 
@@ -114,6 +122,7 @@ class Trainer:
         self._batches: tuple[int, Any] | None = None
         self._agreed: tuple[tuple, tuple[bool, ...]] | None = None  # (where, flags): _flags
         self._failed: StepResult | None = None  # the last non-finite step, for the guard
+        self.data: dict | None = None  # the data fingerprint (seqframe.runs.fingerprint)
         self._start = time.perf_counter()
 
     # ---- checkpoints ------------------------------------------------------------------------
@@ -125,6 +134,7 @@ class Trainer:
         state, optimizer metadata, RNG states, the loop's counters and the clipping statistics.
         Data parallel: the carried state is every rank's rows (a collective call on every rank).
         """
+        self.metrics.sync()  # the size recorded below is on disk before the checkpoint is
         self.state.metrics_size = self.metrics.size()
         self.state.elapsed = self.elapsed()
         ops = self.ops
@@ -139,21 +149,47 @@ class Trainer:
             "model": asdict(self.model.config), "path": self.path, "optimizer": optim_meta,
             "rng": {k: rng.bit_generator.state for k, rng in self.rngs.items()},
             "loop": asdict(self.state), "clipping": self.clipper.stats.to_dict(),
-            "state_layout": layout,
+            "state_layout": layout, "data": self.data,
         }
         return tensors, meta
 
-    def load_state_dict(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
-        """Put a :meth:`state_dict` back (parameters updated in place)."""
+    def load_state_dict(self, tensors: dict[str, np.ndarray], meta: dict,
+                        where: Path | str = "the checkpoint") -> None:
+        """Put a :meth:`state_dict` back (parameters updated in place).
+
+        Raises:
+            DataError: the checkpoint does not hold what :meth:`state_dict` writes for this
+                model (edited, damaged, or from another model), naming what is wrong.
+        """
+        params = split_prefix(tensors, "param")
+        check_params(params, {k: tuple(v.shape) for k, v in self.params.items()},
+                     meta.get("dtype") if isinstance(meta, dict) else None, where)
+        try:
+            self._load(tensors, params, meta)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise DataError(
+                f"checkpoint {str(where)!r} cannot be resumed: its {META_NAME} is not what "
+                f"seqframe writes ({type(exc).__name__}: {exc}). It was edited or damaged; "
+                f"resume from another copy, or start the run again.") from None
+
+    def _load(self, tensors: dict[str, np.ndarray], params: dict[str, np.ndarray],
+              meta: dict) -> None:
         ops = self.ops
-        self.params.update({k: ops.asarray(v) for k, v in split_prefix(tensors, "param").items()})
         self.optimizer.load_state_dict(split_prefix(tensors, "optim"), meta["optimizer"])
         carried = unflatten_state(tensors, meta["state_layout"], ops.asarray)
-        self.carried = self.dp.local_state(carried)
-        for key, state in meta["rng"].items():
+        rngs = meta["rng"]
+        # Checkpoints written before sampled losses had no "loss" stream: it starts from its seed,
+        # which is where a run that never drew from it would be anyway.
+        if not set(rngs) <= set(self.rngs) or "dropout" not in rngs:
+            raise KeyError(f"random generators {sorted(rngs)} instead of {sorted(self.rngs)}")
+        for key, state in rngs.items():
             self.rngs[key].bit_generator.state = state
-        self.state = LoopState.from_dict(meta["loop"])
-        self.clipper.stats = ClipStats.from_dict(meta["clipping"])
+        loop = LoopState.from_dict(meta["loop"])
+        stats = ClipStats.from_dict(meta["clipping"])
+        self.params.update({k: ops.asarray(v) for k, v in params.items()})
+        self.carried = self.dp.local_state(carried)
+        self.state, self.clipper.stats = loop, stats
+        self.data = meta.get("data")
 
     def checkpoint_path(self, name: str) -> Path:
         return Path(self.run_dir) / "checkpoints" / name
@@ -166,11 +202,14 @@ class Trainer:
 
     def restore(self, name: str = "latest", keep_lr_scale: bool = False) -> None:
         """Load checkpoint ``name`` into this trainer (resume, or a non-finite rollback)."""
-        lr_scale = self.state.lr_scale
-        self.load_state_dict(*load_checkpoint(self.checkpoint_path(name)))
-        if keep_lr_scale:
-            self.state.lr_scale = lr_scale
-        self.metrics.truncate(self.state.metrics_size)
+        lr_scale, data = self.state.lr_scale, self.data
+        path = self.checkpoint_path(name)
+        self.load_state_dict(*load_checkpoint(path), where=path)
+        if keep_lr_scale:  # a rollback: the run's own fingerprint and lr scale stay
+            self.state.lr_scale, self.data = lr_scale, data
+        warning = self.metrics.restore(self.state.metrics_size)
+        if warning:
+            self.log(f"warning: {warning}")
         self._start = time.perf_counter() - self.state.elapsed
 
     def elapsed(self) -> float:
@@ -225,12 +264,19 @@ class Trainer:
             self.log(f"stopped after {state.step} steps ({reason})")
         elif interrupted:
             self.snapshot()
-            raise Interrupted(str(self.run_dir), state.step, saved=True)
+            raise Interrupted(str(self.run_dir), state.step, saved=True,
+                              signum=self.interrupt.signum or signal.SIGINT)
 
     def _train_one_batch(self) -> None:
         """Train the windows of the batch under the cursor, stopping early at a stop condition."""
         cur = self.state.cursor
         batches = self._epoch_batches(cur.epoch)
+        if not 0 <= cur.batch < len(batches):
+            raise DataError(
+                f"the checkpoint's data cursor points at batch {cur.batch} of epoch {cur.epoch}, "
+                f"but the task gives {len(batches)} batches (batch size "
+                f"{self.config.batch_size}): the data or the checkpoint changed since it was "
+                f"written. Resume with the data and settings the run was started with.")
         batch = self.dp.shard(batches[cur.batch])  # this rank's rows (all of them in one process)
         k1 = win.stride(batch.length, self.config.bptt, self.whole)
         k2 = max(k1, 0 if self.whole else self.config.bptt_back)
@@ -309,12 +355,13 @@ class Trainer:
         lr = self.schedule(st.step) * st.lr_scale
         result = self.step_fn(self.params, win.time_slice(batch, span, self.whole), self.carried,
                               lr, loss_from=span.loss_from, carry_at=span.carry_at,
-                              dropout_rng=self.rngs["dropout"], loss_rng=self.rngs["loss"])
+                              dropout_rng=self.rngs["dropout"], loss_rng=self.rngs["loss"],
+                              loss_limit=self.loss_limit())
         self.path_counts[result.path] = self.path_counts.get(result.path, 0) + 1
         if result.count == 0:  # an all-padding window: nothing to learn, but the state moves on
             self.carried = result.state
             return True
-        if not result.finite:
+        if not result.updated:  # NaN/Inf, or a loss above loss_limit: nothing was updated
             self._failed = result
             return False
         self.carried = result.state
@@ -324,6 +371,8 @@ class Trainer:
     def _record(self, result: StepResult, lr: float, seconds: float) -> None:
         """Count a successful step into the loop state and the progress bar."""
         st = self.state
+        if st.loss_reference is None:  # the untrained model's loss: what explode_factor scales
+            st.loss_reference = result.loss
         st.step += 1
         st.consecutive_skips = 0
         st.loss_sum, st.loss_count = st.loss_sum + result.loss_sum, st.loss_count + result.count
@@ -335,12 +384,30 @@ class Trainer:
         self.bar.update(st.step, result.loss, result.timesteps / max(seconds, 1e-9),
                         result.grad_norm)
 
+    def loss_limit(self) -> float:
+        """The step loss above which training counts as exploded (see ``explode_factor``).
+
+        ``explode_factor`` times the first loss the run measured -- the first optimizer step's,
+        i.e. the untrained model's loss on its first batch, taken before any update -- on a
+        scale of at least 1: seqframe's losses are of order 1 at the start (inputs and targets
+        are scaled), so a small first loss does not make the limit tiny. The first validation
+        would come too late: a run that diverges from its first steps (SGD with lr 1) has
+        overflowed before a late ``--eval-every``. Infinite when the factor is 0.
+        """
+        reference, factor = self.state.loss_reference, self.config.explode_factor
+        if reference is None or not factor > 0 or not math.isfinite(reference):
+            return math.inf
+        return factor * max(abs(reference), 1.0)
+
     def _on_nonfinite(self) -> bool:
         """Apply the guard's decision about the failed step; True when it rolled back."""
         failed, cfg = self._failed, self.config
+        exploded = None
+        if failed.finite:  # finite but above the limit
+            exploded = (self.state.loss_reference, cfg.explode_factor)
         decision = guard.decide(cfg.nonfinite, self.state, failed.loss, failed.grad_norm,
                                 last_norm=self.clipper.stats.last_norm, lr=cfg.lr,
-                                latest=self.checkpoint_path("latest"))
+                                latest=self.checkpoint_path("latest"), exploded=exploded)
         if decision.action == "stop":
             raise NonFiniteError(decision.message)
         if decision.action == "skip":
@@ -397,30 +464,11 @@ class Trainer:
             st.best, st.best_step, st.best_val, st.evals_since_best = value, st.step, metrics, 0
         else:
             st.evals_since_best += 1
-        if self.config.checkpoint_every == 0:
-            self.snapshot()
+        # `best` first: a crash between the two leaves a `latest` from before this evaluation,
+        # and the resumed run repeats it exactly and writes the same `best` again; the other
+        # order could leave a `latest` that believes in a `best` that was never written.
         if improved:
             self.snapshot("best")
+        if self.config.checkpoint_every == 0:
+            self.snapshot()
         return metrics
-
-
-def check_config(config) -> None:
-    """Reject trainer settings that cannot work, with what to change."""
-    guard.check_policy(config.nonfinite)
-    for key in ("batch_size", "accumulate"):
-        if getattr(config, key) < 1:
-            raise ConfigError(f"{key} must be at least 1; got {getattr(config, key)}.")
-    for key in ("bptt", "bptt_back", "eval_every", "patience", "checkpoint_every"):
-        if getattr(config, key) < 0:
-            raise ConfigError(f"{key} must be >= 0 (0 = default); got {getattr(config, key)}.")
-    if config.bptt_back and config.bptt_back < config.bptt:
-        raise ConfigError(f"bptt_back (k2={config.bptt_back}) must be >= bptt "
-                          f"(k1={config.bptt}): each update backpropagates at least its window.")
-    if config.bptt_back and not config.bptt:
-        raise ConfigError("bptt_back needs bptt > 0: with bptt 0 a window is the whole batch.")
-    for key in ("steps", "epochs"):
-        value = getattr(config, key)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{key} must be at least 1; got {value}.")
-
-

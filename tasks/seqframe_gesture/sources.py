@@ -20,7 +20,7 @@ import numpy as np
 
 from seqframe.errors import DataError
 
-from .tsformat import TsData, TsHeader, read_ts
+from .tsformat import MAX_ABS, TsData, TsHeader, read_ts
 
 DATA_DIR = Path(__file__).parent / "data"
 BUILTIN = ("PickupGestureWiimoteZ", "JapaneseVowels")
@@ -127,6 +127,14 @@ def _hf_case(row: dict, columns: list[str], layout: str, where: str) -> np.ndarr
     case = np.full((max(len(c) for c in channels), len(channels)), np.nan)  # (T, D)
     for d, channel in enumerate(channels):
         case[: len(channel), d] = channel
+    bad = np.argwhere(np.abs(case) > MAX_ABS)  # NaN (missing) compares False
+    if len(bad):
+        t, d = (int(i) for i in bad[0])
+        raise DataError(
+            f"{where}, channel {d}, value {t} is {float(case[t, d])!r}, which is "
+            f"{'not finite' if np.isinf(case[t, d]) else 'too large'}; expected finite numbers "
+            f"of magnitude at most {MAX_ABS:.3g} (None or NaN for a missing value). Fix the "
+            f"data set.")
     return case
 
 

@@ -13,7 +13,10 @@ A ``.ts`` file is a header of ``@key value`` lines (``#`` lines are comments) fo
     4.0,5.0:1.0,NaN:b
 
 Values are separated by ``,``, channels by ``:``, and the class label (when ``@classLabel true``)
-comes last. ``?`` and ``NaN`` are missing values. Channels of one case may differ in length; the
+comes last. ``?`` and ``NaN`` are missing values; every other value must be a finite number
+within float32's range (``|x| <=`` :data:`MAX_ABS`), the precision runs train in by default --
+an ``inf`` or ``1e300`` would turn the channel's scaler into inf/NaN and silently erase the
+channel in every series. Channels of one case may differ in length; the
 shorter ones are padded with NaN so every case becomes one ``(T, D)`` array. Cases of different
 lengths stay separate arrays: nothing is resampled.
 """
@@ -29,6 +32,7 @@ from seqframe.errors import DataError
 
 _BOOL_KEYS = ("timestamps", "missing", "univariate", "equallength")
 _MISSING = ("?", "nan")
+MAX_ABS = float(np.finfo(np.float32).max)  # ~3.4e38
 
 
 @dataclass
@@ -122,6 +126,11 @@ def _parse_channel(path: str, line_no: int, index: int, text: str) -> np.ndarray
             expected = "a number, '?' or 'NaN' (values separated by ',', channels by ':')"
             raise _fail(path, line_no, f"channel {index}, value {t} is {token!r}",
                         expected) from None
+        if not abs(out[t]) <= MAX_ABS:
+            raise _fail(path, line_no, f"channel {index}, value {t} is {token!r}, which is "
+                        f"{'not finite' if np.isinf(out[t]) else 'too large'}",
+                        f"a finite number of magnitude at most {MAX_ABS:.3g} ('?' or NaN for a "
+                        f"missing value)")
     return out
 
 
@@ -132,9 +141,17 @@ def _parse_case(header: TsHeader, path: str, line_no: int, line: str):
         if len(fields) < 2:
             raise _fail(path, line_no, "no class label after the values",
                         "'values:label' because the header says @classLabel true")
+        if header.dimensions is not None and len(fields) != header.dimensions + 1:
+            cut = " (the line may be cut short)" if len(fields) <= header.dimensions else ""
+            raise _fail(path, line_no, f"{len(fields)} ':'-separated fields{cut}",
+                        f"{header.dimensions} channel(s) and then the class label, because the "
+                        f"header says @dimensions {header.dimensions} and @classLabel true")
         label = fields.pop().strip()
         if label not in header.class_labels:
-            raise _fail(path, line_no, f"class label {label!r} is not declared",
+            looks_cut = "," in label or (not _is_number_list(header.class_labels)
+                                         and _is_number(label))
+            hint = " (it looks like values: the line may be cut short)" if looks_cut else ""
+            raise _fail(path, line_no, f"class label {label!r} is not declared{hint}",
                         f"one of the @classLabel labels: {' '.join(header.class_labels)}")
     if header.dimensions is not None and len(fields) != header.dimensions:
         raise _fail(path, line_no, f"{len(fields)} channels",
@@ -148,6 +165,18 @@ def _parse_case(header: TsHeader, path: str, line_no: int, line: str):
         raise _fail(path, line_no, f"a series of length {length}",
                     f"length {header.series_length} (from @equalLength true / @seriesLength)")
     return case, label
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_number_list(words: tuple[str, ...]) -> bool:
+    return bool(words) and all(_is_number(w) for w in words)
 
 
 def _check_header(header: TsHeader, path: str, line_no: int) -> None:

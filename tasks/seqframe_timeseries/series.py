@@ -4,10 +4,15 @@ Missing values are empty/NaN cells. Under ``missing=error`` they are an error na
 and the first row; under ``missing=interpolate`` they are filled linearly (flat at the ends), and
 missing timestamps of a regular series (a skipped hour) are filled the same way. Under
 ``missing=error`` a skipped timestamp is not an error: the rows are used as consecutive steps.
+
+Other values must be finite numbers within float32's range (:data:`MAX_ABS`): an ``inf`` or
+``1e300`` cell is a data error naming its line and column (it would otherwise train to infinite
+metrics, or fail as a "non-finite loss" that blames the learning rate).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +23,8 @@ from .io import Table
 from .timeaxis import Frequency, infer_frequency, parse_times, years_from_numbers
 
 _MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-"}
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+MAX_ABS = float(np.finfo(np.float32).max)  # ~3.4e38
 _TIME_NAMES = ("date", "time", "datetime", "timestamp", "ds", "month", "period")
 
 
@@ -78,6 +85,8 @@ def select_series(table: Table, target: str | None = None, time_column: str = "a
     named = {n.strip() for n in covariates.split(",")} - {"all", ""}
     target = _target(table, target, time_name, {time_name, *named}, numbers)
     cov_names = _covariates(table, covariates, {target, time_name}, numbers)
+    for name in (target, *cov_names):
+        _check_finite(table, name, numbers[name])
     values = _fill(table, target, numbers[target], missing)
     cov = np.stack([_fill(table, c, numbers[c], missing) for c in cov_names], axis=1) \
         if cov_names else np.zeros((len(values), 0))  # (N, C)
@@ -104,10 +113,11 @@ def _time_axis(table: Table, choice: str, numbers: dict) -> tuple[str | None, np
         times = years_from_numbers(numbers[choice]) if numbers[choice] is not None \
             else parse_times(col)
         if times is None:
+            row = _first_unparsed_time(col)
             raise DataError(
-                f"time column {choice!r} of {table.source} does not hold timestamps (e.g. "
-                f"{col[0]!r}). Expected ISO dates like 2010-01-31 or 2010-01-31 13:00, or "
-                f"use -o time_column=none."
+                f"time column {choice!r} of {table.source} does not hold timestamps: "
+                f"{col[row]!r} at {table.where(row)} is not one. Expected ISO dates like "
+                f"2010-01-31 or 2010-01-31 13:00 in every row, or use -o time_column=none."
             )
         return choice, _check_times(table, choice, times)
     found = {name: t for name, col in table.columns.items()
@@ -153,6 +163,10 @@ def _target(table: Table, target: str | None, time_name: str | None, taken: set,
             return table.default_target
         candidates = [n for n in table.names if n not in taken and numbers[n] is not None]
         if len(candidates) != 1:
+            spoilt = [n for n in table.names if n not in taken and numbers[n] is None
+                      and _mostly_numbers(table.columns[n])]
+            if not candidates and spoilt:  # a numeric column with a bad cell: name the cell
+                _require_numeric(table, spoilt[0], numbers, "the numeric-looking")
             raise ConfigError(
                 f"{table.source} has {len(candidates)} numeric columns "
                 f"({', '.join(candidates) or 'none'}); choose the one to forecast with "
@@ -171,10 +185,47 @@ def _require_numeric(table: Table, name: str, numbers: dict, what: str) -> None:
     if numbers[name] is None:
         col = table.columns[name]
         row = next(i for i, cell in enumerate(col) if numeric(np.array([cell], object)) is None)
+        if _DECIMAL_COMMA.match(str(col[row]).strip()):
+            raise DataError(
+                f"{what} column {name!r} of {table.source} writes numbers with a decimal comma "
+                f"({col[row]!r} at {table.where(row)}); seqframe reads a decimal point "
+                f"(1.5). Save the file with '.' as the decimal separator (and ',' or ';' "
+                f"between fields).")
         raise DataError(
             f"{what} column {name!r} of {table.source} is not numeric: {col[row]!r} at "
-            f"{table.where(row)}. Choose a numeric column."
+            f"{table.where(row)}. Fix or empty that cell (an empty cell is a missing value), "
+            f"or choose a numeric column."
         )
+
+
+def _mostly_numbers(column: np.ndarray) -> bool:
+    """At least half the non-empty cells read as numbers (decimal commas counted)."""
+    if column.dtype.kind != "O":
+        return False
+    cells = [str(c).strip() for c in column if str(c).strip().lower() not in _MISSING]
+    numbers = sum(1 for c in cells if numeric(np.array([c], object)) is not None
+                  or _DECIMAL_COMMA.match(c))
+    return bool(cells) and 2 * numbers >= len(cells)
+
+
+def _first_unparsed_time(column: np.ndarray) -> int:
+    """The first cell that is not a timestamp on its own (the first cell when each one is)."""
+    for i, cell in enumerate(column):
+        if str(cell).strip() and parse_times(np.array([cell], dtype=object)) is None:
+            return i
+    return 0
+
+
+def _check_finite(table: Table, name: str, values: np.ndarray) -> None:
+    """Refuse infinite values and values beyond float32's range in a column a run uses."""
+    bad = np.flatnonzero(np.abs(values) > MAX_ABS)  # NaN (missing) compares False
+    if len(bad):
+        row = int(bad[0])
+        raise DataError(
+            f"column {name!r} of {table.source} has the value {float(values[row])!r} at "
+            f"{table.where(row)}, which is {'not finite' if np.isinf(values[row]) else 'too large'}"
+            f"; expected finite numbers of magnitude at most {MAX_ABS:.3g} (an empty cell for a "
+            f"missing value). Fix that cell.")
 
 
 def _covariates(table: Table, spec: str, taken: set, numbers: dict) -> list[str]:

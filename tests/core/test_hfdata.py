@@ -63,3 +63,14 @@ def test_missing_datasets_package_gives_the_install_hint(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "datasets", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'seqframe\[hf\]'"):
         load_hf(f"hf:{tmp_path}")
+
+
+@pytest.mark.parametrize("name", ["./no/such/file.csv", "/no/such/folder", "~/no-such-data",
+                                  "missing.parquet"])
+def test_a_missing_local_path_is_not_blamed_on_the_hub(sf, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = sf("run", "--task", "timeseries", "--data", f"hf:{name}", "--steps", "1",
+                      "--quiet", "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert f"error: local path {name!r} of --data 'hf:{name}' does not exist" in err
+    assert "hub could not be reached" not in err

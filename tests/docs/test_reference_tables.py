@@ -62,6 +62,10 @@ def test_errors_reference_lists_every_error_class_with_its_exit_code():
         assert rows[cls.__name__][1] == base, (cls, base)
     interrupted = rows["seqframe.training.trainer.Interrupted"]
     assert interrupted[2] == str(Interrupted.exit_code) == "130"
+    from seqframe.runs.rundir import RunLockedError
+
+    locked = rows["seqframe.runs.rundir.RunLockedError"]
+    assert locked[1:3] == [RunLockedError.__bases__[0].__name__, str(int(RunLockedError.exit_code))]
 
 
 def test_errors_reference_lists_every_exit_code():

@@ -18,6 +18,7 @@ from seqframe.testing import (
     BackendConformance,
     CellConformance,
     FunctionPredictor,
+    LossConformance,
     MetricCase,
     TaskConformance,
 )
@@ -59,6 +60,33 @@ class TestLSTMCell(CellConformance):
 
 class TestGRUCell(CellConformance):
     cell = "gru"
+
+
+# ---- losses ----------------------------------------------------------------------------------
+
+class TestCrossEntropyLoss(LossConformance):
+    loss = "cross_entropy"
+
+
+class TestMSELoss(LossConformance):
+    loss = "mse"
+
+
+class TestGaussianNLLLoss(LossConformance):
+    loss = "gaussian_nll"
+
+
+class TestSampledSoftmaxLoss(LossConformance):
+    loss = "sampled_softmax"
+    options = {"samples": 4}  # fewer than O = 5 classes: some classes are never drawn
+    size = 5
+
+
+class TestSampledSoftmaxPopularityLoss(LossConformance):
+    loss = "sampled_softmax"
+    options = {"samples": 6, "sampler": "popularity", "alpha": 0.5}
+    size = 4
+    class_frequencies = (40, 9, 1, 0)  # a class never seen still gets a little probability
 
 
 # ---- tasks -----------------------------------------------------------------------------------

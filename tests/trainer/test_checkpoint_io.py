@@ -81,6 +81,13 @@ def test_newer_format_is_refused(tmp_path):
 def test_corrupt_tensors_file_is_a_data_error(tmp_path):
     ck.save_checkpoint(tmp_path / "c", {"w": np.ones(1)}, {})
     (tmp_path / "c" / ck.TENSORS).write_bytes(b"garbage")
+    with pytest.raises(DataError, match=r"does not match the checksum recorded in meta.json"):
+        ck.load_checkpoint(tmp_path / "c")
+    # a format-1 checkpoint has no checksum: the reader's own error is reported
+    meta = json.loads((tmp_path / "c" / ck.META).read_text())
+    meta["format_version"] = 1
+    del meta["checksums"]
+    (tmp_path / "c" / ck.META).write_text(json.dumps(meta))
     with pytest.raises(DataError, match=r"cannot be read"):
         ck.load_checkpoint(tmp_path / "c")
 

@@ -87,6 +87,38 @@ def test_ctrl_c_writes_a_checkpoint_exits_130_and_resumes_exactly(tiny_config, t
     assert lines(stopped) == lines(tmp_path / "straight")
 
 
+def test_sigterm_writes_a_checkpoint_exits_143_and_resumes_exactly(tiny_config, tmp_path):
+    """What SLURM or Kubernetes send before a kill behaves like Ctrl-C (item 7)."""
+    straight = api.train_config(busy_config(tiny_config, tmp_path / "straight"))
+    stopped = tmp_path / "stopped"
+    proc = start_child(busy_config(tiny_config, stopped))
+    wait_for_checkpoint(proc, stopped)
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)  # a repeat (scheduler and launcher both) changes nothing
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "interrupted by SIGTERM at step" in out and "a checkpoint was written" in out
+    step = int(out.split("at step ")[1].split(";")[0])
+    _, meta = load_checkpoint(stopped / "checkpoints" / "latest")
+    assert meta["loop"]["step"] == step
+    resumed = api.resume_summary(stopped)
+    assert resumed["metrics"] == straight["metrics"]
+    assert lines(stopped) == lines(tmp_path / "straight")
+
+
+def test_the_cli_reports_sigterm_as_a_stop_not_an_error(sf, monkeypatch):
+    from seqframe.training.trainer import Interrupted
+
+    def stopped(*args, **kwargs):
+        raise Interrupted("runs/x", 12, saved=True, signum=signal.SIGTERM)
+
+    monkeypatch.setattr(api, "train_config", stopped)
+    code, _, err = sf("run", "--task", "tiny", "--quiet")
+    assert code == 143
+    assert err == ("interrupted by SIGTERM at step 12; a checkpoint was written. Continue with "
+                   "`seqframe run --resume runs/x`.\n")
+
+
 def test_resuming_a_finished_run_changes_nothing(tiny_config, tmp_path):
     first = api.train_config(tiny_config(steps=2, epochs=None))
     again = api.resume_summary(tmp_path / "run")

@@ -1,0 +1,3 @@
+"""A plugin whose import raises KeyboardInterrupt."""
+
+raise KeyboardInterrupt
