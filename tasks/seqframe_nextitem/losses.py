@@ -24,6 +24,12 @@ negative equal to it -- an "accidental hit" -- is left out of that row):
   ``count`` is the task's ``ModelSpec.class_frequencies``; items with count 0 (padding, items never
   trained on) are never drawn. GRU4Rec calls these ``n_sample`` and ``sample_alpha``.
 
+In-batch negatives tie a row's loss to the other rows of its window, so the loss of a batch is
+not the sum of the losses of its halves: gradient accumulation (``--accumulate``) and data
+parallelism see smaller windows, hence fewer and different in-batch negatives, than one large
+batch would (as in GRU4Rec, where the mini-batch is the sample). With ``in_batch = 0`` the
+negatives are the window's draw alone and the loss is a plain sum over rows.
+
 Both losses need only the scores of the targets and the negatives, so they declare
 ``needs = "features"``: they score ``(n, 1 + M)`` entries instead of ``(N, V)`` and return the
 gradients of the readout's input, weight and bias. Rows with weight 0 (padding) cost nothing. A

@@ -89,6 +89,26 @@ class TestSampledSoftmaxPopularityLoss(LossConformance):
     class_frequencies = (40, 9, 1, 0)  # a class never seen still gets a little probability
 
 
+# BPR-max and TOP1-max with sampled negatives only: a row's in-batch negatives are the other
+# rows' targets, so with them (in_batch > 0) two halves of a batch are not the whole batch --
+# by design, as in GRU4Rec -- and the suite's reduction check cannot hold
+# (tests/tasks/nextitem/test_nextitem_losses.py covers in-batch negatives).
+@_needs("seqframe_nextitem")
+class TestBPRMaxLoss(LossConformance):
+    loss = "bpr_max"  # registered by the nextitem task's plugin
+    options = {"samples": 5, "in_batch": 0, "alpha": 0.5, "reg": 0.3}
+    size = 6
+    class_frequencies = (0, 12, 5, 3, 1, 0)  # 0 (padding) and 5 (never trained on): never drawn
+
+
+@_needs("seqframe_nextitem")
+class TestTOP1MaxLoss(LossConformance):
+    loss = "top1_max"
+    options = {"samples": 4, "in_batch": 0, "alpha": 0.0}
+    size = 5
+    class_frequencies = (0, 3, 3, 2, 1)
+
+
 # ---- tasks -----------------------------------------------------------------------------------
 
 class TestAddingTask(TaskConformance):
