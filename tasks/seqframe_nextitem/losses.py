@@ -140,18 +140,23 @@ class RankingLoss(Loss):
         """
         raise NotImplementedError
 
+    def pick(self, targets: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+             classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows (n,), negatives (M,), valid (n, M) bool)``: the counted rows that have a
+        negative, the window's negatives, and which of them each row counts (host arrays)."""
+        counted = np.flatnonzero(weights > 0)
+        cols = self.negatives(targets[counted], rng, classes)  # (M,)
+        valid = cols[None, :] != targets[counted][:, None]  # (n, M) no accidental hits
+        has = valid.any(axis=1)  # a row with no negative left has loss 0
+        return counted[has], cols, valid[has]
+
     # ---- the readout's chain rule ------------------------------------------------------------
     def loss_and_grad_features(self, ops, features, weight, bias, targets, weights, *,
                                grad=True, rng=None):
-        classes = weight.shape[0]
         host_targets = ops.to_numpy(targets).astype(np.int64)  # (N,)
         host_weights = ops.to_numpy(weights).astype(np.float64)  # (N,)
         rng = np.random.default_rng(0) if rng is None else rng
-        counted = np.flatnonzero(host_weights > 0)
-        cols = self.negatives(host_targets[counted], rng, classes)  # (M,)
-        valid = cols[None, :] != host_targets[counted][:, None]  # (n, M) no accidental hits
-        rows = counted[valid.any(axis=1)]  # rows with no negative left have loss 0
-        valid = valid[valid.any(axis=1)]
+        rows, cols, valid = self.pick(host_targets, host_weights, rng, weight.shape[0])
         result = LossResult(ops.sum(weights * 0.0), ops.sum(weights))
         if grad:
             result.d_outputs = ops.zeros_like(features)
