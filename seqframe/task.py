@@ -337,6 +337,20 @@ class Transcriber(Protocol):
 
 
 @runtime_checkable
+class Recommender(Protocol):
+    """Ranks the items to come after item histories: ``seqframe recommend`` / ``Run.recommend``
+    (nextitem)."""
+
+    def recommend(self, predictor: Predictor, histories: list[list[Any]], k: int = 10,
+                  exclude_seen: bool = True) -> list[list[tuple[Any, float, str | None]]]:
+        """Per history (item ids as in the data, oldest first), the ``k`` items the model
+        scores highest next, best first, as ``(item id, score, title or None)``; items already
+        in the history are left out when ``exclude_seen``. Unknown ids raise a DataError listing
+        every one of them."""
+        ...
+
+
+@runtime_checkable
 class EnsembleAware(Protocol):
     """Varies its data between the members of an ensemble (``--ensemble K``).
 
@@ -370,7 +384,8 @@ class MemberInputs(Protocol):
 
 
 CAPABILITY_COMMANDS = {Sampler: "sample", Forecaster: "forecast", FilePredictor: "predict",
-                       Transcriber: "transcribe"}
+                       Transcriber: "transcribe",
+                       Recommender: "recommend"}
 
 
 def require(task: Task, capability: type) -> Any:

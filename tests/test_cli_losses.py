@@ -13,7 +13,8 @@ import pytest
 from tests.test_cli import with_plugins  # noqa: F401  (a fixture)
 from tests.test_plugins import fixture_ep
 
-BUILTIN_LOSSES = ["cross_entropy", "gaussian_nll", "mse", "sampled_softmax"]
+BUILTIN_LOSSES = ["cross_entropy", "ctc", "gaussian_nll", "mse", "sampled_softmax"]
+TASK_LOSSES = ["bpr_max", "top1_max"]  # registered by the nextitem task's plugin
 
 
 @pytest.fixture
@@ -35,13 +36,13 @@ def test_plugins_lists_the_losses_each_plugin_registered(sf, lossy):
     code, out, _ = sf("plugins")
     assert code == 0
     rows = {line.split()[0]: line for line in out.splitlines()[2:]}
-    assert "loss: cross_entropy, gaussian_nll, mse, sampled_softmax" in rows["losses"]
+    assert "loss: cross_entropy, ctc, gaussian_nll, mse, sampled_softmax" in rows["losses"]
     assert rows["losses"].endswith("ok")
     assert "task: picky-adding; loss: abs-error, gone-loss, sequence-mse" in rows["lossy"]
     code, out, _ = sf("plugins", "--json")
     plugins = {row["name"]: row for row in json.loads(out)}
     assert plugins["losses"]["registered"] == {
-        "loss": ["cross_entropy", "sampled_softmax", "mse", "gaussian_nll"]}
+        "loss": ["cross_entropy", "sampled_softmax", "mse", "gaussian_nll", "ctc"]}
     assert plugins["lossy"]["registered"] == {
         "loss": ["abs-error", "sequence-mse", "gone-loss"], "task": ["picky-adding"]}
     assert plugins["lossy"]["distribution"] == "seqframe-lossy"
@@ -54,12 +55,12 @@ def test_losses_lists_every_loss_with_targets_needs_outputs_and_options(sf, loss
     assert header.split() == ["loss", "targets", "needs", "outputs", "options", "description",
                               "from"]
     rows = {line.split()[0]: line.split(maxsplit=5) for line in lines}
-    assert sorted(rows) == sorted([*BUILTIN_LOSSES, "abs-error", "gone-loss", "sequence-mse"])
+    assert sorted(rows) == sorted([*BUILTIN_LOSSES, *TASK_LOSSES, "abs-error", "gone-loss", "sequence-mse"])
     assert rows["cross_entropy"][1:5] == ["classes", "logits", "O", "-"]
     assert rows["gaussian_nll"][1:5] == ["values", "logits", "2*O", "-"]
     assert rows["sampled_softmax"][1:4] == ["classes", "features", "O"]
-    assert "samples=512, sampler=log_uniform, alpha=0.75  softmax over" in \
-        " ".join(rows["sampled_softmax"][4:])
+    assert "samples=512, sampler=log_uniform, alpha=0.75 softmax over" in \
+        " ".join(" ".join(rows["sampled_softmax"][4:]).split())
     assert rows["abs-error"][1:5] == ["values", "logits", "O", "scale=1.0"]
     assert rows["abs-error"][5].endswith("seqframe-lossy 1.2.3")
     # a loss that cannot be imported is listed as such; the listing itself works

@@ -1,5 +1,5 @@
 """Commands that use a finished run: ``eval``, ``sample``, ``forecast``, ``predict``,
-``transcribe``."""
+``transcribe``, ``recommend``."""
 
 from __future__ import annotations
 
@@ -73,3 +73,25 @@ def transcribe(run_dir: str, files: tuple[str, ...], backend: str | None) -> Non
     results = api.load(run_dir, backend).transcribe(list(files))
     click.echo(format_table([(r.path, " ".join(r.words), f"{r.probability:.4g}")
                              for r in results], ["file", "transcript", "probability"]))
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.option("--history", "histories", multiple=True, required=True, metavar="IDS",
+              help="Item ids, comma-separated, oldest first, as in the data (repeat the option "
+                   "for several histories).")
+@click.option("--k", type=int, default=10, show_default=True, help="Items to recommend.")
+@click.option("--include-seen", is_flag=True, help="Also recommend items of the history.")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+def recommend(run_dir: str, histories: tuple[str, ...], k: int, include_seen: bool,
+              backend: str | None) -> None:
+    """Recommend the next items after item histories with a recommendation run."""
+    parsed = [[part.strip() for part in text.split(",") if part.strip()] for text in histories]
+    ranked = api.load(run_dir, backend).recommend(parsed, k=k, exclude_seen=not include_seen)
+    for text, items in zip(histories, ranked, strict=True):
+        if len(histories) > 1:
+            click.echo(f"after {text}:")
+        titled = any(title for _, _, title in items)
+        rows = [(rank, item, f"{score:.4g}", *([title or ""] if titled else []))
+                for rank, (item, score, title) in enumerate(items, start=1)]
+        click.echo(format_table(rows, ["rank", "item", "score", *(["title"] if titled else [])]))

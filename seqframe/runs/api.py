@@ -27,7 +27,8 @@ from typing import Any
 
 from ..config import RunConfig, merge, toml_text
 from ..errors import ConfigError, SeqframeError, UsageError
-from ..task import FilePredictor, Forecaster, Sampler, Task, Transcriber, Transcript, require
+from ..task import (FilePredictor, Forecaster, Recommender, Sampler, Task, Transcriber,
+                    Transcript, require)
 from ..training.distributed import World, env_world
 from ..training.safefiles import atomic_write_text
 from ..training.settings import validate
@@ -264,6 +265,14 @@ class Run:
         if not paths:
             raise UsageError("transcribe needs at least one audio file.")
         return require(self.task, Transcriber).transcribe(self.predictor, paths)
+
+    def recommend(self, histories: list[list[Any]], k: int = 10,
+                  exclude_seen: bool = True) -> list[list[tuple[Any, float, str | None]]]:
+        """Per item history (ids as in the data, oldest first), the top ``k`` next items as
+        ``(item id, score, title or None)`` (:class:`seqframe.task.Recommender` tasks, e.g.
+        nextitem); items of the history are left out unless ``exclude_seen`` is False."""
+        return require(self.task, Recommender).recommend(
+            self.predictor, histories, k=k, exclude_seen=exclude_seen)
 
 
 __all__ = ["Run", "load", "open_run", "resume", "train"]

@@ -15,7 +15,6 @@ import numpy as np
 from seqframe.task import Predictor
 
 from . import ranking
-from .batching import encode_items
 from .protocols import Cases
 
 Chunks = Iterator[tuple[np.ndarray, np.ndarray]]  # (question indices (c,), scores (c, V))
@@ -39,7 +38,7 @@ def run_model(predictor: Predictor, windows: list[np.ndarray], width: int) -> It
         for r, i in enumerate(idx):
             items[r, : lengths[i]] = windows[i]
         mask = np.arange(steps)[None, :] < lengths[idx][:, None]  # (b, T)
-        out, _ = predictor.predict(encode_items(items, width), mask)
+        out, _ = predictor.predict(items, mask)
         yield idx, np.asarray(out, dtype=np.float64)
         lo += len(idx)
 

@@ -19,7 +19,6 @@ session is a question, its history the session so far.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +27,6 @@ from seqframe.errors import ConfigError, DataError
 
 from .sequences import Sequences
 
-log = logging.getLogger("seqframe.nextitem")
 SPLITS = ("val", "test")
 
 

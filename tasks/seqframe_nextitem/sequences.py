@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +22,6 @@ import numpy as np
 from seqframe.errors import DataError
 
 from .readers import Interactions
-
-log = logging.getLogger("seqframe.nextitem")
 
 
 @dataclass
@@ -102,9 +100,10 @@ def _duplicates(user_code: np.ndarray, item_code: np.ndarray, times: np.ndarray)
     return repeat
 
 
-def build(inter: Interactions, titles: dict[Any, str] | None = None) -> tuple[Sequences,
-                                                                                Catalogue]:
-    """Per-user sequences and the item catalogue from events (see the module docstring)."""
+def build(inter: Interactions, titles: dict[Any, str] | None = None,
+          log: Callable[[str], None] | None = None) -> tuple[Sequences, Catalogue]:
+    """Per-user sequences and the item catalogue from events (see the module docstring);
+    ``log`` gets a line when duplicated rows are dropped (the task's log)."""
     if not len(inter.users):
         raise DataError(f"{inter.source} holds no interactions (a header but no rows).")
     raw_users, user_code = np.unique(inter.users, return_inverse=True)
@@ -116,9 +115,9 @@ def build(inter: Interactions, titles: dict[Any, str] | None = None) -> tuple[Se
         if inter.file_ordered:
             _check_file_order(inter, user_code)
         keep = ~_duplicates(user_code, item_code, inter.times)
-        if not keep.all():
-            log.warning("%s: dropped %d duplicated (user, item, time) row(s), kept the first of "
-                        "each", inter.source, int((~keep).sum()))
+        if not keep.all() and log is not None:
+            log(f"{inter.source}: dropped {int((~keep).sum())} duplicated (user, item, time) "
+                "row(s), kept the first of each")
     report["duplicates_dropped"] = int((~keep).sum())
     kept = np.flatnonzero(keep)
     time_key = inter.times[kept] if inter.times is not None else np.zeros(len(kept))

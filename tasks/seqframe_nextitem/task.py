@@ -4,9 +4,11 @@ Data (:mod:`.readers`): RecBole ``.inter``, MovieLens ``u.data`` / ``ratings.dat
 ``user item`` lines, CSV/Parquet with ``-o user=,item=,time=`` columns, ``hf:`` data sets; the
 default is the generated ``synthetic`` set (:mod:`.synthetic`). Item ids become ``1..N``, 0 is
 padding (:mod:`.sequences`). Protocols (:mod:`.protocols`): leave-one-out by time (default) or
-sessions split by time. The model reads each item and scores every item as the next one
-(readout every step, cross-entropy over ``N + 1`` classes); batches are padded sequences or
-GRU4Rec's session-parallel windows (:mod:`.batching`). Metrics (:mod:`.ranking`): ``hr@10``,
+sessions split by time. The model reads item ids (token inputs, embedded with ``--embed``) and
+after each scores every item as the next one (readout every step over ``N + 1`` classes); it
+trains with full softmax cross-entropy by default, or with sampled softmax, BPR-max or TOP1-max
+(:mod:`.losses`, a run's ``loss`` key); batches are padded sequences or GRU4Rec's
+session-parallel windows (:mod:`.batching`). Metrics (:mod:`.ranking`): ``hr@10``,
 ``ndcg@10`` against sampled negatives and ``full_hr@10``, ``full_ndcg@10`` over the catalogue
 (leave-one-out); ``mrr@20``, ``recall@20`` over the catalogue (sessions). Baselines
 (:mod:`.baselines`): ``popularity``, ``item_knn``, ``markov``.
@@ -15,7 +17,6 @@ GRU4Rec's session-parallel windows (:mod:`.batching`). Metrics (:mod:`.ranking`)
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,10 @@ from .recommend import Recommendation, recommend
 from .sequences import Catalogue, Sequences, build
 from .titles import read_titles, sibling
 
-log = logging.getLogger("seqframe.nextitem")
 BUILTIN = "synthetic"
 SPLIT_CODE = {"val": 1, "test": 2}
+# the losses a run may choose instead of cross_entropy (its ``loss`` key, ``loss_options``)
+LOSSES = ("sampled_softmax", "bpr_max", "top1_max")
 
 OPTIONS = (
     TaskOption("protocol", str, "loo", "loo: leave-one-out by time (last item test, second-last "
@@ -80,8 +82,8 @@ class NextItemTask(Task):
     name = "nextitem"
     description = "next-item recommendation (MovieLens, RecBole, SASRec, GRU4Rec sessions)"
     options = OPTIONS
-    run_defaults = {"cell": "gru", "hidden": 64, "batch_size": 32, "epochs": 30, "lr": 3e-3,
-                    "patience": 5}
+    run_defaults = {"cell": "gru", "embed": 64, "hidden": 64, "batch_size": 32, "epochs": 30,
+                    "lr": 3e-3, "patience": 5}
     metric = "full_ndcg@10"  # the session protocol watches mrr@20 (set per instance)
     metric_mode = "max"
 
@@ -127,7 +129,7 @@ class NextItemTask(Task):
 
     def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec:
         inter, titles = self._read()
-        seqs, found = build(inter, titles)
+        seqs, found = build(inter, titles, self.log)
         self.catalogue = self._catalogue(found, state)
         self.width = self.catalogue.size + 1  # V: items 1..N and padding 0
         self.protocol = self._protocol(seqs)
@@ -137,11 +139,19 @@ class NextItemTask(Task):
                             "train on; use data with longer histories.")
         self.report = {**seqs.report, **self.protocol.report,
                        "training_transitions": int(sum(len(p) - 1 for p in self.pieces))}
-        log.info("nextitem data: %s", json.dumps(self.report))
+        self.log(f"nextitem data: {json.dumps(self.report)}")
         self._negatives: dict[str, np.ndarray] = {}
         self._baseline_ranks: dict[str, dict[str, dict[str, np.ndarray]]] = {}
         return ModelSpec(input_size=self.width, output_size=self.width, readout="every_step",
-                         loss="cross_entropy", stateful=self.opts["batching"] == "parallel")
+                         loss="cross_entropy", stateful=self.opts["batching"] == "parallel",
+                         tokens=True, padding_id=0, losses=LOSSES,
+                         class_frequencies=self.frequencies())
+
+    def frequencies(self) -> tuple[int, ...]:
+        """(V,) how often each item occurs in the training sequences (0 for padding): the
+        popularity proposal of the sampling losses. A tuple, so specs compare by value."""
+        counts = np.bincount(np.concatenate(self.protocol.train), minlength=self.width)
+        return tuple(int(c) for c in counts)
 
     def state_dict(self) -> dict[str, Any]:
         return {"items": list(self.catalogue.raw), "titles": list(self.catalogue.titles)}
@@ -150,10 +160,8 @@ class NextItemTask(Task):
         rng = np.random.default_rng([seed, epoch, 0x17E])
         if self.opts["batching"] == "parallel":
             order = rng.permutation(len(self.protocol.train))
-            return ParallelBatches(self.protocol.train, order, batch_size, self.opts["window"],
-                                   self.width)
-        return PaddedBatches(self.pieces, rng.permutation(len(self.pieces)), batch_size,
-                             self.width)
+            return ParallelBatches(self.protocol.train, order, batch_size, self.opts["window"])
+        return PaddedBatches(self.pieces, rng.permutation(len(self.pieces)), batch_size)
 
     # ---- evaluation --------------------------------------------------------------------------
 

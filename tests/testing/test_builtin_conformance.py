@@ -111,6 +111,26 @@ class TestLayerNormGRUCell(_LayerNormCells):
     cell = LayerNormGRUCell
 
 
+# BPR-max and TOP1-max with sampled negatives only: a row's in-batch negatives are the other
+# rows' targets, so with them (in_batch > 0) two halves of a batch are not the whole batch --
+# by design, as in GRU4Rec -- and the suite's reduction check cannot hold
+# (tests/tasks/nextitem/test_nextitem_losses.py covers in-batch negatives).
+@_needs("seqframe_nextitem")
+class TestBPRMaxLoss(LossConformance):
+    loss = "bpr_max"  # registered by the nextitem task's plugin
+    options = {"samples": 5, "in_batch": 0, "alpha": 0.5, "reg": 0.3}
+    size = 6
+    class_frequencies = (0, 12, 5, 3, 1, 0)  # 0 (padding) and 5 (never trained on): never drawn
+
+
+@_needs("seqframe_nextitem")
+class TestTOP1MaxLoss(LossConformance):
+    loss = "top1_max"
+    options = {"samples": 4, "in_batch": 0, "alpha": 0.0}
+    size = 5
+    class_frequencies = (0, 3, 3, 2, 1)
+
+
 # ---- tasks -----------------------------------------------------------------------------------
 
 class TestAddingTask(TaskConformance):
@@ -253,10 +273,10 @@ class TestSpeechCTCTask(TaskConformance):
 NEXTITEM_DATA = Path(__file__).resolve().parents[1] / "tasks" / "nextitem" / "data"
 
 
-def _scores_by_id(sign: float = 1.0) -> FunctionPredictor:
-    """Every step scores item i as sign * i (the one-hot width is the catalogue plus padding)."""
-    return FunctionPredictor(
-        lambda x, mask: sign * np.broadcast_to(np.arange(x.shape[2], dtype=float), x.shape))
+def _scores_by_id(width: int, sign: float = 1.0) -> FunctionPredictor:
+    """Every step scores item i as sign * i; ``width`` is the catalogue plus padding (id 0)."""
+    return FunctionPredictor(lambda x, mask: sign * np.broadcast_to(
+        np.arange(width, dtype=float), (*x.shape, width)))
 
 
 @_needs("seqframe_nextitem")
@@ -272,8 +292,9 @@ class TestNextItemTask(TaskConformance):
         def dcg(rank):
             return 1 / math.log2(rank + 2)
 
-        up, down = _scores_by_id(), _scores_by_id(-1.0)
-        flat = FunctionPredictor(lambda x, mask: np.zeros(x.shape))
+        width = len(task.state_dict()["items"]) + 1
+        up, down = _scores_by_id(width), _scores_by_id(width, -1.0)
+        flat = FunctionPredictor(lambda x, mask: np.zeros((*x.shape, width)))
         return [
             # test, score = id: user 1 has 6 7 8 ahead of 5 among {4..8} (rank 3), user 2 none
             MetricCase("test", up, {"full_hr@10": 1.0, "full_ndcg@10": (dcg(3) + 1) / 2,
@@ -305,8 +326,9 @@ class TestNextItemSessionTask(TaskConformance):
         # sessions (gap 100 s), by end time: 1 2 3 | 2 1 | 4 5 | 3 6 2 | 5 4. The last is test,
         # the one before validation; item 6 never occurs in training, so validation is 3 2.
         # score = id over items 1..6: 2 trails 3 4 5 6 (rank 4), 4 trails 5 6 (rank 2).
-        return [MetricCase("val", _scores_by_id(), {"mrr@20": 1 / 5, "recall@20": 1.0}),
-                MetricCase("test", _scores_by_id(), {"mrr@20": 1 / 3, "recall@20": 1.0})]
+        by_id = _scores_by_id(len(task.state_dict()["items"]) + 1)
+        return [MetricCase("val", by_id, {"mrr@20": 1 / 5, "recall@20": 1.0}),
+                MetricCase("test", by_id, {"mrr@20": 1 / 3, "recall@20": 1.0})]
 @_needs("seqframe_timeseries")
 class TestTimeseriesManySeriesTask(TaskConformance):
     task = "timeseries"

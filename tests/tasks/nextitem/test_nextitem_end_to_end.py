@@ -59,3 +59,38 @@ def test_session_protocol_with_session_parallel_batches(sf, tmp_path):
     assert set(summary["metrics"]["test"]) == {"mrr@20", "recall@20"}
     markov = summary["baselines"]["markov"]
     assert 0 < markov["mrr@20"] < markov["recall@20"] <= 1
+
+
+def _loss_config(tmp_path, loss: str, options: str = "") -> str:
+    path = tmp_path / f"{loss}.toml"
+    path.write_text(f'task = "nextitem"\nbackend = "numpy"\nloss = "{loss}"\n'
+                    f"[loss_options]\n{options}", encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("loss, options", [("sampled_softmax", 'sampler = "popularity"\n'
+                                                               "samples = 64\n"),
+                                           ("bpr_max", "samples = 32\n"),
+                                           ("top1_max", "samples = 32\nalpha = 0.0\n")])
+def test_a_run_trains_with_each_loss_the_task_allows(sf, tmp_path, loss, options):
+    code, _, err = sf("run", "--config", _loss_config(tmp_path, loss, options), "--steps", "25",
+                      "--hidden", "32", "--eval-every", "25", "--quiet",
+                      "--out", str(tmp_path / "run"))
+    assert code == 0, err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    # 25 steps of any of the losses learn more than twice what popularity knows
+    popularity = summary["baselines"]["popularity"]["full_ndcg@10"]
+    assert summary["metrics"]["test"]["full_ndcg@10"] > 2 * popularity
+
+
+def test_a_loss_the_task_does_not_allow_and_bad_loss_options(sf, tmp_path):
+    for loss, options, message in [
+            ("mse", "", "task 'nextitem' trains with loss 'cross_entropy' or 'sampled_softmax' or "
+                        "'bpr_max' or 'top1_max'; 'mse' is not one of them"),
+            ("bpr_max", "samples = 0\nin_batch = 0\n",
+             "loss 'bpr_max' has no negatives: samples and in_batch are both 0"),
+            ("top1_max", "reg = 1.0\n", "unknown option 'reg' for loss 'top1_max'")]:
+        code, _, err = sf("run", "--config", _loss_config(tmp_path, loss, options), "--steps",
+                          "1", "--quiet", "--out", str(tmp_path / "never"))
+        assert code == 2, err
+        assert message in " ".join(err.split())

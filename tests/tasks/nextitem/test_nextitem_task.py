@@ -59,5 +59,15 @@ def test_sessions_are_run_once_each(sessions_csv):
     task.prepare()
     predictor = TableScores(np.zeros(7))
     task.evaluate(predictor, "test")
-    assert predictor.calls == [((1, 1, 7), (1, 1))]  # the test session 5 4: one row, one step
+    assert predictor.calls == [((1, 1), (1, 1))]  # the test session 5 4: one row, one step
     assert task.metric == "mrr@20" and NextItemTask.metric == "full_ndcg@10"
+
+
+def test_the_model_spec_declares_token_inputs_and_training_counts(tiny_inter):
+    spec = NextItemTask({}, str(tiny_inter)).prepare()
+    assert (spec.tokens, spec.input_size, spec.output_size, spec.padding_id) == (True, 9, 9, 0)
+    assert spec.loss == "cross_entropy"
+    assert set(spec.losses) == {"sampled_softmax", "bpr_max", "top1_max"}
+    # training items: user 1's 10 20 (30, 50 held out), user 2's 80 (70, 60 held out), user 3's
+    # 40 10 (two events: training only) -> ids 1 2 | 8 | 4 1
+    assert spec.class_frequencies == (0, 2, 1, 0, 1, 0, 0, 0, 1)
