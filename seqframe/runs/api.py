@@ -1,0 +1,193 @@
+"""The Python API: train, resume and reopen runs from Python or a notebook.
+
+Everything the ``seqframe`` command does goes through these functions; the CLI only parses its
+flags, calls one of them and renders the result::
+
+    import seqframe
+    run = seqframe.train(task="timeseries", backend="numpy", steps=50, out="runs/demo",
+                         options={"horizon": 12})         # any RunConfig key as a keyword
+    run.dir, run.config, run.summary                       # summary == summary.json
+    run.evaluate("test")                                   # {metric: value}, as `seqframe eval`
+    again = seqframe.load("runs/demo", backend="torch")    # backend-neutral checkpoints
+    again.forecast(horizon=12)                             # the task's capabilities
+
+Errors are :class:`seqframe.errors.SeqframeError` subclasses carrying the messages the CLI prints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ..config import RunConfig, merge, write_toml
+from ..engine.predictor import task_metrics
+from ..errors import UsageError
+from ..task import FilePredictor, Forecaster, Sampler, Task, require
+from ..training.distributed import World, env_world
+from . import ensemble, single
+from .build import CONFIG_FILE, new_run_dir, read_run_config, resolve_config
+
+Log = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _log_for(config: RunConfig, world: World, log: Log | None) -> Log:
+    """Where run messages go: ``log`` (stderr by default); nowhere when quiet, or on a
+    data-parallel rank other than 0."""
+    if config.quiet or world.rank != 0:
+        return lambda _line: None
+    return log or _stderr
+
+
+def train(config: str | Path | RunConfig | None = None, *, log: Log | None = None,
+          **settings: Any) -> Run:
+    """Train a new run and return it.
+
+    Args:
+        config: a run file (``--config FILE.toml``), or a resolved :class:`RunConfig`, or None.
+        log: where the run's messages go (default: standard error).
+        **settings: any :class:`RunConfig` key (``task="charlm"``, ``steps=100``,
+            ``options={"seq_len": 50}``, ``quiet=True``...); they override the run file, which
+            overrides the task's run defaults and seqframe's defaults.
+
+    Raises:
+        seqframe.training.trainer.Interrupted: Ctrl-C; a checkpoint was written.
+        seqframe.errors.NonFiniteError: the loss or gradients became NaN/Inf.
+        seqframe.errors.SeqframeError: anything wrong with the configuration, data or plugins.
+    """
+    if isinstance(config, RunConfig):
+        resolved = merge(config, settings, "the keyword arguments")
+    else:
+        resolved = resolve_config(settings, None if config is None else str(config))
+    return Run(train_config(resolved, log=log)["run_dir"])
+
+
+def train_config(config: RunConfig, task_state: dict | None = None,
+                 log: Log | None = None) -> dict[str, Any]:
+    """Train the run a resolved ``config`` describes (one model or an ensemble); its summary."""
+    world = env_world()
+    ensemble.check(config, world.size)
+    log = _log_for(config, world, log)
+    if config.ensemble > 1:
+        run_dir = new_run_dir(config)
+        write_toml(config.replace(out=str(run_dir)), run_dir / CONFIG_FILE)
+        return ensemble.train(config, run_dir, log)
+    return single.train(config, world, log, task_state)
+
+
+def resume(run_dir: str | Path, *, log: Log | None = None) -> Run:
+    """Continue the run in ``run_dir`` exactly where its latest checkpoint left it.
+
+    A run that had already finished is not trained further; its summary is written again.
+    """
+    return Run(resume_summary(run_dir, log=log)["run_dir"])
+
+
+def resume_summary(run_dir: str | Path, log: Log | None = None) -> dict[str, Any]:
+    """:func:`resume`, returning the summary (what the CLI prints)."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    world = env_world()
+    log = _log_for(config, world, log)
+    if config.ensemble > 1:
+        return ensemble.train(config, run_dir, log)
+    return single.resume(run_dir, config, world, log)
+
+
+def load(run_dir: str | Path, backend: str | None = None) -> Run:
+    """A finished (or interrupted) run, to evaluate and use; ``backend`` overrides the run's own
+    (checkpoints are backend-neutral)."""
+    return Run(run_dir, backend)
+
+
+def open_run(run_dir: str | Path, backend: str | None = None):
+    """``(task, predictor, config)`` of a run's best checkpoint (an ensemble's combined model)."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    if config.ensemble > 1:
+        return (*ensemble.open_members(run_dir, config, backend), config)
+    return single.open_single(run_dir, config, backend)
+
+
+class Run:
+    """A run directory: its config and summary, and its model for evaluation and use.
+
+    The model is loaded from the best checkpoint (else the latest) the first time it is needed.
+
+    Attributes:
+        dir: the run directory.
+        config: its resolved :class:`RunConfig`.
+        backend: the backend predictions run on (None: the run's own).
+    """
+
+    def __init__(self, run_dir: str | Path, backend: str | None = None):
+        self.dir = Path(run_dir)
+        self.config = read_run_config(self.dir)
+        self.backend = backend
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.dir)!r}, task={self.config.task!r}, backend={self.backend!r})"
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """``summary.json`` (None until the run has finished)."""
+        path = self.dir / "summary.json"
+        return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+    @cached_property
+    def _opened(self) -> tuple[Task, Any, RunConfig]:
+        return open_run(self.dir, self.backend)
+
+    @property
+    def task(self) -> Task:
+        """The prepared task, with the run's fitted state (vocabulary, scalers...)."""
+        return self._opened[0]
+
+    @property
+    def predictor(self):
+        """The model as a :class:`seqframe.task.Predictor` (NumPy in, NumPy out)."""
+        return self._opened[1]
+
+    def evaluate(self, split: str | None = None) -> dict[str, float]:
+        """The task's metrics on ``split`` (default: test if the task holds one out, else val)."""
+        task = self.task
+        split = split or ("test" if "test" in task.splits() else "val")
+        if split not in task.splits():
+            raise UsageError(f"task {task.name!r} has no {split!r} split; it has "
+                             f"{', '.join(task.splits())}.")
+        if self.config.ensemble > 1:
+            ensemble.check_split(task, split, self.dir)
+        return task_metrics(task, self.predictor, split)
+
+    # ---- the task's capabilities -------------------------------------------------------------
+    def sample(self, prime: str = "", length: int = 500, temperature: float = 1.0,
+               top_k: int | None = None, seed: int = 0, greedy: bool = False) -> str:
+        """Generated text (:class:`seqframe.task.Sampler` tasks, e.g. charlm)."""
+        return require(self.task, Sampler).sample(
+            self.predictor, prime=prime, length=length, temperature=temperature, top_k=top_k,
+            seed=seed, greedy=greedy)
+
+    def forecast(self, horizon: int, data: str | None = None, out_dir: str | Path | None = None,
+                 series: str | None = None) -> list[Path]:
+        """Forecast files past the end of the data (:class:`seqframe.task.Forecaster` tasks),
+        written into ``out_dir`` (default: the run directory); ``series`` picks one series of a
+        many-series run."""
+        extra = {} if series is None else {"series": series}
+        return require(self.task, Forecaster).forecast(
+            self.predictor, horizon=horizon, data=data, out_dir=Path(out_dir or self.dir), **extra)
+
+    def predict(self, data: str, out_dir: str | Path | None = None) -> list[Path]:
+        """Prediction files for the sequences in ``data`` (:class:`seqframe.task.FilePredictor`
+        tasks), written into ``out_dir`` (default: the run directory)."""
+        return require(self.task, FilePredictor).predict_file(
+            self.predictor, data=data, out_dir=Path(out_dir or self.dir))
+
+
+__all__ = ["Run", "load", "open_run", "resume", "train"]

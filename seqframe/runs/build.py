@@ -1,0 +1,168 @@
+"""Building what a run config names: its plugins, backend, task, model and run directory.
+
+Used by every way of starting or reopening a run (:mod:`.single`, :mod:`.ensemble`,
+:mod:`.api`); it holds no state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..cells import LAYER_NORM_VARIANTS, Cell
+from ..config import RunConfig, load_toml, merge, read_resolved
+from ..engine.model import Model, ModelConfig
+from ..errors import ConfigError, UsageError
+from ..losses import Loss
+from ..losses.base import check_loss_class
+from ..ops import Ops
+from ..plugins import get_registry
+from ..task import ModelSpec, Task
+
+CONFIG_FILE = "config.toml"
+
+
+def load_plugin(kind: str, name: str) -> Any:
+    """The class registered as ``name`` of ``kind`` (backend, cell, task)."""
+    return get_registry().load(kind, name)
+
+
+def resolve_config(overrides: dict[str, Any], config_file: str | None = None) -> RunConfig:
+    """Defaults < the task's ``run_defaults`` < ``--config FILE.toml`` < flags.
+
+    ``--epochs`` and ``--steps`` are one choice: a layer that sets one of them clears the other
+    from the layers below it (a task preferring ``epochs = 10`` does not cap ``--steps 500``).
+
+    Args:
+        overrides: only the values the user gave explicitly (flags), by config key.
+        config_file: the ``--config`` path, if any.
+
+    Raises:
+        ConfigError: unknown keys, wrong types, or ``epochs`` and ``steps`` in one layer.
+        UnknownNameError: the task is not registered.
+    """
+    from_file = load_toml(config_file) if config_file else {}
+    task_name = overrides.get("task") or from_file.get("task") or RunConfig().task
+    task_cls = load_plugin("task", task_name)
+    config = RunConfig()
+    layers = [(dict(task_cls.run_defaults), f"task {task_name!r} run defaults"),
+              (from_file, str(config_file)), (overrides, "the command line")]
+    for values, source in layers:
+        keys = {key.replace("-", "_") for key in values}
+        if {"epochs", "steps"} <= keys and None not in (values.get("epochs"), values.get("steps")):
+            raise ConfigError(f"{source} sets both epochs and steps; give one of them.")
+        config = merge(config, values, source)
+        if "steps" in keys and "epochs" not in keys:
+            config = config.replace(epochs=None)
+        elif "epochs" in keys and "steps" not in keys:
+            config = config.replace(steps=None)
+    return config
+
+
+@dataclass
+class Built:
+    """Everything a config names, ready to train or predict: ``ops``, the prepared ``task`` and
+    its ``spec``, and the ``model``."""
+
+    ops: Ops
+    task: Task
+    spec: ModelSpec
+    model: Model
+
+
+def build(config: RunConfig, task_state: dict | None = None,
+          log: Callable[[str], None] | None = None) -> Built:
+    """Backend, task (prepared, with ``task_state`` when given: the fitted vocabulary, scalers...
+    of a checkpoint), spec and model for ``config``; ``log`` becomes the task's log."""
+    ops = make_ops(config)
+    task_cls = load_plugin("task", config.task)
+    task = task_cls(config.options, config.data)
+    if log is not None:
+        task.log = log
+    spec = task.prepare(task_state)
+    if config.bidirectional and config.bptt:
+        raise ConfigError("a bidirectional model reads each sequence whole; use --bptt 0 with "
+                          "--bidirectional (or drop --bidirectional for truncated BPTT).")
+    loss = make_loss(config, spec)
+    model = Model(ModelConfig(
+        cell=config.cell, input_size=spec.input_size, hidden_size=config.hidden,
+        output_size=spec.output_size, layers=config.layers, readout=spec.readout,
+        loss=loss.name, dropout=config.dropout, bidirectional=config.bidirectional,
+        tokens=spec.tokens, embed=config.embed, padding_id=spec.padding_id,
+        tie_weights=config.tie_weights), make_cell(config), loss)
+    return Built(ops, task, spec, model)
+
+
+def make_cell(config: RunConfig) -> Cell:
+    """The cell ``config`` names; with ``layer_norm``, its layer-normalised variant."""
+    cell_cls = load_plugin("cell", config.cell)
+    if not config.layer_norm:
+        return cell_cls()
+    variant = LAYER_NORM_VARIANTS.get(cell_cls)
+    if variant is None:
+        raise ConfigError(
+            f"--layer-norm has no layer-normalised variant of cell {config.cell!r}; it exists "
+            f"for {', '.join(sorted(c.name for c in LAYER_NORM_VARIANTS)) or 'no cell yet'}.")
+    return variant()
+
+
+def make_loss(config: RunConfig, spec: ModelSpec) -> Loss:
+    """The loss the task names, or the one the run asks for (``loss``) when the task allows it.
+
+    Raises:
+        ConfigError: a loss the task does not allow, or bad ``loss_options``.
+    """
+    name = config.loss or spec.loss
+    allowed = (spec.loss, *spec.losses)
+    if name not in allowed:
+        raise ConfigError(f"task {config.task!r} trains with loss "
+                          f"{' or '.join(repr(n) for n in allowed)}; {name!r} is not one of them.")
+    loss_cls = load_plugin("loss", name)
+    check_loss_class(loss_cls)
+    loss = loss_cls(**config.loss_options)
+    loss.prepare(spec)
+    return loss
+
+
+def make_ops(config: RunConfig) -> Ops:
+    """The backend's Ops for ``config``: ``Cls(dtype=..., device=...)``, plus ``amp`` when set.
+
+    Raises:
+        ConfigError: an ``--amp`` mode the backend does not list in its ``amp_modes``.
+    """
+    ops_cls = load_plugin("backend", config.backend)
+    if config.amp == "off":
+        return ops_cls(dtype=config.dtype, device=config.device)
+    if config.amp not in ops_cls.amp_modes:
+        raise ConfigError(f"backend {config.backend!r} has no mixed precision --amp "
+                          f"{config.amp} (it offers: {', '.join(ops_cls.amp_modes)}); use --amp "
+                          f"off, or --backend torch on a GPU.")
+    return ops_cls(dtype=config.dtype, device=config.device, amp=config.amp)
+
+
+def new_run_dir(config: RunConfig) -> Path:
+    if config.out:
+        path = Path(config.out)
+        if (path / CONFIG_FILE).exists() or (path / "checkpoints").exists():
+            raise ConfigError(f"--out {str(path)!r} already holds a run; continue it with "
+                              f"`seqframe run --resume {path}` or choose another --out.")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    stem = Path("runs") / f"{config.task}-{config.cell}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = stem, 1
+    while path.exists():
+        n += 1
+        path = stem.with_name(f"{stem.name}-{n}")
+    path.mkdir(parents=True)
+    return path
+
+
+def read_run_config(run_dir: Path) -> RunConfig:
+    """The resolved config a run directory holds."""
+    if not (run_dir / CONFIG_FILE).exists():
+        raise UsageError(f"{str(run_dir)!r} is not a run directory (no {CONFIG_FILE}); give the "
+                         f"directory a `seqframe run` wrote (its --out).")
+    return read_resolved(run_dir / CONFIG_FILE)
