@@ -166,7 +166,7 @@ def check_gradients(
     report = GradCheckReport(_title(model, ops, with_masks, with_resets, truncation), tolerance)
     floor = REL_FLOOR[ops.dtype]
     for name, value in host.items():
-        numeric = _numerical(ops, params, name, value, loss_at, eps)
+        numeric = numerical_gradient(ops, params, name, value, loss_at, eps)
         diff = np.abs(analytic[name] - numeric)
         scale = np.maximum(np.maximum(np.abs(analytic[name]), np.abs(numeric)), floor)
         report.rows.append(GradCheckRow(name, value.shape, float(np.abs(analytic[name]).max()),
@@ -174,8 +174,10 @@ def check_gradients(
     return report
 
 
-def _numerical(ops: Ops, params: dict, name: str, value: np.ndarray, loss_at, eps: float):
-    """Fourth-order central differences of ``loss_at`` for every entry of ``params[name]``."""
+def numerical_gradient(ops: Ops, params: dict, name: str, value: np.ndarray, loss_at,
+                       eps: float) -> np.ndarray:
+    """Fourth-order central differences of ``loss_at(params)`` for every entry of
+    ``params[name]`` (host ``value``); ``params[name]`` is put back afterwards."""
     work = value.copy()
     flat = work.reshape(-1)
     out = np.zeros(flat.size)
