@@ -1,4 +1,5 @@
-"""Commands that use a finished run: ``eval``, ``sample``, ``forecast``, ``predict``."""
+"""Commands that use a finished run: ``eval``, ``sample``, ``forecast``, ``predict``,
+``translate``."""
 
 from __future__ import annotations
 
@@ -59,3 +60,19 @@ def predict(run_dir: str, data: str, backend: str | None) -> None:
     """Label every sequence of a file with a classification run."""
     for path in api.load(run_dir, backend).predict(data):
         click.echo(str(path))
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.option("--text", multiple=True, metavar="SENTENCE",
+              help="A sentence to translate; repeatable.")
+@click.option("--file", "file", default=None, metavar="FILE",
+              help="Translate every line of FILE (UTF-8, one sentence a line).")
+@click.option("--beam", type=int, default=None,
+              help="Beam width (default: the run's -o beam; 1 = greedy).")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+def translate(run_dir: str, text: tuple[str, ...], file: str | None, beam: int | None,
+              backend: str | None) -> None:
+    """Translate sentences with a translation run, one translation a line."""
+    for line in api.load(run_dir, backend).translate(list(text), beam, file=file):
+        click.echo(line)

@@ -16,10 +16,11 @@ is reached through :class:`~.contract.Seq2SeqPredictor`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from seqframe.errors import ConfigError, ShapeError
 from seqframe.task import Split, Task, TaskOption
@@ -32,7 +33,6 @@ from .contract import EOS_ID, Seq2SeqBatch, Seq2SeqPredictor, Seq2SeqSpec, make_
 from .metrics import corpus_scores, from_nll, token_nll
 from .words import detokenize, tokenize
 
-LOG = logging.getLogger("seqframe_translate")
 SPLITS = ("val", "test")
 
 
@@ -66,8 +66,10 @@ class TranslateTask(Task):
         TaskOption("max_len", int, 50, "drop training pairs with more tokens than this on either "
                    "side (counted in the log); val and test are never cut."),
         TaskOption("beam", int, 1, "beam width when translating val/test (1 = greedy)."),
-        TaskOption("max_output_ratio", float, 1.5, "translations stop after ratio * (longest "
-                   "source in the batch) + max_output_extra tokens."),
+        TaskOption("length_penalty", float, 1.0, "beam search ranks finished translations by "
+                   "log-probability / length ** length_penalty (0: raw log-probability)."),
+        TaskOption("max_output_ratio", float, 1.5, "a translation stops after ratio * (its "
+                   "source's tokens) + max_output_extra tokens."),
         TaskOption("max_output_extra", int, 10, "see max_output_ratio."),
         TaskOption("eval_batch_size", int, 128, "sentences per predictor call when evaluating."),
         TaskOption("attention_plots", int, 3, "attention heat maps (PNG) drawn for the first "
@@ -90,8 +92,9 @@ class TranslateTask(Task):
                    "test_fraction out of train."),
     )
     # A starting point for the encoder-decoder (issue 19 tunes it on Multi30k).
-    run_defaults = {"cell": "gru", "hidden": 256, "batch_size": 64, "epochs": 10,
-                    "dropout": 0.2, "lr": 1e-3, "clip_norm": 1.0}
+    run_defaults = {"cell": "gru", "hidden": 256, "embed": 256, "bidirectional": True,
+                    "attention": "general", "batch_size": 64, "epochs": 10, "dropout": 0.2,
+                    "lr": 1e-3, "clip_norm": 1.0}
     metric = "bleu"
     metric_mode = "max"
 
@@ -109,6 +112,9 @@ class TranslateTask(Task):
         if o["max_output_ratio"] <= 0:
             raise ConfigError(f"option 'max_output_ratio' must be positive, got "
                               f"{o['max_output_ratio']}.")
+        if o["length_penalty"] < 0:
+            raise ConfigError(f"option 'length_penalty' must be 0 or more, got "
+                              f"{o['length_penalty']}.")
 
     def _fit(self, train: sources.Pairs) -> tuple[Codec, Codec]:
         o = self.opts
@@ -129,7 +135,10 @@ class TranslateTask(Task):
                         for split, p in self.pairs.items()}
         self.train_ids = self._drop_long(*self.encoded["train"])
         self._baseline_cache: dict[str, dict] = {}
-        return Seq2SeqSpec(self.source.size, self.target.size, self.opts["max_len"])
+        counts = np.bincount([i for t in self.train_ids[1] for i in t] + [EOS_ID] *
+                             len(self.train_ids[1]), minlength=self.target.size)
+        return Seq2SeqSpec(self.source.size, self.target.size, self.opts["max_len"],
+                           class_frequencies=tuple(int(c) for c in counts))
 
     def _drop_long(self, src: list[list[int]], tgt: list[list[int]]):
         limit = self.opts["max_len"]
@@ -141,8 +150,8 @@ class TranslateTask(Task):
                 "tokens on a side, so none is left to train on; raise -o max_len."
             )
         if self.dropped:
-            LOG.warning("translate: dropped %d of %d training pairs longer than max_len=%d "
-                        "tokens (val and test keep theirs)", self.dropped, len(src), limit)
+            self.log(f"translate: dropped {self.dropped} of {len(src)} training pairs longer "
+                     f"than max_len={limit} tokens (val and test keep theirs)")
         return [src[i] for i in keep], [tgt[i] for i in keep]
 
     def state_dict(self) -> dict[str, Any]:
@@ -157,15 +166,21 @@ class TranslateTask(Task):
 
     # ---- evaluation --------------------------------------------------------------------------
 
-    def max_output(self, batch: Seq2SeqBatch) -> int:
-        """Decoding budget of a batch: ratio * its longest source (no ``<eos>``) + extra."""
-        longest = int(batch.source_mask.sum(axis=1).max()) - 1
-        return int(self.opts["max_output_ratio"] * longest) + self.opts["max_output_extra"]
+    def max_output(self, batch: Seq2SeqBatch) -> np.ndarray:
+        """Decoding budget of each row (B,): ratio * its source tokens (no ``<eos>``) + extra,
+        counting the ``<eos>`` the translation ends with."""
+        tokens = batch.source_mask.sum(axis=1) - 1
+        return (self.opts["max_output_ratio"] * tokens).astype(np.int64) + \
+            self.opts["max_output_extra"]
 
     def _translate(self, predictor: Seq2SeqPredictor, batch: Seq2SeqBatch,
                    beam: int | None = None) -> list[list[int]]:
-        out = predictor.translate(batch.source, batch.source_mask,
-                                  beam=beam or self.opts["beam"], max_len=self.max_output(batch))
+        beam = beam or self.opts["beam"]
+        if beam < 1:
+            raise ConfigError(f"the beam width must be at least 1 (1 = greedy); got {beam}.")
+        out = predictor.translate(batch.source, batch.source_mask, beam=beam,
+                                  max_len=self.max_output(batch),
+                                  length_penalty=self.opts["length_penalty"])
         if len(out) != batch.batch_size:
             raise ShapeError(f"the model returned {len(out)} translations for a batch of "
                              f"{batch.batch_size} sentences; expected one per sentence.")
