@@ -4,8 +4,10 @@
 (:func:`seqframe.engine.seq2seq.network.window_loss_and_grad`) with fourth-order central
 differences for EVERY parameter entry, on a batch that exercises what training relies on:
 sentences of different lengths on both sides (source masks in attention and in a bidirectional
-encoder, target masks in the loss), dropout and scheduled sampling with fixed draws. The
-tolerances and the difference formula are those of :mod:`seqframe.diagnostics.gradcheck`.
+encoder, target masks in the loss), dropout and scheduled sampling with fixed draws (the ids
+scheduled sampling picks are constants of the gradient, so the differences read the picked ids
+as given). The tolerances and the difference formula are those of
+:mod:`seqframe.diagnostics.gradcheck`.
 
 :func:`seq2seq_parity` trains the same small encoder-decoder for a few optimizer steps on two
 backends, exactly as the trainer does (:class:`~seqframe.training.step.TrainStep`), and compares
@@ -21,7 +23,7 @@ import numpy as np
 from ..cells.base import Cell
 from ..config import RunConfig
 from ..engine.seq2seq import Seq2SeqConfig, Seq2SeqModel
-from ..engine.seq2seq.network import window_loss_and_grad
+from ..engine.seq2seq.network import forward, window_loss, window_loss_and_grad
 from ..errors import ConfigError
 from ..ops import Ops
 from ..plugins import get_registry
@@ -113,18 +115,28 @@ def check_seq2seq_gradients(ops: Ops, cell: Cell | str = "gru", *, tolerance: fl
     # dropout masks and sampling choices: the same draws at every evaluation
     draws = work.seed + 1
 
-    def run(p):
-        return window_loss_and_grad(model, ops, p, batch,
-                                    dropout_rng=np.random.default_rng(draws))
+    # Scheduled sampling picks inputs by argmax, a step function of the parameters: the
+    # gradient treats the picked ids as constants, so the differences read them as given.
+    fixed, held = model, batch
+    if model.config.sampling > 0:
+        read = forward(model, ops, params, batch, keep=False,
+                       dropout_rng=np.random.default_rng(draws)).dec.ids
+        fixed = make_model(model.cell, work, **{**choices, "sampling": 0.0})
+        held = replace(batch, target_in=read)
 
-    analytic = {k: ops.to_numpy(g).astype(np.float64) for k, g in run(params).grads.items()}
+    def loss_at(p) -> float:
+        return ops.item(window_loss(fixed, ops, p, held,
+                                    dropout_rng=np.random.default_rng(draws))[0])
+
+    result = window_loss_and_grad(model, ops, params, batch,
+                                  dropout_rng=np.random.default_rng(draws))
+    analytic = {k: ops.to_numpy(g).astype(np.float64) for k, g in result.grads.items()}
     title = (f"gradient check: encoder-decoder ({model.cell.name}) on {ops.describe()}; "
              + ", ".join(f"{k} {v}" for k, v in choices.items()) + ", source and target masks")
     report = GradCheckReport(title, tolerance)
     floor, step = REL_FLOOR[ops.dtype], DEFAULT_EPS[ops.dtype] if eps is None else eps
     for name, value in host.items():
-        numeric = numerical_gradient(ops, params, name, value,
-                                     lambda p: ops.item(run(p).loss_sum), step)
+        numeric = numerical_gradient(ops, params, name, value, loss_at, step)
         diff = np.abs(analytic[name] - numeric)
         scale = np.maximum(np.maximum(np.abs(analytic[name]), np.abs(numeric)), floor)
         report.rows.append(GradCheckRow(name, value.shape, float(np.abs(analytic[name]).max()),

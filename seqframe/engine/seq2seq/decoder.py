@@ -67,7 +67,9 @@ class Decoded:
 
 
 @dataclass
-class _ParallelCache:
+class ParallelCache:
+    """What the parallel decoder's backward needs."""
+
     window: Window
     recurrence: Recurrence
     run: StackRun
@@ -102,7 +104,7 @@ def decode_parallel(layout: Seq2SeqLayout, ops: Ops, params: dict, ids: np.ndarr
         outputs = ops.permute_dims(h_tilde, (1, 0, 2))  # (T, B, H)
     if drops.output is not None:
         outputs = outputs * drops.output
-    cache = _ParallelCache(window, recurrence, run, cache_att, embedded) if keep else None
+    cache = ParallelCache(window, recurrence, run, cache_att, embedded) if keep else None
     return Decoded(outputs, weights, ids, cache)
 
 
@@ -111,7 +113,7 @@ def parallel_backward(layout: Seq2SeqLayout, ops: Ops, params: dict, dec: Decode
                       grad: attention.MemoryGrad) -> tuple[dict[str, Array], list[Array]]:
     """The decoder's gradients and dLoss/d(start h) per layer from dLoss/d(outputs) (T, B, H);
     what reaches the memory is added to ``grad``."""
-    c: _ParallelCache = dec.cache
+    c: ParallelCache = dec.cache
     if drops.output is not None:
         d_outputs = d_outputs * drops.output
     grads: dict[str, Array] = {}

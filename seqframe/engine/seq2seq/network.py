@@ -119,16 +119,22 @@ def output_scores(layout: Seq2SeqLayout, ops: Ops, params: dict, features: Array
 
 
 def output_loss(layout: Seq2SeqLayout, ops: Ops, params: dict, features: Array,
-                targets: Array, weights: Array, rng) -> tuple[Array, dict[str, Array], Array]:
-    """``(loss_sum, output-layer gradients, dLoss/d(features))`` through the run's loss."""
+                targets: Array, weights: Array, rng,
+                grad: bool = True) -> tuple[Array, dict[str, Array], Array | None]:
+    """``(loss_sum, output-layer gradients, dLoss/d(features))`` through the run's loss
+    (``({}, None)`` for the gradients without ``grad``)."""
     loss, weight, bias = layout.loss, layout.output_weight(params), params["output.bias"]
     if loss.needs == "features":  # it scores only the classes it needs (sampled softmax)
         res = loss.loss_and_grad_features(ops, features, weight, bias, targets, weights,
-                                          grad=True, rng=rng)
+                                          grad=grad, rng=rng)
+        if not grad:
+            return res.loss_sum, {}, None
         d_weight, d_bias, d_features = res.d_weight, res.d_bias, res.d_outputs
     else:
         res = loss.loss_and_grad(ops, output_scores(layout, ops, params, features), targets,
-                                 weights, grad=True, rng=rng)
+                                 weights, grad=grad, rng=rng)
+        if not grad:
+            return res.loss_sum, {}, None
         d_weight = ops.matmul(ops.permute_dims(res.d_outputs, (1, 0)), features)  # (V, H)
         d_bias = ops.sum(res.d_outputs, axis=0)
         d_features = ops.matmul(res.d_outputs, weight)  # (N, H)
@@ -144,6 +150,67 @@ def time_major(ops: Ops, host: np.ndarray, dtype: str | None = None) -> Array:
 # ---- the window -------------------------------------------------------------------------------
 
 
+@dataclass
+class Forward:
+    """An encoder-decoder's forward over one batch (what the backward walks back through)."""
+
+    drops: decoder.Drops
+    enc: encoder.Encoded
+    starts: list  # the decoder layers' start h (B, H)
+    memory: attention.Memory | None
+    dec: decoder.Decoded
+
+
+def forward(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: Seq2SeqBatch, *, keep: bool,
+            dropout_rng: np.random.Generator | None = None,
+            fused: Recurrence | None = None) -> Forward:
+    """Encoder, bridge and decoder over ``batch``; training draws (dropout, scheduled sampling)
+    come from ``dropout_rng`` (None: eval mode, teacher forcing)."""
+    layout.check_params(params)
+    check_batch(layout, batch)
+    kind = layout.config.attention
+    source, target_in = np.asarray(batch.source), np.asarray(batch.target_in)
+    rows, source_len = source.shape
+    drops = draw_drops(layout, ops, dropout_rng, rows, source_len, target_in.shape[1])
+    coins = draw_coins(layout, dropout_rng, rows, target_in.shape[1])
+    enc = encoder.encode(layout, ops, params, source, np.asarray(batch.source_mask, bool),
+                         keep=keep, embed_drop=drops.source_embed, drop=drops.encoder,
+                         fused=fused)
+    starts = encoder.bridge(layout, ops, params, enc.finals)
+    memory = attention.prepare(kind, ops, params, enc.memory, enc.mask) if kind != "none" \
+        else None
+    if stepped(layout, coins is not None):
+        def predict(out: Array) -> np.ndarray:  # scheduled sampling's choice of input
+            return ops.to_numpy(ops.argmax(output_scores(layout, ops, params, out), axis=1))
+
+        dec = decoder.decode_stepped(layout, ops, params, target_in, starts, memory, keep=keep,
+                                     drops=drops, coins=coins, predict=predict)
+    else:
+        dec = decoder.decode_parallel(layout, ops, params, target_in, starts, memory, keep=keep,
+                                      drops=drops, fused=fused)
+    return Forward(drops, enc, starts, memory, dec)
+
+
+def _loss(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: Seq2SeqBatch, fw: Forward,
+          loss_rng, grad: bool):
+    rows, steps = np.asarray(batch.target_in).shape
+    features = ops.reshape(fw.dec.outputs, (steps * rows, -1))  # (T*B, H)
+    mask = np.asarray(batch.target_mask, bool)
+    return output_loss(layout, ops, params, features,
+                       time_major(ops, np.asarray(batch.target_out), "int64"),
+                       time_major(ops, mask.astype(np.float64)), loss_rng, grad)
+
+
+def window_loss(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: Seq2SeqBatch, *,
+                dropout_rng: np.random.Generator | None = None,
+                loss_rng: np.random.Generator | None = None) -> tuple[Array, float]:
+    """``(loss_sum, count)`` of one batch, forward only (the same draws as a training window
+    with the same generators; for finite differences and evaluation)."""
+    fw = forward(layout, ops, params, batch, keep=False, dropout_rng=dropout_rng)
+    loss_sum, _, _ = _loss(layout, ops, params, batch, fw, loss_rng, grad=False)
+    return loss_sum, float(np.asarray(batch.target_mask, bool).sum())
+
+
 def window_loss_and_grad(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: Seq2SeqBatch, *,
                          dropout_rng: np.random.Generator | None = None,
                          loss_rng: np.random.Generator | None = None,
@@ -156,56 +223,36 @@ def window_loss_and_grad(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: S
         loss_rng: the host generator of a loss that draws (sampled softmax).
         fused: the backend's fused recurrence for the cell, or None for core's generic BPTT.
     """
-    layout.check_params(params)
-    check_batch(layout, batch)
-    kind = layout.config.attention
-    source, target_in = np.asarray(batch.source), np.asarray(batch.target_in)
-    rows, source_len = source.shape
-    drops = draw_drops(layout, ops, dropout_rng, rows, source_len, target_in.shape[1])
-    coins = draw_coins(layout, dropout_rng, rows, target_in.shape[1])
-    enc = encoder.encode(layout, ops, params, source, np.asarray(batch.source_mask, bool),
-                         keep=True, embed_drop=drops.source_embed, drop=drops.encoder,
-                         fused=fused)
-    starts = encoder.bridge(layout, ops, params, enc.finals)
-    memory = attention.prepare(kind, ops, params, enc.memory, enc.mask) if kind != "none" \
-        else None
-    if stepped(layout, coins is not None):
-        def predict(out: Array) -> np.ndarray:  # scheduled sampling's choice of input
-            return ops.to_numpy(ops.argmax(output_scores(layout, ops, params, out), axis=1))
-
-        dec = decoder.decode_stepped(layout, ops, params, target_in, starts, memory, keep=True,
-                                     drops=drops, coins=coins, predict=predict)
-        backward = decoder.stepped_backward
-    else:
-        dec = decoder.decode_parallel(layout, ops, params, target_in, starts, memory, keep=True,
-                                      drops=drops, fused=fused)
-        backward = decoder.parallel_backward
-    steps = target_in.shape[1]
-    features = ops.reshape(dec.outputs, (steps * rows, -1))  # (T*B, H)
-    mask = np.asarray(batch.target_mask, bool)
-    loss_sum, grads, d_features = output_loss(
-        layout, ops, params, features, time_major(ops, np.asarray(batch.target_out), "int64"),
-        time_major(ops, mask.astype(np.float64)), loss_rng)
+    fw = forward(layout, ops, params, batch, keep=True, dropout_rng=dropout_rng, fused=fused)
+    loss_sum, grads, d_features = _loss(layout, ops, params, batch, fw, loss_rng, grad=True)
+    rows, steps = np.asarray(batch.target_in).shape
     d_outputs = ops.reshape(d_features, (steps, rows, -1))  # (T, B, H)
     memory_grad = attention.MemoryGrad()
-    dec_grads, d_starts = backward(layout, ops, params, dec, memory, d_outputs, drops,
+    backward = decoder.parallel_backward if isinstance(fw.dec.cache, decoder.ParallelCache) \
+        else decoder.stepped_backward
+    dec_grads, d_starts = backward(layout, ops, params, fw.dec, fw.memory, d_outputs, fw.drops,
                                    memory_grad)
     _add(grads, dec_grads)
+    kind, enc = layout.config.attention, fw.enc
     d_memory = ops.zeros_like(enc.memory)
-    if memory is not None:
-        d_memory, att_grads = attention.prepare_backward(kind, ops, params, memory, memory_grad)
+    if fw.memory is not None:
+        d_memory, att_grads = attention.prepare_backward(kind, ops, params, fw.memory,
+                                                         memory_grad)
         _add(grads, att_grads)
-    d_finals, bridge_grads = encoder.bridge_backward(layout, ops, params, enc.finals, starts,
+    d_finals, bridge_grads = encoder.bridge_backward(layout, ops, params, enc.finals, fw.starts,
                                                      d_starts)
     _add(grads, bridge_grads)
-    _add(grads, encoder.encode_backward(layout, ops, params, enc, source, d_memory, d_finals,
-                                        drops.source_embed, drops.encoder))
-    return Seq2SeqResult(loss_sum, float(mask.sum()), grads, path(layout, enc, dec))
+    _add(grads, encoder.encode_backward(layout, ops, params, enc, np.asarray(batch.source),
+                                        d_memory, d_finals, fw.drops.source_embed,
+                                        fw.drops.encoder))
+    count = float(np.asarray(batch.target_mask, bool).sum())
+    return Seq2SeqResult(loss_sum, count, grads, path(layout, enc, fw.dec))
 
 
 def path(layout: Seq2SeqLayout, enc: encoder.Encoded, dec: decoder.Decoded) -> str:
     """One line for the run log: what ran the encoder and the decoder."""
-    how = "stepped" if isinstance(dec.cache, list) else dec.cache.recurrence.path
+    how = dec.cache.recurrence.path if isinstance(dec.cache, decoder.ParallelCache) \
+        else "stepped"
     return f"encoder {enc.recurrence.path}, decoder {how}, attention {layout.config.attention}"
 
 
@@ -221,21 +268,7 @@ def teacher_forced(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: Seq2Seq
                    fused: Recurrence | None = None) -> tuple[Array, Array | None]:
     """Eval-mode scores (B, T, V) under teacher forcing, and the attention weights (B, T, S)
     (None without attention)."""
-    layout.check_params(params)
-    check_batch(layout, batch)
-    kind, none = layout.config.attention, decoder.Drops()
-    source, target_in = np.asarray(batch.source), np.asarray(batch.target_in)
-    enc = encoder.encode(layout, ops, params, source, np.asarray(batch.source_mask, bool),
-                         keep=False, fused=fused)
-    starts = encoder.bridge(layout, ops, params, enc.finals)
-    memory = attention.prepare(kind, ops, params, enc.memory, enc.mask) if kind != "none" \
-        else None
-    if stepped(layout, False):
-        dec = decoder.decode_stepped(layout, ops, params, target_in, starts, memory, keep=False,
-                                     drops=none)
-    else:
-        dec = decoder.decode_parallel(layout, ops, params, target_in, starts, memory,
-                                      keep=False, drops=none, fused=fused)
-    steps, rows = target_in.shape[1], target_in.shape[0]
-    scores = output_scores(layout, ops, params, ops.reshape(dec.outputs, (steps * rows, -1)))
-    return ops.permute_dims(ops.reshape(scores, (steps, rows, -1)), (1, 0, 2)), dec.weights
+    fw = forward(layout, ops, params, batch, keep=False, fused=fused)
+    rows, steps = np.asarray(batch.target_in).shape
+    scores = output_scores(layout, ops, params, ops.reshape(fw.dec.outputs, (steps * rows, -1)))
+    return ops.permute_dims(ops.reshape(scores, (steps, rows, -1)), (1, 0, 2)), fw.dec.weights
