@@ -133,3 +133,27 @@ def test_grad_flow_writes_a_plot_and_a_table(sf, tmp_path):
                       "--length", "30", "--out", str(plot))
     assert code == 0 and plot.stat().st_size > 0
     assert "rnn" in out and "lstm" in out
+
+
+def test_check_seq2seq_parity_covers_every_variant(sf):
+    code, out, err = sf("check", "--seq2seq", "--backend", "torch", "--cell", "gru",
+                        "--parity", "numpy", "--steps", "3")
+    if "torch" in err and code == 3:
+        pytest.skip("torch is not installed")
+    assert code == 0, err
+    assert out.count("PASS") == 6 and "6 of 6 variants passed" in out
+    for kind in ("additive", "general", "dot", "none"):
+        assert f"attention {kind}" in out
+
+
+def test_check_seq2seq_refuses_flags_it_does_not_use(sf):
+    code, _, err = sf("check", "--seq2seq", "--grad-flow")
+    assert code == 2 and "drop --grad-flow and --layers" in err
+
+
+@pytest.mark.slow
+def test_check_seq2seq_gradient_tables(sf):
+    code, out, err = sf("check", "--seq2seq", "--backend", "numpy", "--cell", "lstm")
+    assert code == 0, err
+    assert out.count("passed: max relative error") == 6 and "6 of 6 variants passed" in out
+    assert "attention.v.weight" in out and "bridge.0.weight" in out

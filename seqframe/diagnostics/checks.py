@@ -29,8 +29,13 @@ class CheckOutcome:
 def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str = "float64",
               parity: str | None = None, grad_flow: bool = False, run_dir: str | None = None,
               length: int = 100, out: str | None = None, device: str = "cpu",
-              fused: bool | None = None, steps: int = 50) -> CheckOutcome:
+              fused: bool | None = None, steps: int = 50, seq2seq: bool = False) -> CheckOutcome:
     """Run the check the flags ask for.
+
+    With ``seq2seq`` the encoder-decoder is checked instead of a single stack, in each of its
+    variants (every attention kind, bidirectional encoder, input feeding, scheduled sampling,
+    dropout; :mod:`seqframe.diagnostics.seq2seq_check`): the gradient table, or with ``parity``
+    a short training against the other backend (8 steps unless ``steps`` is lower).
 
     * default: the cell conformance suite on ``backend`` (:func:`cell_conformance`: what
       :class:`seqframe.testing.CellConformance` runs in pytest, backend neutrality included),
@@ -45,6 +50,9 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")
+    if seq2seq:
+        return _seq2seq(backend, cell, dtype=dtype, parity=parity, grad_flow=grad_flow,
+                        layers=layers, device=device, fused=fused, steps=steps)
     # two layers exercise the gradient between layers; one curve per cell reads best in a plot
     layers = layers if layers is not None else (2 if not (parity or grad_flow) else 1)
     if layers < 1:
@@ -110,3 +118,18 @@ def _gradient_table(ops: Ops, cell_cls: type, layers: int) -> tuple[CheckResult,
     verdict = report.format().splitlines()[-1]
     return (CheckResult(what, "PASS" if report.passed else "FAIL",
                         "" if report.passed else verdict), "\n\n" + report.format())
+
+
+def _seq2seq(backend: str, cell: str, *, dtype: str, parity: str | None, grad_flow: bool,
+             layers: int | None, device: str, fused: bool | None, steps: int) -> CheckOutcome:
+    """``seqframe check --seq2seq``: see :func:`run_check`."""
+    from .seq2seq_check import run_seq2seq_checks
+
+    if grad_flow or layers is not None:
+        raise ConfigError("--seq2seq checks its own set of encoder-decoder variants; drop "
+                          "--grad-flow and --layers.")
+    ops = None if parity else get_registry().load("backend", backend)(dtype=dtype,
+                                                                      device=device)
+    text, passed = run_seq2seq_checks(ops, cell, parity=parity, backend=backend, dtype=dtype,
+                                      fused=fused, steps=min(steps, 8), device=device)
+    return CheckOutcome(text, passed)

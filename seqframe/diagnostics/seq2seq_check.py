@@ -194,3 +194,30 @@ def _trace(ops: Ops, model: Seq2SeqModel, batches: list[Seq2SeqBatch], work: Seq
         trace.grad_norms.append(result.grad_norm)
     trace.params = {k: ops.to_numpy(v).astype(np.float64) for k, v in params.items()}
     return trace
+
+
+# ---- `seqframe check --seq2seq` ------------------------------------------------------------
+
+
+def run_seq2seq_checks(ops: Ops | None, cell: str, *, parity: str | None = None,
+                       backend: str = "numpy", dtype: str = "float64", fused: bool | None = None,
+                       steps: int = 8, device: str = "cpu") -> tuple[str, bool]:
+    """Every variant of :data:`VARIANTS`: the gradient table on ``ops``, or (``parity``) a short
+    training on ``backend`` against ``parity``. Returns the text and whether all passed."""
+    blocks, passed = [], True
+    for choices in VARIANTS:
+        if parity:
+            report = seq2seq_parity(cell, other_backend=parity, backend=backend, steps=steps,
+                                    dtype=dtype, fused=fused, device=device, **choices)
+            text = f"{_label(choices)}\n{report.format()}"
+        else:
+            report = check_seq2seq_gradients(ops, cell, **choices)
+            text = report.format()
+        blocks.append(text)
+        passed = passed and report.passed
+    verdict = f"{sum(1 for b in blocks if 'FAIL' not in b)} of {len(blocks)} variants passed"
+    return "\n\n".join(blocks + [verdict]), passed
+
+
+def _label(choices: dict) -> str:
+    return "encoder-decoder: " + ", ".join(f"{k} {v}" for k, v in choices.items())

@@ -65,7 +65,10 @@ class TranslateTask(Task):
                    "the training side; rarer ones become <unk>."),
         TaskOption("max_len", int, 50, "drop training pairs with more tokens than this on either "
                    "side (counted in the log); val and test are never cut."),
-        TaskOption("beam", int, 1, "beam width when translating val/test (1 = greedy)."),
+        TaskOption("beam", int, 1, "beam width of the test translations, translations.txt and "
+                   "`seqframe translate` (1 = greedy)."),
+        TaskOption("val_beam", int, 1, "beam width of the validations during training (greedy "
+                   "is fastest; early stopping and the best checkpoint follow them)."),
         TaskOption("length_penalty", float, 1.0, "beam search ranks finished translations by "
                    "log-probability / length ** length_penalty (0: raw log-probability)."),
         TaskOption("max_output_ratio", float, 1.5, "a translation stops after ratio * (its "
@@ -102,7 +105,7 @@ class TranslateTask(Task):
 
     def _check_options(self) -> None:
         o = self.opts
-        positive = ("max_len", "beam", "eval_batch_size", "min_freq")
+        positive = ("max_len", "beam", "val_beam", "eval_batch_size", "min_freq")
         for name in positive:
             if o[name] < 1:
                 raise ConfigError(f"option {name!r} must be at least 1, got {o[name]}.")
@@ -193,12 +196,13 @@ class TranslateTask(Task):
 
     def evaluate(self, predictor: Seq2SeqPredictor, split: Split) -> dict[str, float]:
         src_ids, tgt_ids = self._split(split)
+        beam = self.opts["val_beam"] if split == "val" else self.opts["beam"]
         hypotheses = [""] * len(src_ids)
         total, count = 0.0, 0
         for rows, batch in eval_batches(src_ids, tgt_ids, self.opts["eval_batch_size"]):
             nll, n = token_nll(predictor.logits(batch), batch.target_out, batch.target_mask)
             total, count = total + nll, count + n
-            for row, ids in zip(rows, self._translate(predictor, batch), strict=True):
+            for row, ids in zip(rows, self._translate(predictor, batch, beam), strict=True):
                 hypotheses[row] = self.target.decode(ids)
         scores = corpus_scores(hypotheses, self.pairs[split].target, self.opts["tgt"])
         return {**scores, **from_nll(total, count)}

@@ -119,11 +119,10 @@ def greedy(layout: Seq2SeqLayout, ops: Ops, params: dict, source: np.ndarray,
     return out
 
 
-def log_softmax_host(ops: Ops, scores: Array) -> np.ndarray:
-    """log softmax of (N, V) scores, on the host in float64."""
-    host = ops.to_numpy(scores).astype(np.float64)
-    top = host.max(axis=1, keepdims=True)
-    return host - top - np.log(np.exp(host - top).sum(axis=1, keepdims=True))
+def log_softmax(ops: Ops, scores: Array) -> np.ndarray:
+    """log softmax of (N, V) scores, computed on the backend; the host copy."""
+    shifted = scores - ops.max(scores, axis=1, keepdims=True)  # exp cannot overflow
+    return ops.to_numpy(shifted - ops.log(ops.sum(ops.exp(shifted), axis=1, keepdims=True)))
 
 
 def beam_search(layout: Seq2SeqLayout, ops: Ops, params: dict, source: np.ndarray,
@@ -143,9 +142,10 @@ def beam_search(layout: Seq2SeqLayout, ops: Ops, params: dict, source: np.ndarra
     done = np.zeros(rows, bool)
     ids = np.full(rows * K, cfg.bos_id, dtype=np.int64)
     for t in range(int(limit.max())):
-        logp = log_softmax_host(ops, dec.step(ids))  # (B*K, V)
+        logp = log_softmax(ops, dec.step(ids))  # (B*K, V), the backend's float dtype
         vocab = logp.shape[1]
-        total = (scores[:, :, None] + logp.reshape(rows, K, vocab)).reshape(rows, K * vocab)
+        total = (scores.astype(logp.dtype)[:, :, None] + logp.reshape(rows, K, vocab)).reshape(
+            rows, K * vocab)  # (B, K*V): every extension of every live hypothesis
         keep_k, keep_v, new_scores = _select(total, K, vocab, cfg.eos_id, t, history, finished,
                                              done, length_penalty)
         history = np.concatenate([history[np.arange(rows)[:, None], keep_k],
@@ -171,7 +171,8 @@ def _select(total: np.ndarray, K: int, vocab: int, eos: int, t: int, history: np
     keep_v = np.full((rows, K), eos, dtype=np.int64)
     new_scores = np.full((rows, K), -np.inf)
     # the best 2K by score; ties go to the lowest flat index (earliest hypothesis, lowest id)
-    part = np.argpartition(-total, min(2 * K, total.shape[1]) - 1, axis=1)[:, :2 * K]
+    width = min(2 * K, total.shape[1])
+    part = np.argpartition(total, total.shape[1] - width, axis=1)[:, total.shape[1] - width:]
     for b in np.flatnonzero(~done):
         cand = part[b][np.lexsort((part[b], -total[b, part[b]]))]
         live = 0

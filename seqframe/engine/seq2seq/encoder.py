@@ -55,9 +55,8 @@ def table_grad(ops: Ops, table: Array, ids: np.ndarray, d_rows: Array, pad: int)
     steps, batch, width = d_rows.shape
     flat_ids = ops.asarray(np.ascontiguousarray(ids.T).reshape(-1))  # (L*B,), time-major
     grad = ops.index_add(ops.zeros_like(table), flat_ids, ops.reshape(d_rows, (-1, width)))
-    keep = np.ones((table.shape[0], 1))
-    keep[pad] = 0.0  # nn.Embedding(padding_idx=...): the padding row never learns
-    return grad * ops.asarray(keep)
+    grad[pad] = 0.0  # nn.Embedding(padding_idx=...): the padding row never learns
+    return grad
 
 
 def choose(ops: Ops, layout: Seq2SeqLayout, window: Window,

@@ -115,7 +115,9 @@ def stepped(layout: Seq2SeqLayout, sampling: bool) -> bool:
 def output_scores(layout: Seq2SeqLayout, ops: Ops, params: dict, features: Array) -> Array:
     """(N, V) raw scores of features (N, H)."""
     weight = layout.output_weight(params)
-    return ops.matmul(features, ops.permute_dims(weight, (1, 0))) + params["output.bias"]
+    scores = ops.matmul(features, ops.permute_dims(weight, (1, 0)))  # (N, V)
+    scores += params["output.bias"]  # in place: a second (N, V) array costs a pass of memory
+    return scores
 
 
 def output_loss(layout: Seq2SeqLayout, ops: Ops, params: dict, features: Array,
@@ -140,11 +142,6 @@ def output_loss(layout: Seq2SeqLayout, ops: Ops, params: dict, features: Array,
         d_features = ops.matmul(res.d_outputs, weight)  # (N, H)
     name = "decoder.embedding.weight" if layout.config.tie_weights else "output.weight"
     return res.loss_sum, {name: d_weight, "output.bias": d_bias}, d_features
-
-
-def time_major(ops: Ops, host: np.ndarray, dtype: str | None = None) -> Array:
-    """(B, T) host -> (T*B,) on the backend, row ``t*B + b`` (the decoder's output order)."""
-    return ops.asarray(np.ascontiguousarray(host.T).reshape(-1), dtype)
 
 
 # ---- the window -------------------------------------------------------------------------------
@@ -193,12 +190,23 @@ def forward(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: Seq2SeqBatch, 
 
 def _loss(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: Seq2SeqBatch, fw: Forward,
           loss_rng, grad: bool):
+    """The loss over the real target positions only, and dLoss/d(decoder outputs) (T, B, H).
+
+    The output layer is the costliest product of a step (V-wide); padding positions carry no
+    loss, so they are left out of it rather than scored and masked.
+    """
     rows, steps = np.asarray(batch.target_in).shape
-    features = ops.reshape(fw.dec.outputs, (steps * rows, -1))  # (T*B, H)
-    mask = np.asarray(batch.target_mask, bool)
-    return output_loss(layout, ops, params, features,
-                       time_major(ops, np.asarray(batch.target_out), "int64"),
-                       time_major(ops, mask.astype(np.float64)), loss_rng, grad)
+    flat = ops.reshape(fw.dec.outputs, (steps * rows, -1))  # (T*B, H), row t*B + b
+    real = np.flatnonzero(np.asarray(batch.target_mask, bool).T.reshape(-1))  # (N,)
+    index = ops.asarray(real)
+    targets = np.asarray(batch.target_out).T.reshape(-1)[real]  # (N,)
+    loss_sum, grads, d_features = output_loss(
+        layout, ops, params, ops.take(flat, index, axis=0), ops.asarray(targets, "int64"),
+        ops.asarray(np.ones(len(real))), loss_rng, grad)
+    if not grad:
+        return loss_sum, grads, None
+    d_flat = ops.index_add(ops.zeros(tuple(flat.shape)), index, d_features)  # padding: 0
+    return loss_sum, grads, ops.reshape(d_flat, (steps, rows, -1))
 
 
 def window_loss(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: Seq2SeqBatch, *,
@@ -224,9 +232,7 @@ def window_loss_and_grad(layout: Seq2SeqLayout, ops: Ops, params: dict, batch: S
         fused: the backend's fused recurrence for the cell, or None for core's generic BPTT.
     """
     fw = forward(layout, ops, params, batch, keep=True, dropout_rng=dropout_rng, fused=fused)
-    loss_sum, grads, d_features = _loss(layout, ops, params, batch, fw, loss_rng, grad=True)
-    rows, steps = np.asarray(batch.target_in).shape
-    d_outputs = ops.reshape(d_features, (steps, rows, -1))  # (T, B, H)
+    loss_sum, grads, d_outputs = _loss(layout, ops, params, batch, fw, loss_rng, grad=True)
     memory_grad = attention.MemoryGrad()
     backward = decoder.parallel_backward if isinstance(fw.dec.cache, decoder.ParallelCache) \
         else decoder.stepped_backward
