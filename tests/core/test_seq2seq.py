@@ -251,3 +251,13 @@ def test_parameter_names_follow_torch_and_tied_weights_drop_the_output_matrix():
     assert "output.weight" not in tied.param_shapes()
     params = tied.init_params(0)
     assert (params["decoder.embedding.weight"][0] == 0).all()  # the padding row
+
+
+def test_sampled_softmax_and_tied_output_weights_pass():
+    # the loss scores only the sampled classes (a fixed draw outside training), and the tied
+    # target embedding gets both its input and its output-layer gradients
+    report = check_seq2seq_gradients(OPS, "gru", work=Seq2SeqWorkload(embed=3),
+                                     attention="general", loss="sampled_softmax",
+                                     tie_weights=True, bidirectional=True)
+    assert report.passed, report.format()
+    assert "output.weight" not in {row.name for row in report.rows}
