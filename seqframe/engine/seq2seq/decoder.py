@@ -189,7 +189,14 @@ class _Step:
 
     caches: list  # per layer (input, h_prev, cell cache)
     attend: Any  # attention's cache, or None
-    h_tilde: Array  # (B, H) before output dropout (fed to the next step)
+
+
+@dataclass
+class SteppedCache:
+    """What the stepped decoder's backward needs: the weights and every position's caches."""
+
+    weights: list  # LayerWeights per layer
+    steps: list = field(default_factory=list)  # _Step per position
 
 
 def decode_stepped(layout: Seq2SeqLayout, ops: Ops, params: dict, ids: np.ndarray,
@@ -209,7 +216,7 @@ def decode_stepped(layout: Seq2SeqLayout, ops: Ops, params: dict, ids: np.ndarra
     states = [s[0] for s in start_states(layout, ops, starts)]
     feed = ops.zeros((batch, cfg.hidden_size)) if cfg.input_feed else None
     read = ids.copy()
-    outputs, alphas, stash = [], [], []
+    outputs, alphas, cache = [], [], SteppedCache(weights)
     previous = None  # the last step's predictions (scheduled sampling)
     for t in range(steps):
         if coins is not None and t > 0:
@@ -232,9 +239,9 @@ def decode_stepped(layout: Seq2SeqLayout, ops: Ops, params: dict, ids: np.ndarra
         if coins is not None:  # the model's own choice, without the dropout noise
             previous = predict(h_tilde)
         if keep:
-            stash.append(_Step(caches, att, h_tilde))
+            cache.steps.append(_Step(caches, att))
     weights_all = ops.concat(alphas, axis=1) if alphas else None  # (B, T, S)
-    return Decoded(ops.stack(outputs), weights_all, read, stash if keep else None)
+    return Decoded(ops.stack(outputs), weights_all, read, cache if keep else None)
 
 
 def stepped_backward(layout: Seq2SeqLayout, ops: Ops, params: dict, dec: Decoded,
@@ -250,7 +257,7 @@ def stepped_backward(layout: Seq2SeqLayout, ops: Ops, params: dict, dec: Decoded
     """
     cfg, cell = layout.config, layout.cell
     steps, batch, _ = d_outputs.shape
-    weights = layer_weights(layout, ops, params)
+    weights = dec.cache.weights
     d_state = [cell.zero_state(ops, batch, cfg.hidden_size) for _ in weights]
     d_feed = None
     grads: dict[str, Array] = {}
@@ -259,7 +266,7 @@ def stepped_backward(layout: Seq2SeqLayout, ops: Ops, params: dict, dec: Decoded
     d_own: list[dict[str, Array]] = [{} for _ in weights]
     d_embedded = []
     for t in range(steps - 1, -1, -1):
-        step = dec.cache[t]
+        step = dec.cache.steps[t]
         d_h_tilde = d_outputs[t] if drops.output is None else d_outputs[t] * drops.output[t]
         if d_feed is not None:
             d_h_tilde = d_h_tilde + d_feed
