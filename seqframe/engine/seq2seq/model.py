@@ -13,7 +13,7 @@ from ..bptt import WindowResult
 from ..recurrence import Recurrence
 from . import network
 from .layout import Seq2SeqLayout
-from .predictor import EncoderDecoderPredictor
+from .predictor import EncoderDecoderPredictor, make_predictor
 
 
 class Seq2SeqModel(Seq2SeqLayout):
@@ -60,5 +60,5 @@ class Seq2SeqModel(Seq2SeqLayout):
         network.draw_coins(self, rng, 0, batch.length)
 
     def predictor(self, ops: Ops, params: dict[str, Array]) -> EncoderDecoderPredictor:
-        return EncoderDecoderPredictor(self, ops, params)
+        return make_predictor(self, ops, params)
 

@@ -1,8 +1,9 @@
 """The encoder-decoder as a task sees it: NumPy in, NumPy out, eval mode.
 
-:class:`EncoderDecoderPredictor` implements :class:`seqframe.task.Seq2SeqPredictor` (and
-:class:`~seqframe.task.AttentionPredictor` when the model attends): teacher-forced scores, greedy
-and beam-search translations, and attention weights for heat maps.
+:class:`EncoderDecoderPredictor` implements :class:`seqframe.task.Seq2SeqPredictor`:
+teacher-forced scores, greedy and beam-search translations; :class:`AttendingPredictor`, the
+predictor of a model with attention, is also an :class:`~seqframe.task.AttentionPredictor`
+(attention weights for heat maps).
 """
 
 from __future__ import annotations
@@ -35,15 +36,6 @@ class EncoderDecoderPredictor:
         scores, _ = network.teacher_forced(self.model, self.ops, self.params, batch, self.fused)
         return self.ops.to_numpy(scores)
 
-    def attention(self, batch: Seq2SeqBatch) -> np.ndarray:
-        """See :meth:`seqframe.task.AttentionPredictor.attention`; a model without attention
-        raises ShapeError."""
-        if self.model.config.attention == "none":
-            raise ShapeError("this encoder-decoder has no attention (attention = none), so "
-                             "there are no attention weights to show.")
-        _, weights = network.teacher_forced(self.model, self.ops, self.params, batch, self.fused)
-        return self.ops.to_numpy(weights)
-
     def translate(self, source: np.ndarray, source_mask: np.ndarray, *, beam: int = 1,
                   max_len: int | np.ndarray = 50,
                   length_penalty: float = 1.0) -> list[list[int]]:
@@ -61,3 +53,19 @@ class EncoderDecoderPredictor:
                                    max_len, self.fused)
         return decoding.beam_search(self.model, self.ops, self.params, source, source_mask, beam,
                                     max_len, length_penalty, self.fused)
+
+
+class AttendingPredictor(EncoderDecoderPredictor):
+    """An :class:`EncoderDecoderPredictor` of a model with attention, which can show it
+    (:class:`seqframe.task.AttentionPredictor`)."""
+
+    def attention(self, batch: Seq2SeqBatch) -> np.ndarray:
+        """See :meth:`seqframe.task.AttentionPredictor.attention`."""
+        _, weights = network.teacher_forced(self.model, self.ops, self.params, batch, self.fused)
+        return self.ops.to_numpy(weights)
+
+
+def make_predictor(model: Any, ops: Ops, params: dict[str, Array]) -> EncoderDecoderPredictor:
+    """The predictor of ``model``: one that shows its attention when it has any."""
+    cls = EncoderDecoderPredictor if model.config.attention == "none" else AttendingPredictor
+    return cls(model, ops, params)

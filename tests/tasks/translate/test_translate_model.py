@@ -151,8 +151,8 @@ def test_an_interrupted_run_resumes_exactly(sf, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_torch_trains_the_sample_past_word_for_word(tmp_path):
     # the sample's word-for-word baseline gets agreement and word order wrong; a small
-    # attention model learns both in about a minute of CPU
-    run = seqframe.train(task="translate", backend="torch", epochs=25, hidden=64, embed=64,
+    # attention model learns both in a minute or two of CPU (measured: test BLEU 62 against 45)
+    run = seqframe.train(task="translate", backend="torch", epochs=30, hidden=64,
                          batch_size=32, quiet=True, out=str(tmp_path / "run"),
                          options={"attention_plots": 0})
     summary = run.summary
