@@ -157,3 +157,11 @@ def test_torch_trains_the_sample_past_word_for_word(tmp_path):
                          options={"attention_plots": 0})
     summary = run.summary
     assert summary["metrics"]["test"]["bleu"] > summary["baselines"]["word_for_word"]["bleu"]
+
+
+def test_a_model_without_attention_trains_and_draws_no_heat_maps(sf, tmp_path):
+    run_file = tmp_path / "none.toml"
+    run_file.write_text('attention = "none"\nembed = 8\nbidirectional = false\n')
+    summary = small_run(sf, tmp_path / "run", "--config", str(run_file), steps=3)
+    assert "attention none" in next(iter(summary["paths"]))
+    assert [p.rsplit("/", 1)[-1] for p in summary["artefacts"]] == ["translations.txt"]
