@@ -43,6 +43,10 @@ class RunConfig:
     layer_norm: bool = False  # layer-normalised LSTM/GRU cells (Ba et al. 2016)
     loss: str = ""  # the task's loss when empty; another one the task allows (sampled_softmax)
     loss_options: dict[str, Any] = field(default_factory=dict)  # the loss's own settings
+    # encoder-decoders (tasks whose spec is a Seq2SeqSpec, e.g. translate)
+    attention: str = "general"  # additive | general | dot | none
+    input_feed: bool = False  # feed the previous attentional vector into the decoder's input
+    sampling: float = 0.0  # scheduled sampling: share of decoder inputs from its own predictions
     # batching and truncated BPTT
     batch_size: int = 32
     bptt: int = 0  # k1: steps per window (weights updated every k1 steps); 0 = whole sequence

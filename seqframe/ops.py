@@ -239,6 +239,19 @@ class Ops(ABC):
         """
         return None
 
+    @classmethod
+    def seq2seq_reference_stepper(cls, work: Any, dtype: str = "float32",
+                                  params: Any = None) -> Any:
+        """The encoder-decoder benchmark written directly in this backend's native library,
+        for ``seqframe bench --seq2seq`` to compare with, or None.
+
+        Returns a callable ``step(batch) -> loss`` taking one optimizer step of the workload
+        :class:`seqframe.diagnostics.seq2seq_bench.Seq2SeqBenchWorkload` on a
+        :class:`seqframe.task.Seq2SeqBatch`, starting from ``params`` (seqframe's parameter
+        names) when given (see the torch backend's ``seq2seq_reference.py``).
+        """
+        return None
+
     def describe(self) -> str:
         """One line for the run log, e.g. ``numpy float64 on cpu``."""
         return f"{self.name} {self.dtype} on {self.device}"

@@ -5,6 +5,11 @@ and judges the model's predictions with its own metrics and baselines. It never 
 array: the trainer gives it a :class:`Predictor` that takes and returns NumPy arrays.
 
 Shape letters: B batch, T time, D input features, O outputs (classes for ``cross_entropy``).
+
+Most tasks feed one recurrent stack (:class:`ModelSpec`, :class:`Batch`). A task that reads one
+sequence and writes another (translation) returns a :class:`Seq2SeqSpec` instead, hands out
+:class:`Seq2SeqBatch` pairs and is evaluated through a :class:`Seq2SeqPredictor`: the engine then
+builds an encoder-decoder with attention.
 """
 
 from __future__ import annotations
@@ -154,6 +159,117 @@ class TaskOption:
         return value
 
 
+# ---- encoder-decoder tasks: sentence pairs in, sequences out ----------------------------------
+# Shape letters: S source positions, T target positions, V target vocabulary.
+
+
+@dataclass
+class Seq2SeqBatch:
+    """One mini-batch of (source, target) sequence pairs, host arrays, padded with ``pad_id``.
+
+    Attributes:
+        source: (B, S) int64, the source token ids (a task may end each with ``<eos>``).
+        source_mask: (B, S) bool, True on real positions; a prefix mask (padding at the end).
+        target_in: (B, T) int64, the decoder's inputs under teacher forcing: ``<bos>`` + y.
+        target_out: (B, T) int64, what the decoder must predict at each position: y + ``<eos>``.
+        target_mask: (B, T) bool, True on real positions; the loss counts only these.
+    """
+
+    source: np.ndarray
+    source_mask: np.ndarray
+    target_in: np.ndarray
+    target_out: np.ndarray
+    target_mask: np.ndarray
+
+    @property
+    def batch_size(self) -> int:
+        return self.source.shape[0]
+
+    @property
+    def length(self) -> int:
+        """T, the target positions (the trainer reads a sentence pair whole, as one window)."""
+        return self.target_in.shape[1]
+
+    @property
+    def target_tokens(self) -> int:
+        """Target positions that count in the loss (the ``<eos>`` of every row included)."""
+        return int(self.target_mask.sum())
+
+    def rows(self, start: int, stop: int) -> Seq2SeqBatch:
+        """Rows ``start:stop`` (a data-parallel shard or an accumulation micro-batch)."""
+        return Seq2SeqBatch(*(a[start:stop] for a in (
+            self.source, self.source_mask, self.target_in, self.target_out, self.target_mask)))
+
+
+@dataclass(frozen=True)
+class Seq2SeqSpec:
+    """What an encoder-decoder task needs from the model, returned by its ``prepare``.
+
+    A task returning this spec (instead of a :class:`ModelSpec`) is trained with an
+    encoder-decoder (:mod:`seqframe.engine.seq2seq`): its batches are :class:`Seq2SeqBatch` and
+    its evaluation gets a :class:`Seq2SeqPredictor`.
+
+    Attributes:
+        source_vocab: size of the source vocabulary (the encoder's embedding rows).
+        target_vocab: V, size of the target vocabulary (the decoder's embeddings and outputs).
+        max_len: training pairs have at most this many tokens per side (before specials).
+        pad_id, bos_id, eos_id: the padding, start and end ids (the same on both sides).
+        loss: the loss over target tokens (a class loss: ``cross_entropy``).
+        losses: other losses a run may choose (``sampled_softmax`` for a large vocabulary).
+        class_frequencies: each target id's count in the training data (the popularity
+            proposal of sampled losses), or None.
+    """
+
+    source_vocab: int
+    target_vocab: int
+    max_len: int
+    pad_id: int = 0
+    bos_id: int = 2
+    eos_id: int = 3
+    loss: str = "cross_entropy"
+    losses: tuple[str, ...] = ("sampled_softmax",)
+    class_frequencies: Any = None
+    stateful: ClassVar[bool] = False  # sentence pairs carry no state from batch to batch
+
+
+@runtime_checkable
+class Seq2SeqPredictor(Protocol):
+    """What an encoder-decoder task gets for evaluation (eval mode, no dropout)."""
+
+    def logits(self, batch: Seq2SeqBatch) -> np.ndarray:
+        """Scores (B, T, V) of the next target token at every position under teacher forcing
+        (the decoder reads ``batch.target_in``); raw scores, not probabilities."""
+        ...
+
+    def translate(self, source: np.ndarray, source_mask: np.ndarray, *, beam: int,
+                  max_len: int | np.ndarray, length_penalty: float = 1.0) -> list[list[int]]:
+        """Decode every row of ``source`` (B, S): greedy for ``beam`` 1, beam search otherwise.
+
+        Args:
+            source, source_mask: as in :class:`Seq2SeqBatch`.
+            beam: K, hypotheses kept per sentence.
+            max_len: at most this many tokens per row: one number, or (B,) one per row (a
+                budget that grows with the source's length).
+            length_penalty: beam search ranks finished hypotheses by ``log p / length **
+                length_penalty`` (0: raw log-probability, which favours short outputs).
+
+        Returns:
+            One target id list per row, without ``<bos>``, ending in ``<eos>`` unless the row ran
+            out of budget.
+        """
+        ...
+
+
+@runtime_checkable
+class AttentionPredictor(Seq2SeqPredictor, Protocol):
+    """A :class:`Seq2SeqPredictor` that can also show where it attends (heat maps)."""
+
+    def attention(self, batch: Seq2SeqBatch) -> np.ndarray:
+        """Attention weights (B, T, S) of the decoder reading ``batch.target_in`` (teacher
+        forcing); each row sums to 1 over the valid source positions, 0 on padding."""
+        ...
+
+
 class Predictor(Protocol):
     """What the trainer hands a task for evaluation, artefacts, sampling and forecasting."""
 
@@ -235,8 +351,11 @@ class Task(ABC):
         }
 
     @abstractmethod
-    def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec:
+    def prepare(self, state: dict[str, Any] | None = None) -> ModelSpec | Seq2SeqSpec:
         """Load the data and fit what is fitted on training data (vocabulary, scaler).
+
+        Returns a :class:`ModelSpec` (one recurrent stack), or a :class:`Seq2SeqSpec` for an
+        encoder-decoder task.
 
         Args:
             state: a ``state_dict()`` from a checkpoint; when given, use it instead of fitting, so
@@ -248,7 +367,8 @@ class Task(ABC):
         """JSON-serialisable fitted state (vocabulary, scaler, class labels) for checkpoints."""
 
     @abstractmethod
-    def train_batches(self, epoch: int, batch_size: int, seed: int) -> Sequence[Batch]:
+    def train_batches(self, epoch: int, batch_size: int,
+                      seed: int) -> Sequence[Batch] | Sequence[Seq2SeqBatch]:
         """The training batches of one epoch, in order; indexable and sized.
 
         Deterministic in ``(epoch, batch_size, seed)``: a resumed run asks again for the same
@@ -383,9 +503,20 @@ class MemberInputs(Protocol):
         ...
 
 
+@runtime_checkable
+class Translator(Protocol):
+    """Translates raw sentences: ``seqframe translate`` / ``Run.translate`` (translate)."""
+
+    def translate_sentences(self, predictor: Seq2SeqPredictor, sentences: Sequence[str],
+                            beam: int | None = None) -> list[str]:
+        """One translation per sentence, decoded with beam width ``beam`` (None: the task's
+        own default; 1: greedy)."""
+        ...
+
+
 CAPABILITY_COMMANDS = {Sampler: "sample", Forecaster: "forecast", FilePredictor: "predict",
-                       Transcriber: "transcribe",
-                       Recommender: "recommend"}
+                       Transcriber: "transcribe", Recommender: "recommend",
+                       Translator: "translate"}
 
 
 def require(task: Task, capability: type) -> Any:

@@ -155,3 +155,27 @@ def test_grad_flow_without_out_writes_into_a_new_folder(sf, tmp_path, monkeypatc
     assert float(lag0.split()[1]) == pytest.approx(norms[0], rel=1e-3)  # the table's numbers
     code, _, _ = sf("check", "--grad-flow", "--cell", "rnn", "--layers", "1", "--length", "12")
     assert code == 0 and len(list(tmp_path.iterdir())) == 2  # a second check: its own folder
+
+
+def test_check_seq2seq_parity_covers_every_variant(sf):
+    code, out, err = sf("check", "--seq2seq", "--backend", "torch", "--cell", "gru",
+                        "--parity", "numpy", "--steps", "3")
+    if "torch" in err and code == 3:
+        pytest.skip("torch is not installed")
+    assert code == 0, err
+    assert out.count("PASS") == 6 and "6 of 6 variants passed" in out
+    for kind in ("additive", "general", "dot", "none"):
+        assert f"attention {kind}" in out
+
+
+def test_check_seq2seq_refuses_flags_it_does_not_use(sf):
+    code, _, err = sf("check", "--seq2seq", "--grad-flow")
+    assert code == 2 and "drop --grad-flow and --layers" in err
+
+
+@pytest.mark.slow
+def test_check_seq2seq_gradient_tables(sf):
+    code, out, err = sf("check", "--seq2seq", "--backend", "numpy", "--cell", "lstm")
+    assert code == 0, err
+    assert out.count("passed: max relative error") == 6 and "6 of 6 variants passed" in out
+    assert "attention.v.weight" in out and "bridge.0.weight" in out

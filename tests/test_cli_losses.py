@@ -55,7 +55,8 @@ def test_losses_lists_every_loss_with_targets_needs_outputs_and_options(sf, loss
     assert header.split() == ["loss", "targets", "needs", "outputs", "options", "description",
                               "from"]
     rows = {line.split()[0]: line.split(maxsplit=5) for line in lines}
-    assert sorted(rows) == sorted([*BUILTIN_LOSSES, *TASK_LOSSES, "abs-error", "gone-loss", "sequence-mse"])
+    assert sorted(rows) == sorted([*BUILTIN_LOSSES, *TASK_LOSSES, "abs-error", "gone-loss",
+                                   "sequence-mse"])
     assert rows["cross_entropy"][1:5] == ["classes", "logits", "O", "-"]
     assert rows["gaussian_nll"][1:5] == ["values", "logits", "2*O", "-"]
     assert rows["sampled_softmax"][1:4] == ["classes", "features", "O"]

@@ -56,6 +56,7 @@ class _Saved:
     outputs: torch.Tensor  # (T, B, H), attached to the graph
     final: tuple  # attached
     leaves: list  # the four weights, then x when the layer below needs dLoss/dx
+    starts: list  # the start state's arrays when dLoss/d(start) is asked for, else empty
 
 
 class FusedRecurrence:
@@ -78,7 +79,7 @@ class FusedRecurrence:
 
     # ---- the seam -----------------------------------------------------------------------------
     def forward(self, weights, x, start, window, *, reverse, carry_at=None, keep=True,
-                need_dx=False):
+                need_dx=False, need_dstart=False):
         lengths = None
         if window.lengths is not None:
             host = torch.from_numpy(np.asarray(window.lengths, np.int64))
@@ -86,6 +87,10 @@ class FusedRecurrence:
         leaves = self._leaves(weights, keep)
         if need_dx:
             x = x.detach().requires_grad_(True)  # dLoss/dx feeds the layer below
+        starts = []
+        if need_dstart and keep:  # a decoder's start state comes from the encoder
+            start = tuple(s.detach().requires_grad_(True) for s in start)
+            starts = list(start)
         grad = torch.enable_grad() if keep else torch.no_grad()
         with grad:
             if reverse:
@@ -93,7 +98,8 @@ class FusedRecurrence:
                 carried = final  # the reference carries the reverse direction's final state
             else:
                 out, final, carried = self._forward(x, start, leaves, lengths, carry_at)
-        saved = _Saved(out, final, [*leaves, x] if need_dx else leaves) if keep else None
+        saved = _Saved(out, final, [*leaves, x] if need_dx else leaves, starts) if keep \
+            else None
         return DirectionRun(out.detach(), _detach(final), _detach(carried), saved)
 
     def backward(self, run, d_outputs, d_final):
@@ -105,9 +111,13 @@ class FusedRecurrence:
         if d_final is not None:
             outputs += list(saved.final)
             grad_outputs += list(d_final)
-        grads = torch.autograd.grad(outputs, saved.leaves, grad_outputs, allow_unused=True)
+        leaves = saved.leaves + saved.starts
+        grads = torch.autograd.grad(outputs, leaves, grad_outputs, allow_unused=True)
         grads = [g if g is not None else torch.zeros_like(v)
-                 for g, v in zip(grads, saved.leaves, strict=True)]
+                 for g, v in zip(grads, leaves, strict=True)]
+        if saved.starts:
+            run.d_start = tuple(grads[len(saved.leaves):])
+            grads = grads[:len(saved.leaves)]
         named = dict(zip(WEIGHT_NAMES, grads[:4], strict=True))
         return (grads[4] if len(grads) > 4 else None), named
 

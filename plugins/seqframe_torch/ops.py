@@ -87,6 +87,14 @@ class TorchOps(Ops):
         return reference_stepper(cell, work, dtype)
 
     @classmethod
+    def seq2seq_reference_stepper(cls, work, dtype: str = "float32", params=None):
+        """The encoder-decoder benchmark written by hand with ``torch.nn`` (see
+        seq2seq_reference.py)."""
+        from .seq2seq_reference import seq2seq_reference_stepper
+
+        return seq2seq_reference_stepper(work, dtype, params)
+
+    @classmethod
     def num_threads(cls) -> int:
         return torch.get_num_threads()
 

@@ -9,7 +9,8 @@ import click
 
 from ..diagnostics.bench import format_rows, run_bench
 from ..diagnostics.checks import run_check
-from ..errors import ExitCode
+from ..diagnostics.seq2seq_bench import format_seq2seq_rows, run_seq2seq_bench
+from ..errors import ConfigError, ExitCode
 from .group import BACKEND_HELP, cli, echo_err
 from .scaffold import KINDS as SCAFFOLD_KINDS
 from .scaffold import new_plugin as scaffold
@@ -42,10 +43,13 @@ from .scaffold import new_plugin as scaffold
 @click.option("--loss", default=None, metavar="NAME",
               help="Check this loss's gradient against finite differences, and a model "
                    "trained with it where it fits the cell's model (one class per step).")
+@click.option("--seq2seq", is_flag=True,
+              help="Check the encoder-decoder (every attention kind) instead of a single stack.")
 def check(**kwargs: Any) -> None:
     """Run a cell's conformance suite and gradient check, compare a backend with another
-    (--parity), plot gradient flow (--grad-flow), check a loss's gradient (--loss), or check
-    the model around the cell: token embedding, tied readout (--embed, --tie-weights)."""
+    (--parity), plot gradient flow (--grad-flow), check a loss's gradient (--loss), check the
+    model around the cell: token embedding, tied readout (--embed, --tie-weights), or check the
+    encoder-decoder (--seq2seq)."""
     outcome = run_check(**kwargs)
     click.echo(outcome.text)
     for path in outcome.files:
@@ -61,8 +65,19 @@ def check(**kwargs: Any) -> None:
 @click.option("--steps", type=int, default=10, show_default=True, help="Steps per round.")
 @click.option("--rounds", type=int, default=5, show_default=True, help="Interleaved rounds.")
 @click.option("--threads", type=int, default=None, help="torch intra-op threads.")
-def bench(backends: tuple[str, ...], cells: tuple[str, ...], **kwargs: Any) -> None:
-    """Training throughput on the char-LM workload against a hand-written torch.nn loop."""
+@click.option("--seq2seq", is_flag=True,
+              help="Time the encoder-decoder step and decoding instead (torch backend).")
+def bench(backends: tuple[str, ...], cells: tuple[str, ...], seq2seq: bool,
+          **kwargs: Any) -> None:
+    """Training throughput on the char-LM workload against a hand-written torch.nn loop
+    (--seq2seq: the encoder-decoder's step and decoding speed)."""
+    if seq2seq:
+        if backends or cells:
+            raise ConfigError("--seq2seq times the torch backend's GRU encoder-decoder; drop "
+                              "--backend and --cell.")
+        rows = run_seq2seq_bench(log=echo_err, **kwargs)
+        click.echo(format_seq2seq_rows(rows))
+        return
     rows = run_bench(backends=backends or ("torch", "numpy"), cells=cells or ("lstm",),
                      log=echo_err, **kwargs)
     click.echo(format_rows(rows))

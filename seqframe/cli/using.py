@@ -1,5 +1,5 @@
 """Commands that use a finished run: ``eval``, ``sample``, ``forecast``, ``predict``,
-``transcribe``, ``recommend``."""
+``transcribe``, ``recommend``, ``translate``."""
 
 from __future__ import annotations
 
@@ -95,3 +95,19 @@ def recommend(run_dir: str, histories: tuple[str, ...], k: int, include_seen: bo
         rows = [(rank, item, f"{score:.4g}", *([title or ""] if titled else []))
                 for rank, (item, score, title) in enumerate(items, start=1)]
         click.echo(format_table(rows, ["rank", "item", "score", *(["title"] if titled else [])]))
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.option("--text", multiple=True, metavar="SENTENCE",
+              help="A sentence to translate; repeatable.")
+@click.option("--file", "file", default=None, metavar="FILE",
+              help="Translate every line of FILE (UTF-8, one sentence a line).")
+@click.option("--beam", type=int, default=None,
+              help="Beam width (default: the run's -o beam; 1 = greedy).")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+def translate(run_dir: str, text: tuple[str, ...], file: str | None, beam: int | None,
+              backend: str | None) -> None:
+    """Translate sentences with a translation run, one translation a line."""
+    for line in api.load(run_dir, backend).translate(list(text), beam, file=file):
+        click.echo(line)

@@ -38,8 +38,14 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
               parity: str | None = None, grad_flow: bool = False, run_dir: str | None = None,
               length: int = 100, out: str | None = None, device: str = "cpu",
               fused: bool | None = None, steps: int = 50, embed: int | None = None,
-              tie_weights: bool = False, loss: str | None = None) -> CheckOutcome:
+              tie_weights: bool = False, loss: str | None = None,
+              seq2seq: bool = False) -> CheckOutcome:
     """Run the check the flags ask for.
+
+    With ``seq2seq`` the encoder-decoder is checked instead of a single stack, in each of its
+    variants (every attention kind, bidirectional encoder, input feeding, scheduled sampling,
+    dropout; :mod:`seqframe.diagnostics.seq2seq_check`): the gradient table, or with ``parity``
+    a short training against the other backend (8 steps unless ``steps`` is lower).
 
     * default: the cell conformance suite on ``backend`` (:func:`cell_conformance`: what
       :class:`seqframe.testing.CellConformance` runs in pytest, backend neutrality included),
@@ -61,6 +67,9 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")
+    if seq2seq:
+        return _seq2seq(backend, cell, dtype=dtype, parity=parity, grad_flow=grad_flow,
+                        layers=layers, device=device, fused=fused, steps=steps)
     if layers is not None and layers < 1:
         raise ConfigError(f"--layers must be >= 1, got {layers}.")
     if embed is not None or tie_weights or loss:
@@ -327,3 +336,18 @@ def _loss_case(loss: Loss, rng: np.random.Generator) -> tuple[dict, np.ndarray, 
         return inputs, targets, weights, "features (N=6, F=4) and the readout, 5 rows counted"
     return ({"outputs": rng.normal(size=(6, width))}, targets, weights,
             f"outputs (N=6, O'={width}), 5 rows counted")
+
+
+def _seq2seq(backend: str, cell: str, *, dtype: str, parity: str | None, grad_flow: bool,
+             layers: int | None, device: str, fused: bool | None, steps: int) -> CheckOutcome:
+    """``seqframe check --seq2seq``: see :func:`run_check`."""
+    from .seq2seq_check import run_seq2seq_checks
+
+    if grad_flow or layers is not None:
+        raise ConfigError("--seq2seq checks its own set of encoder-decoder variants; drop "
+                          "--grad-flow and --layers.")
+    ops = None if parity else get_registry().load("backend", backend)(dtype=dtype,
+                                                                      device=device)
+    text, passed = run_seq2seq_checks(ops, cell, parity=parity, backend=backend, dtype=dtype,
+                                      fused=fused, steps=min(steps, 8), device=device)
+    return CheckOutcome(text, passed)

@@ -191,7 +191,7 @@ def check_gradients(
     floor = REL_FLOOR[ops.dtype]
     loss_at = _loss_at(model, ops, window, state, seed)
     for name, value in host.items():
-        numeric = _numerical(ops, params, name, value, loss_at, eps)
+        numeric = numerical_gradient(ops, params, name, value, loss_at, eps)
         if name == "embedding.weight" and config.padding_id is not None:
             numeric[config.padding_id] = _padding_row(model, ops, params, host, window, state,
                                                       seed, eps)
@@ -254,11 +254,12 @@ def _padding_row(model: Model, ops: Ops, params: dict, host: dict, window, state
     twin_params = {**params, "readout.weight": ops.asarray(host["embedding.weight"].copy())}
     loss_at = _loss_at(twin, ops, window, state, seed)
     table = host["embedding.weight"]
-    return _numerical(ops, twin_params, "readout.weight", table, loss_at, eps, rows=[pad])[pad]
+    return numerical_gradient(ops, twin_params, "readout.weight", table, loss_at, eps,
+                              rows=[pad])[pad]
 
 
-def _numerical(ops: Ops, params: dict, name: str, value: np.ndarray, loss_at, eps: float,
-               rows: list[int] | None = None):
+def numerical_gradient(ops: Ops, params: dict, name: str, value: np.ndarray, loss_at,
+                       eps: float, rows: list[int] | None = None) -> np.ndarray:
     """Fourth-order central differences of ``loss_at`` for every entry of ``params[name]`` (of
     the given first-axis ``rows`` only, when given; the others stay 0)."""
     work = value.copy()

@@ -21,9 +21,12 @@ arrays in the cell's ``state_names`` order):
   BPTT with k2 > k1 carries it to the next window.
 * **keep**: keep what :meth:`Recurrence.backward` needs; without it nothing is kept (evaluation).
   **need_dx**: the backward must also return dLoss/dx (every layer but the first).
+  **need_dstart**: the backward must also put dLoss/d(start state) in ``run.d_start`` (a
+  decoder's start state is computed from the encoder, so its gradient goes on).
 * **backward**: given dLoss/d(outputs) (T, B, H) and/or dLoss/d(final state), return the
-  gradients of the weights and, when the forward was asked, dLoss/dx (T, B, D). No gradient
-  flows into the start state: truncated BPTT carries the state across windows as a value.
+  gradients of the weights and, when the forward was asked, dLoss/dx (T, B, D). Unless
+  ``need_dstart`` was asked, no gradient flows into the start state: truncated BPTT carries the
+  state across windows as a value.
 
 Weights are passed without their layer suffix, as the cell declares them
 (:meth:`seqframe.cells.Cell.param_shapes`): ``weight_ih`` (G*H, D), ``bias_ih`` (G*H,), and for a
@@ -53,12 +56,15 @@ class DirectionRun:
         final: the state after the window (for a reverse direction: after its step 0).
         carried: the state after ``carry_at`` steps (forward direction only), else ``final``.
         saved: what the recurrence's backward needs (its own business); None without ``keep``.
+        d_start: dLoss/d(start state), set by the backward of a forward run with
+            ``need_dstart``; None otherwise.
     """
 
     outputs: Array
     final: State
     carried: State
     saved: Any = None
+    d_start: State | None = None
 
 
 class Recurrence(Protocol):
@@ -72,8 +78,8 @@ class Recurrence(Protocol):
     path: str
 
     def forward(self, weights: dict[str, Array], x: Array, start: State, window: Window, *,
-                reverse: bool, carry_at: int | None, keep: bool,
-                need_dx: bool = False) -> DirectionRun:
+                reverse: bool, carry_at: int | None, keep: bool, need_dx: bool = False,
+                need_dstart: bool = False) -> DirectionRun:
         """Unroll the cell over ``x`` (T, B, D) from ``start``."""
         ...
 
@@ -95,6 +101,7 @@ class _Saved:
     step_masks: dict  # t -> (B, 1) mask, only for steps where some row is masked
     reverse: bool
     need_dx: bool
+    need_dstart: bool = False
     recorded: list = field(default_factory=list)  # dLoss/dh_t per step, when asked for
 
     def previous(self) -> Array:
@@ -126,7 +133,7 @@ class GenericRecurrence:
 
     def forward(self, weights: dict[str, Array], x: Array, start: State, window: Window, *,
                 reverse: bool, carry_at: int | None = None, keep: bool = True,
-                need_dx: bool = False) -> DirectionRun:
+                need_dx: bool = False, need_dstart: bool = False) -> DirectionRun:
         ops, cell = self.ops, self.cell
         steps, batch, d_in = x.shape
         hidden = start[0].shape[1]
@@ -168,7 +175,8 @@ class GenericRecurrence:
             if n == carry_at and not reverse:
                 carried = state
         outputs = hbuf[:-1] if reverse else hbuf[1:]  # (T, B, H)
-        saved = _Saved(weights, own, x, hbuf, caches, masks, reverse, need_dx) if keep else None
+        saved = _Saved(weights, own, x, hbuf, caches, masks, reverse, need_dx,
+                       need_dstart) if keep else None
         return DirectionRun(outputs, state, carried if carried is not None else state, saved)
 
     def backward(self, run: DirectionRun, d_outputs: Array | None,
@@ -226,6 +234,8 @@ class GenericRecurrence:
             grads[name] = d_own.get(name, ops.zeros_like(value))
         if self.record:
             r.recorded = d_hs
+        if r.need_dstart:  # what reached the state before the first step
+            run.d_start = d_state
         d_x = None
         if r.need_dx:
             d_x = ops.reshape(ops.matmul(d_xp_all, r.weights["weight_ih"]), (steps, batch, d_in))

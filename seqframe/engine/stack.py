@@ -39,14 +39,17 @@ def layer_weights(model: Model, params: dict, layer: int, suffix: str) -> dict[s
 
 def run_stack(model: Model, recurrence: Recurrence, params: dict, inputs: Array, window: Window,
               start: tuple, *, keep: bool, drop: list, carry_at: int | None = None,
-              input_grad: bool = False) -> StackRun:
+              input_grad: bool = False, start_grad: bool = False) -> StackRun:
     """Unroll every layer and direction over ``inputs`` (T, B, D) from ``start``.
 
     ``input_grad``: the backward also returns dLoss/d(inputs) (an embedding table learns from
-    it).
+    it). ``start_grad``: the backward also leaves dLoss/d(start state) in each run's ``d_start``
+    (an encoder-decoder's decoder starts from a state computed from the encoder).
     """
     ops: Ops = window.ops
     x = inputs
+    # asked only when wanted, so a recurrence written before need_dstart existed still runs
+    extra = {"need_dstart": True} if keep and start_grad else {}
     runs, finals, carried = [], [], []
     for layer in range(model.config.layers):
         outs, layer_final, layer_carried = [], [], []
@@ -55,7 +58,8 @@ def run_stack(model: Model, recurrence: Recurrence, params: dict, inputs: Array,
             run = recurrence.forward(layer_weights(model, params, layer, suffix), x,
                                      start[layer][direction], window, reverse=direction == 1,
                                      carry_at=carry_at, keep=keep,
-                                     need_dx=keep and (layer > 0 or input_grad))
+                                     need_dx=keep and (layer > 0 or input_grad),
+                                     **extra)
             runs.append(run)
             outs.append(run.outputs)
             layer_final.append(run.final)

@@ -10,6 +10,7 @@ flags, calls one of them and renders the result::
     run.evaluate("test")                                   # {metric: value}, as `seqframe eval`
     again = seqframe.load("runs/demo", backend="torch")    # backend-neutral checkpoints
     again.forecast(horizon=12)                             # the task's capabilities
+    seqframe.load("runs/de-en").translate(["ein Hund ."], beam=5)   # a translate run
     seqframe.load("runs/digits").transcribe(["clip.wav"])  # [Transcript(path, words, p)]
 
 Errors are :class:`seqframe.errors.SeqframeError` subclasses carrying the messages the CLI prints.
@@ -26,9 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, merge, toml_text
-from ..errors import ConfigError, SeqframeError, UsageError
-from ..task import (FilePredictor, Forecaster, Recommender, Sampler, Task, Transcriber,
-                    Transcript, require)
+from ..errors import ConfigError, DataError, SeqframeError, UsageError
+from ..task import (
+    FilePredictor,
+    Forecaster,
+    Recommender,
+    Sampler,
+    Task,
+    Transcriber,
+    Transcript,
+    Translator,
+    require,
+)
 from ..training.distributed import World, env_world
 from ..training.safefiles import atomic_write_text
 from ..training.settings import validate
@@ -273,6 +283,53 @@ class Run:
         nextitem); items of the history are left out unless ``exclude_seen`` is False."""
         return require(self.task, Recommender).recommend(
             self.predictor, histories, k=k, exclude_seen=exclude_seen)
+
+    def translate(self, sentences: str | list[str] | None = None, beam: int | None = None, *,
+                  file: str | Path | None = None) -> list[str]:
+        """Translations of ``sentences`` (one string, or a list), or of every line of ``file``
+        (UTF-8, one sentence a line), in order (:class:`seqframe.task.Translator` tasks).
+
+        ``beam``: the beam width (default: the run's ``-o beam``; 1 is greedy). A blank line
+        (or sentence) translates to an empty line.
+        """
+        translator = require(self.task, Translator)
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        given = list(sentences or []) + (read_lines(file) if file is not None else [])
+        if not given:
+            raise UsageError("nothing to translate: give sentences (--text) or a file of them "
+                             "(--file).")
+        if beam is not None and beam < 1:
+            raise UsageError(f"--beam must be at least 1 (1 = greedy); got {beam}.")
+        real = [i for i, text in enumerate(given) if text.strip()]
+        out = [""] * len(given)
+        done = translator.translate_sentences(self.predictor, [given[i] for i in real],
+                                              beam=beam) if real else []
+        for i, text in zip(real, done, strict=True):
+            out[i] = text
+        return out
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The lines of a UTF-8 text file (no line ends).
+
+    Raises:
+        DataError: the file is missing or not UTF-8 (naming the line).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}. Give a text file "
+                        "of sentences, one a line.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"{path}, line {line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                        "convert the file to UTF-8, e.g. with `iconv -f latin1 -t utf-8`.") \
+            from None
+    return [line.rstrip("\r") for line in text.splitlines()]
 
 
 __all__ = ["Run", "load", "open_run", "resume", "train"]

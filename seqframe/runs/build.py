@@ -14,12 +14,13 @@ from typing import Any
 from ..cells import LAYER_NORM_VARIANTS, Cell
 from ..config import RunConfig, load_toml, merge, read_resolved
 from ..engine.model import Model, ModelConfig
+from ..engine.seq2seq import Seq2SeqConfig, Seq2SeqModel
 from ..errors import ConfigError, UsageError
 from ..losses import Loss
 from ..losses.base import check_loss_class
 from ..ops import Ops
 from ..plugins import get_registry
-from ..task import ModelSpec, Task
+from ..task import ModelSpec, Seq2SeqSpec, Task
 
 CONFIG_FILE = "config.toml"
 
@@ -64,12 +65,13 @@ def resolve_config(overrides: dict[str, Any], config_file: str | None = None) ->
 @dataclass
 class Built:
     """Everything a config names, ready to train or predict: ``ops``, the prepared ``task`` and
-    its ``spec``, and the ``model``."""
+    its ``spec``, and the ``model`` (a single stack, or an encoder-decoder for a
+    :class:`~seqframe.task.Seq2SeqSpec`)."""
 
     ops: Ops
     task: Task
-    spec: ModelSpec
-    model: Model
+    spec: ModelSpec | Seq2SeqSpec
+    model: Model | Seq2SeqModel
 
 
 def build(config: RunConfig, task_state: dict | None = None,
@@ -82,6 +84,8 @@ def build(config: RunConfig, task_state: dict | None = None,
     if log is not None:
         task.log = log
     spec = task.prepare(task_state)
+    if isinstance(spec, Seq2SeqSpec):
+        return Built(ops, task, spec, make_seq2seq(config, spec))
     if config.bidirectional and config.bptt:
         raise ConfigError("a bidirectional model reads each sequence whole; use --bptt 0 with "
                           "--bidirectional (or drop --bidirectional for truncated BPTT).")
@@ -93,6 +97,26 @@ def build(config: RunConfig, task_state: dict | None = None,
         tokens=spec.tokens, embed=config.embed, padding_id=spec.padding_id,
         tie_weights=config.tie_weights), make_cell(config), loss)
     return Built(ops, task, spec, model)
+
+
+def make_seq2seq(config: RunConfig, spec: Seq2SeqSpec) -> Seq2SeqModel:
+    """The encoder-decoder a config builds for an encoder-decoder task.
+
+    Raises:
+        ConfigError: settings that do not apply to one (truncated BPTT) or bad sizes and
+            choices.
+    """
+    if config.bptt or config.bptt_back:
+        raise ConfigError("an encoder-decoder reads each sentence pair whole; drop --bptt and "
+                          "--bptt-back (truncated BPTT does not apply to it).")
+    loss = make_loss(config, spec)
+    return Seq2SeqModel(Seq2SeqConfig(
+        cell=config.cell, source_vocab=spec.source_vocab, target_vocab=spec.target_vocab,
+        hidden_size=config.hidden, embed=config.embed, layers=config.layers,
+        bidirectional=config.bidirectional, attention=config.attention,
+        input_feed=config.input_feed, sampling=config.sampling, dropout=config.dropout,
+        loss=loss.name, padding_id=spec.pad_id, bos_id=spec.bos_id, eos_id=spec.eos_id,
+        tie_weights=config.tie_weights), make_cell(config), loss)
 
 
 def make_cell(config: RunConfig) -> Cell:
@@ -108,7 +132,7 @@ def make_cell(config: RunConfig) -> Cell:
     return variant()
 
 
-def make_loss(config: RunConfig, spec: ModelSpec) -> Loss:
+def make_loss(config: RunConfig, spec: ModelSpec | Seq2SeqSpec) -> Loss:
     """The loss the task names, or the one the run asks for (``loss``) where it fits the task.
 
     A run may name any registered loss that the task can read the outputs of: one whose

@@ -40,7 +40,7 @@ from ..config import RunConfig
 from ..engine.predictor import ModelPredictor, task_metrics
 from ..errors import ConfigError, UsageError
 from ..losses import Loss
-from ..task import EnsembleAware, InputView, MemberInputs
+from ..task import EnsembleAware, InputView, MemberInputs, Translator
 from ..training.checkpoint import load_checkpoint, read_params
 from ..training.distributed import World
 from ..training.safefiles import atomic_write_text
@@ -91,6 +91,10 @@ def check(config: RunConfig, world_size: int) -> None:
         raise ConfigError(f"--ensemble must be at least 1; got {config.ensemble}.")
     if config.ensemble > 1 and (world_size > 1 or config.nproc > 1):
         raise ConfigError(NPROC_REFUSED)
+    if config.ensemble > 1 and issubclass(load_plugin("task", config.task), Translator):
+        raise ConfigError(f"--ensemble combines the outputs of single-stack models; task "
+                          f"{config.task!r} decodes sequences with an encoder-decoder, whose "
+                          "outputs cannot be combined yet. Train one model (--ensemble 1).")
 
 
 def member_changes(task: Any, member: int) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, toml_text
-from ..engine.predictor import ModelPredictor, task_metrics
+from ..engine.predictor import task_metrics
+from ..engine.topology import as_topology
 from ..errors import ConfigError
 from ..training.checkpoint import load_checkpoint, read_params
 from ..training.distributed import World, check_resume, check_run, session
@@ -200,7 +201,7 @@ def finish(trainer: Trainer) -> dict[str, Any]:
     params = trainer.params
     if (run_dir / "checkpoints" / "best").exists():
         params = {k: ops.asarray(v) for k, v in read_params(run_dir, "best")[0].items()}
-    predictor = ModelPredictor(trainer.model, ops, params)
+    predictor = trainer.topology.predictor(ops, params)
     val = st.best_val or task_metrics(task, predictor, "val")
     report = final_report(task, predictor, run_dir, val)
     curves = plot_curves(trainer.metrics.read(), run_dir / "curves.png", task.metric,
@@ -233,15 +234,16 @@ def open_single(run_dir: Path, config: RunConfig, backend: str | None = None):
     """A run's best checkpoint (else its latest) on ``backend`` (default: the run's own).
 
     Returns:
-        ``(task, predictor, config)``: the prepared task with its training-time fitted state, a
-        :class:`seqframe.engine.predictor.ModelPredictor`, and the run's config.
+        ``(task, predictor, config)``: the prepared task with its training-time fitted state, the
+        model in eval mode (a :class:`seqframe.engine.predictor.ModelPredictor`, or an
+        encoder-decoder's predictor), and the run's config.
     """
     if backend is not None and backend != config.backend:
         config = config.replace(backend=backend, device="auto", amp="off")
     host, meta = read_params(run_dir, "best")
     built = build(config, meta["task_state"])
     params = {k: built.ops.asarray(v) for k, v in host.items()}
-    return built.task, ModelPredictor(built.model, built.ops, params), config
+    return built.task, as_topology(built.model).predictor(built.ops, params), config
 
 
 __all__ = ["extended_config", "finish", "open_single", "read_run_config", "resume", "train"]

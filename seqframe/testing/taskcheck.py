@@ -18,7 +18,8 @@ import numpy as np
 from ..config import RunConfig, merge
 from ..engine.model import READOUTS
 from ..errors import ConfigError
-from ..task import Batch, EnsembleAware, ModelSpec, Task, TaskOption
+from ..task import Batch, EnsembleAware, ModelSpec, Seq2SeqBatch, Seq2SeqSpec, Task, TaskOption
+from . import seq2seqcheck
 from ._common import load, registered
 from .predictors import ConstantPredictor, FunctionPredictor, MetricCase
 
@@ -69,8 +70,13 @@ def check_task_class(task_cls: type[Task]) -> None:
 
 
 def check_model_spec(task: Task, spec: Any) -> None:
+    if isinstance(spec, Seq2SeqSpec):  # an encoder-decoder task
+        seq2seqcheck.check_seq2seq_spec(task, spec)
+        _check_splits(task)
+        return
     if not isinstance(spec, ModelSpec):
-        _fail(task, f"prepare() returned {type(spec).__name__}, not a seqframe.task.ModelSpec")
+        _fail(task, f"prepare() returned {type(spec).__name__}, not a seqframe.task.ModelSpec "
+                    "(or a Seq2SeqSpec)")
     for field_name in ("input_size", "output_size"):
         value = getattr(spec, field_name)
         if not isinstance(value, (int, np.integer)) or value < 1:
@@ -82,6 +88,10 @@ def check_model_spec(task: Task, spec: Any) -> None:
         if name not in losses:
             _fail(task, f"ModelSpec names loss {name!r}, which no plugin registers "
                         f"(registered: {', '.join(losses)})")
+    _check_splits(task)
+
+
+def _check_splits(task: Task) -> None:
     splits = tuple(task.splits())
     if "val" not in splits or not set(splits) <= {"val", "test"}:
         _fail(task, f"splits() is {splits}; it must include 'val' and may include 'test'")
@@ -127,6 +137,9 @@ def _check_sequences(task: Task, spec: ModelSpec, y: np.ndarray, rows: int, wher
 
 def check_batch(task: Task, spec: ModelSpec, batch: Any, batch_size: int, where: str) -> None:
     """One batch against the Batch contract for this task's ModelSpec."""
+    if isinstance(spec, Seq2SeqSpec):
+        seq2seqcheck.check_pair_batch(task, spec, batch, batch_size, where)
+        return
     if not isinstance(batch, Batch):
         _fail(task, f"{where} is a {type(batch).__name__}, not a seqframe.task.Batch")
     arrays = {"inputs": batch.inputs, "targets": batch.targets, "mask": batch.mask,
@@ -176,6 +189,8 @@ def check_train_batches(task: Task, spec: ModelSpec, batch_size: int, seed: int,
     Returns:
         The batches that were checked (the first ``max_batches`` and the last).
     """
+    if isinstance(spec, Seq2SeqSpec):
+        return seq2seqcheck.check_pair_batches(task, spec, batch_size, seed, max_batches)
     batches = task.train_batches(0, batch_size, seed)
     count = len(batches)
     if count < 1:
@@ -198,6 +213,9 @@ def check_train_batches(task: Task, spec: ModelSpec, batch_size: int, seed: int,
 
 
 def assert_same_batches(task: Task, got: list[Batch], expected: list[Batch], what: str) -> None:
+    if expected and isinstance(expected[0], Seq2SeqBatch):
+        seq2seqcheck.same_pairs(task, got, expected, what)
+        return
     if len(got) != len(expected):
         _fail(task, f"{what}: {len(got)} batches, expected {len(expected)}")
     for i, (a, b) in enumerate(zip(got, expected, strict=True)):
@@ -297,6 +315,9 @@ def check_predictor_calls(task: Task, spec: ModelSpec, predictor: FunctionPredic
 
 def check_evaluate(task: Task, spec: ModelSpec) -> None:
     """Every split evaluates with a constant predictor to finite metrics including ``metric``."""
+    if isinstance(spec, Seq2SeqSpec):
+        seq2seqcheck.check_pair_evaluate(task, spec, _check_metrics)
+        return
     for split in task.splits():
         predictor = ConstantPredictor(spec)
         metrics = task.evaluate(predictor, split)
@@ -329,7 +350,9 @@ def check_metric_cases(task: Task, cases: list[MetricCase]) -> None:
 
 def check_artefacts(task: Task, spec: ModelSpec, run_dir: Path) -> None:
     """``write_artefacts`` returns paths of files it wrote inside the run directory."""
-    paths = task.write_artefacts(ConstantPredictor(spec), Path(run_dir))
+    stand_in = seq2seqcheck.EchoTranslator(spec) if isinstance(spec, Seq2SeqSpec) else \
+        ConstantPredictor(spec)
+    paths = task.write_artefacts(stand_in, Path(run_dir))
     if not isinstance(paths, list):
         _fail(task, f"write_artefacts returned {type(paths).__name__}, not a list of paths")
     root = Path(run_dir).resolve()

@@ -225,10 +225,11 @@ class DataParallel:
             return micro_batches(local_rows, accumulate)
         return micro_batches(local_rows, accumulate, most=-(-self.global_rows // self.size))
 
-    def before_micro(self, model, rng, start: int, stop: int, steps: int) -> bool:
+    def before_micro(self, skip_draws: Callable[[], None], rng, start: int, stop: int) -> bool:
         """Point the dropout stream at shard rows ``start:stop``; False when there are none.
 
-        An empty micro-batch still draws (and drops) its window's masks, so that every rank's
+        An empty micro-batch still draws (and drops) its window's masks (``skip_draws``, the
+        model's :meth:`~seqframe.engine.topology.Topology.skip_draws`), so that every rank's
         stream stays in step with rank 0's, whose state the checkpoints keep.
         """
         if not self.active:
@@ -236,9 +237,7 @@ class DataParallel:
         rng.select(self.global_rows, self.offset + start)
         if stop > start:
             return True
-        from ..engine.bptt import dropout_masks
-
-        dropout_masks(model, rng, 0, steps)
+        skip_draws()
         return False
 
     def reduce(self, ops, loss_sum: float, count: float, timesteps: float, grads: dict):

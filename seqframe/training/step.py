@@ -8,9 +8,11 @@ bench`` time and compare, so what they check is what training does::
     sum over micro-batches (and, data parallel, over ranks)  -> accumulation == a larger batch
     grads / total count -> clip once (after accumulation) -> optimizer step at rate lr
 
-Clipping comes after accumulation: clipping each micro-batch would make the result depend on how
-the batch is split. A step whose loss or gradient norm is not finite, or whose loss is above the
-trainer's ``loss_limit`` (an exploding run), updates nothing and says so in its
+The model may be a single stack or an encoder-decoder: the step reaches it only through its
+:class:`~seqframe.engine.topology.Topology` (one window's loss and gradients), so both train the
+same way. Clipping comes after accumulation: clipping each micro-batch would make the result
+depend on how the batch is split. A step whose loss or gradient norm is not finite, or whose loss
+is above the trainer's ``loss_limit`` (an exploding run), updates nothing and says so in its
 :class:`StepResult`; the trainer's guard decides what happens next.
 """
 
@@ -22,13 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.bptt import window_loss_and_grad
-from ..engine.model import Model
 from ..engine.recurrence import Recurrence
 from ..engine.state import concat_states, state_rows
-from ..engine.window import to_window
+from ..engine.topology import Topology, as_topology
 from ..ops import Ops
-from ..task import Batch
+from ..task import Batch, Seq2SeqBatch
 from .clipping import Clipper
 from .distributed import SINGLE, DataParallel
 from .optim import Optimizer
@@ -73,7 +73,8 @@ class TrainStep:
     """Takes optimizer steps of ``model`` on ``ops``: see the module docstring.
 
     Args:
-        model: the model.
+        model: the model: a single-stack :class:`~seqframe.engine.model.Model`, or any
+            :class:`~seqframe.engine.topology.Topology` (an encoder-decoder).
         ops: the backend.
         optimizer: updates the parameters in place.
         clipper: clips the step's gradient (and keeps the norm statistics).
@@ -82,13 +83,15 @@ class TrainStep:
         fused: the backend's fused recurrence for the model's cell, or None (generic BPTT).
     """
 
-    def __init__(self, model: Model, ops: Ops, optimizer: Optimizer, clipper: Clipper, *,
+    def __init__(self, model: Any, ops: Ops, optimizer: Optimizer, clipper: Clipper, *,
                  accumulate: int = 1, dp: DataParallel = SINGLE,
                  fused: Recurrence | None = None):
         self.model, self.ops, self.optimizer, self.clipper = model, ops, optimizer, clipper
         self.accumulate, self.dp, self.fused = accumulate, dp, fused
+        self.topology: Topology = as_topology(model)
 
-    def __call__(self, params: dict, batch: Batch, state: Any, lr: float, *, loss_from: int = 0,
+    def __call__(self, params: dict, batch: Batch | Seq2SeqBatch, state: Any, lr: float, *,
+                 loss_from: int = 0,
                  carry_at: int | None = None, dropout_rng: np.random.Generator | None = None,
                  loss_rng: np.random.Generator | None = None,
                  loss_limit: float = math.inf) -> StepResult:
@@ -109,7 +112,7 @@ class TrainStep:
         """
         loss_sum, count, grads, next_state, path = self._accumulate(
             params, batch, state, loss_from, carry_at, dropout_rng, loss_rng)
-        timesteps = float(np.asarray(batch.mask, bool)[:, loss_from:].sum())
+        timesteps = self.topology.timesteps(batch, loss_from)
         # Data parallel: the global sums, so clipping and the optimizer see the global gradient.
         loss_sum, count, timesteps, grads = self.dp.reduce(self.ops, loss_sum, count, timesteps,
                                                            grads)
@@ -131,13 +134,13 @@ class TrainStep:
         for start, stop in rows:
             micro = batch.rows(start, stop) if len(rows) > 1 else batch
             state_in = state_rows(state, start, stop) if len(rows) > 1 else state
-            if not self.dp.before_micro(self.model, dropout_rng, start, stop, micro.length):
+            if not self.dp.before_micro(lambda m=micro: self.topology.skip_draws(dropout_rng, m),
+                                        dropout_rng, start, stop):
                 states.append(state_in)  # a rank's empty shard of a short batch
                 continue
-            window = to_window(ops, micro, loss_from, sequences=self.model.loss.per_sequence)
-            result = window_loss_and_grad(self.model, ops, params, window, state_in,
-                                          dropout_rng=dropout_rng, carry_at=carry_at or None,
-                                          fused=self.fused, loss_rng=loss_rng)
+            result = self.topology.window_loss_and_grad(
+                ops, params, micro, state_in, loss_from=loss_from, carry_at=carry_at or None,
+                dropout_rng=dropout_rng, loss_rng=loss_rng, fused=self.fused)
             loss_sum = result.loss_sum if loss_sum is None else loss_sum + result.loss_sum
             count += result.count
             grads = dict(result.grads) if grads is None else {

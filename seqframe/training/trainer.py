@@ -11,8 +11,10 @@ Truncated BPTT: the hidden state is carried from window to window (and, for stat
 batch to batch) as a value, so no gradient flows into the previous window: that is what the
 truncation cuts. With ``k2 = bptt_back > k1`` each window is re-run from ``k2 - k1`` steps
 earlier with ``loss_from`` set, so gradients reach k2 steps back while weights still update every
-k1 steps; the look-back does not cross batch boundaries. Last/mean readouts and bidirectional
-models need the whole sequence, so their window is always the whole batch.
+k1 steps; the look-back does not cross batch boundaries. Last/mean readouts, bidirectional
+models and encoder-decoders need the whole sequence, so their window is always the whole batch.
+The trainer reaches the model only through its :class:`~seqframe.engine.topology.Topology`, so
+a single stack and an encoder-decoder train through this same loop.
 
 Everything that decides what happens next -- the data cursor, RNG state, carried state, optimizer
 slots, clipping statistics, best metric, training-loss accumulators -- is in the checkpoint, so a
@@ -37,8 +39,9 @@ from typing import Any
 import numpy as np
 
 from ..config import to_dict
-from ..engine.predictor import ModelPredictor, task_metrics
+from ..engine.predictor import task_metrics
 from ..engine.state import state_batch_size
+from ..engine.topology import as_topology
 from ..errors import DataError, NonFiniteError, SeqframeError
 from . import guard
 from . import windows as win
@@ -87,8 +90,9 @@ class Trainer:
     Args:
         config: the resolved :class:`seqframe.config.RunConfig`.
         task: the prepared task; ``spec`` what its ``prepare`` returned.
-        model: the :class:`seqframe.engine.model.Model`; ``params`` its backend arrays (updated in
-        place).
+        model: the :class:`seqframe.engine.model.Model` (or another
+        :class:`~seqframe.engine.topology.Topology`, e.g. an encoder-decoder); ``params`` its
+        backend arrays (updated in place).
         ops: the backend.
         run_dir: where metrics.jsonl and checkpoints go.
         log: one-line messages (``print`` by default; a no-op when quiet).
@@ -109,8 +113,9 @@ class Trainer:
         self.state = LoopState()
         self.carried: Any = None  # hidden state at the start of the next window, no grad link
         self.metrics = MetricsLog(run_dir / "metrics.jsonl", enabled=dp.is_main)
-        self.whole = spec.readout != "every_step" or model.config.bidirectional
-        fused = ops.fused_recurrence(model.cell)
+        self.topology = as_topology(model)
+        self.whole = self.topology.reads_whole
+        fused = self.topology.fused_recurrence(ops)
         self.path = fused.path if fused is not None else "generic BPTT"
         self.step_fn = TrainStep(model, ops, self.optimizer, self.clipper,
                                  accumulate=config.accumulate, dp=dp, fused=fused)
@@ -435,8 +440,9 @@ class Trainer:
         if cfg.checkpoint_every > 0 and st.step % cfg.checkpoint_every == 0:
             self.snapshot()
 
-    def predictor(self) -> ModelPredictor:
-        return ModelPredictor(self.model, self.ops, self.params)
+    def predictor(self):
+        """The model in eval mode, as the task's evaluation wants it."""
+        return self.topology.predictor(self.ops, self.params)
 
     def evaluate(self) -> dict[str, float]:
         """Validate, log a metrics.jsonl record, track the best model and the patience."""

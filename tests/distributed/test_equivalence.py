@@ -35,6 +35,13 @@ CASES = {
         task="adding", cell="lstm", hidden=12, accumulate=2, clip_value=0.05, clip_norm=0.3,
         optimizer="sgd", momentum=0.9, lr=0.05, eval_every=15,
         options={"length": 12, "train_size": 225, "val_size": 64, "test_size": 64}),
+    # An encoder-decoder: sentence pairs sharded by row, a bidirectional encoder, additive
+    # attention, dropout masks and scheduled sampling's choices drawn for the whole batch.
+    "translate_pairs": dict(
+        task="translate", cell="gru", hidden=8, embed=6, bidirectional=True,
+        attention="additive", sampling=0.25, dropout=0.2, clip_norm=0.05,
+        lr=0.01, eval_every=15,
+        options={"baselines": False, "attention_plots": 0, "max_output_extra": 2}),
 }
 
 

@@ -6,10 +6,11 @@ import math
 import numpy as np
 import pytest
 
+# the single-stack topology is where the training step's BPTT call happens
+from seqframe.engine import topology as step_module
 from seqframe.errors import ConfigError, DataError, NonFiniteError
 from seqframe.runs import api
 from seqframe.training import checkpoint
-from seqframe.training import step as step_module
 
 
 def test_nan_stops_with_step_norm_and_hint_keeping_the_last_good_checkpoint(tiny_config, tmp_path):

@@ -52,13 +52,17 @@ class ReferencePredictor:
         sources, targets = task.encoded[split]
         self.table = {tuple(s): list(t) for s, t in zip(sources, targets, strict=True)}
         self.vocab = task.target.size
-        self.calls: list[tuple[int, int]] = []
+        # (beam, {source tokens: budget}, length_penalty) of every translate call
+        self.calls: list[tuple[int, dict, float]] = []
 
     def logits(self, batch):
         return np.zeros((*batch.target_out.shape, self.vocab))  # (B, T, V)
 
-    def translate(self, source, source_mask, *, beam, max_len):
-        self.calls.append((beam, max_len))
+    def translate(self, source, source_mask, *, beam, max_len, length_penalty=1.0):
+        tokens = source_mask.sum(axis=1) - 1
+        budgets = np.broadcast_to(max_len, tokens.shape)
+        self.calls.append((beam, dict(zip(tokens.tolist(), budgets.tolist(), strict=True)),
+                           length_penalty))
         return [self.table[tuple(row[mask][:-1].tolist())] + [EOS_ID]
                 for row, mask in zip(source, source_mask, strict=True)]
 
@@ -70,7 +74,7 @@ class SourceCopyPredictor(ReferencePredictor):
         super().__init__(task, split)
         self.task = task
 
-    def translate(self, source, source_mask, *, beam, max_len):
+    def translate(self, source, source_mask, *, beam, max_len, length_penalty=1.0):
         words = [self.task.source.pieces(row[mask][:-1]) for row, mask in
                  zip(source, source_mask, strict=True)]
         return [self.task.target.vocab.encode(w) for w in words]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
+import json
 import re
 
 import pytest
-from seqframe_translate.contract import ENGINE_MISSING
 from seqframe_translate.task import TranslateTask
 
 from seqframe.errors import ConfigError, DataError
@@ -119,15 +118,17 @@ def test_bad_options(sf, tmp_path, option, message):
     assert_exit_2(sf, tmp_path, None, re.escape(message), option)
 
 
-def test_over_long_training_pairs_are_dropped_with_a_count(tmp_path, corpus, caplog):
+def test_over_long_training_pairs_are_dropped_with_a_count(tmp_path, corpus):
     long_de = " ".join(["Hund"] * 12) + " ."
     folder = corpus.folder(tmp_path / "d", train__de=[*corpus.german, long_de],
                            train__en=[*corpus.english, "A dog."], test__de=[long_de],
                            test__en=["Dogs."], val__de=[long_de], val__en=["Dogs."])
     task = TranslateTask({"max_len": 8}, str(folder))
-    with caplog.at_level(logging.WARNING, logger="seqframe_translate"):
-        task.prepare()
-    assert "dropped 1 of 6 training pairs longer than max_len=8 tokens" in caplog.text
+    lines: list[str] = []
+    task.log = lines.append
+    task.prepare()
+    assert lines == ["translate: dropped 1 of 6 training pairs longer than max_len=8 tokens "
+                     "(val and test keep theirs)"]
     assert task.dropped == 1 and len(task.train_ids[0]) == 5
     assert len(task.encoded["test"][0][0]) == 13 and len(task.encoded["val"][0]) == 1  # kept
     with pytest.raises(ConfigError, match="every one of the 6 training pairs has more than "
@@ -135,17 +136,13 @@ def test_over_long_training_pairs_are_dropped_with_a_count(tmp_path, corpus, cap
         TranslateTask({"max_len": 1}, str(folder)).prepare()
 
 
-def test_over_long_pairs_are_counted_in_the_cli_log(sf, tmp_path, corpus, caplog):
+def test_over_long_pairs_are_counted_in_the_run_log_and_the_run_trains(sf, tmp_path, corpus):
     long_en = "A " + "very " * 20 + "long dog."
     folder = corpus.folder(tmp_path / "d", train__en=[*corpus.english[:4], long_en])
-    with caplog.at_level(logging.WARNING, logger="seqframe_translate"):
-        code, _, err = run_cli(sf, tmp_path, folder, "max_len=10")
-    assert "dropped 1 of 5 training pairs longer than max_len=10 tokens" in caplog.text
-    assert code == 2 and "encoder-decoder" in err  # then the engine stops (until issue 19)
-
-
-def test_run_stops_with_a_clear_message_until_the_engine_has_an_encoder_decoder(sf, tmp_path):
-    code, _, err = run_cli(sf, tmp_path, None)
-    assert code == 2
-    assert ENGINE_MISSING in " ".join(err.split())
-    assert "Traceback" not in err
+    code, _, err = run_cli(sf, tmp_path, folder, "max_len=10", "baselines=false")
+    assert code == 0, err
+    assert "dropped 1 of 5 training pairs longer than max_len=10 tokens" in err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["steps"] == 1
+    assert set(summary["metrics"]["test"]) == {"bleu", "bleu_cased", "chrf", "loss",
+                                               "perplexity"}

@@ -66,9 +66,12 @@ def test_copying_the_reference_scores_100(sample_task, fakes):
     # uniform logits: every token has probability 1/V
     V = task.target.size
     assert got["loss"] == pytest.approx(math.log(V)) and got["perplexity"] == pytest.approx(V)
-    # the decoding budget: beam from the options, 1.5 x the longest source + 10
-    longest = max(len(s) for s in task.encoded["test"][0])
-    assert (4, int(1.5 * longest) + 10) in predictor.calls
+    # the decoding budget of each sentence: 1.5 x its source's tokens + 10; beam from the
+    # options, the default length penalty
+    assert {beam for beam, _, _ in predictor.calls} == {4}
+    assert {penalty for _, _, penalty in predictor.calls} == {1.0}
+    budgets = {n: b for _, call, _ in predictor.calls for n, b in call.items()}
+    assert budgets == {len(s): int(1.5 * len(s)) + 10 for s in task.encoded["test"][0]}
 
 
 def test_copying_the_source_scores_near_zero(sample_task, fakes):
@@ -89,7 +92,7 @@ def test_copying_the_source_of_an_identity_corpus_scores_100(tmp_path, corpus, f
 
 def test_translations_count_must_match(sample_task, fakes):
     class Short(fakes.Reference):
-        def translate(self, source, source_mask, *, beam, max_len):
+        def translate(self, source, source_mask, *, beam, max_len, length_penalty=1.0):
             return super().translate(source, source_mask, beam=beam, max_len=max_len)[1:]
 
     with pytest.raises(ShapeError, match="returned 99 translations for a batch of 100"):

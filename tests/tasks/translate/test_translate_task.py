@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from seqframe_translate.contract import ENGINE_MISSING, Seq2SeqSpec
+from seqframe_translate.contract import Seq2SeqSpec
 from seqframe_translate.task import TranslateTask
 
-from seqframe.errors import UsageError
 from seqframe.testing.taskcheck import check_task_class
 
 
 def test_class_passes_the_conformance_class_checks():
-    # the batch and metric checks of TaskConformance assume a single-stack ModelSpec; they apply
-    # once the core knows Seq2SeqSpec (see the issue 19 hand-over)
+    # the whole TaskConformance suite runs in tests/testing/test_builtin_conformance.py
     check_task_class(TranslateTask)
 
 
@@ -26,18 +24,21 @@ def test_listed_by_seqframe_tasks(sf):
     assert "validation metric: bleu (higher is better)" in out
 
 
-def test_spec_sizes_and_the_engine_guard():
+def test_spec_sizes_and_target_frequencies():
     task = TranslateTask({"max_len": 30})
     spec = task.prepare()
     assert isinstance(spec, Seq2SeqSpec)
     assert (spec.source_vocab, spec.target_vocab, spec.max_len) == (task.source.size,
                                                                     task.target.size, 30)
     assert (spec.pad_id, spec.bos_id, spec.eos_id) == (0, 2, 3)
-    with pytest.raises(UsageError) as info:
-        spec.input_size  # noqa: B018 -- what the engine reads first
-    assert str(info.value) == ENGINE_MISSING
-    with pytest.raises(AttributeError):
-        spec.no_such_field  # noqa: B018
+    assert (spec.loss, spec.losses) == ("cross_entropy", ("sampled_softmax",))
+    # what the model must predict: every training target token and one <eos> per sentence
+    targets = task.train_ids[1]
+    counts = spec.class_frequencies
+    assert len(counts) == task.target.size and sum(counts) == sum(len(t) + 1 for t in targets)
+    assert counts[3] == len(targets) and counts[0] == 0  # <eos> once a sentence, <pad> never
+    word = targets[0][0]
+    assert counts[word] == sum(t.count(word) for t in targets)
 
 
 @pytest.mark.parametrize("tokenizer", ["word", "spm"])
