@@ -47,3 +47,16 @@ def test_task_page_lists_every_option_with_its_default():
             if isinstance(default, (bool, type(None))) else None
         expected = shown or ('""' if default == "" else str(default))
         assert rows[option.name] == expected, (option.name, rows[option.name], expected)
+
+
+def test_losloop_joint_file_is_the_same_protocol_in_the_joint_layout(shared_data):
+    config = resolve_config({"data": str(shared_data / "los-loop" / "los_speed.csv")},
+                            REPO / "docs" / "benchmarks" / "timeseries-losloop-joint.toml")
+    assert (config.steps, config.eval_every, config.patience) == (1500, 150, 5)
+    task = TimeSeriesTask(config.options, config.data)
+    spec = task.prepare()
+    assert spec.output_size == 160 * 12  # every sensor's next hour from one row
+    many = task.many
+    assert many.parts.train_end == 1411 and many.parts.val_end == 1613
+    series, origins = many.eval_pairs("test")  # scored on the same (sensor, origin) windows
+    assert len(series) == 160 * 392 and origins.min() == 1613
