@@ -179,3 +179,22 @@ def test_check_seq2seq_gradient_tables(sf):
     assert code == 0, err
     assert out.count("passed: max relative error") == 6 and "6 of 6 variants passed" in out
     assert "attention.v.weight" in out and "bridge.0.weight" in out
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_check_layer_norm_runs_the_suite_on_the_layer_normalised_cell(sf, cell):
+    code, out, err = sf("check", "--cell", cell, "--layer-norm", "--layers", "1")
+    assert code == 0, err
+    assert f"ln-{cell}" in out and "0 failed" in out
+    assert "ln_weight_ih_l0" in out  # the LN parameters are in the gradient table
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--cell", "rnn", "--layer-norm"),
+     "--layer-norm exists for gru, lstm; cell 'rnn' has no layer-normalised variant."),
+    (("--cell", "lstm", "--layer-norm", "--parity", "numpy"), "does not combine with --parity"),
+    (("--cell", "lstm", "--layer-norm", "--embed", "4"), "checks the layer-normalised cell alone"),
+])
+def test_check_layer_norm_refusals(sf, args, message):
+    code, _, err = sf("check", *args)
+    assert code == 2 and message in err, err

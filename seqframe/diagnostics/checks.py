@@ -39,7 +39,7 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
               length: int = 100, out: str | None = None, device: str = "cpu",
               fused: bool | None = None, steps: int = 50, embed: int | None = None,
               tie_weights: bool = False, loss: str | None = None,
-              seq2seq: bool = False) -> CheckOutcome:
+              seq2seq: bool = False, layer_norm: bool = False) -> CheckOutcome:
     """Run the check the flags ask for.
 
     With ``seq2seq`` the encoder-decoder is checked instead of a single stack, in each of its
@@ -63,10 +63,15 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
       one class per step, the model around the cell trained with it (:func:`model_checks`);
     * ``embed``, ``tie_weights``: the model around the cell instead of the cell
       (:func:`model_checks`): token inputs embedded ``embed`` wide (0: fed one-hot), the readout
-      tied to the table.
+      tied to the table;
+    * ``layer_norm``: the default check of the cell's layer-normalised variant (``lstm`` and
+      ``gru``: ``--layer-norm``).
     """
     if parity and grad_flow:
         raise ConfigError("choose one of --parity and --grad-flow, not both.")
+    if layer_norm and (seq2seq or embed is not None or tie_weights or loss):
+        raise ConfigError("--layer-norm checks the layer-normalised cell alone; drop --seq2seq, "
+                          "--embed, --tie-weights and --loss.")
     if seq2seq:
         return _seq2seq(backend, cell, dtype=dtype, parity=parity, grad_flow=grad_flow,
                         layers=layers, device=device, fused=fused, steps=steps)
@@ -97,9 +102,9 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
     if layers < 1:
         raise ConfigError(f"--layers must be >= 1, got {layers}.")
     registry = get_registry()
-    if loss:
-        ops = registry.load("backend", backend)(dtype=dtype, device=device)
-        return loss_gradcheck(ops, registry.load("loss", loss)())
+    if layer_norm and (parity or grad_flow):
+        raise ConfigError("--layer-norm checks the layer-normalised cell's conformance suite and "
+                          "gradients; it does not combine with --parity or --grad-flow.")
     if parity:
         from .parity import parity_check
 
@@ -119,7 +124,7 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
         table.write_text(json.dumps(flow.as_dict(), indent=2) + "\n", encoding="utf-8")
         return CheckOutcome(flow.format_table(), True,
                             (flow.plot(folder / "gradient-flow.png"), table))
-    return cell_conformance(ops, cell, layers=layers, device=device)
+    return cell_conformance(ops, cell, layers=layers, device=device, layer_norm=layer_norm)
 
 
 def new_folder(stem: str, parent: Path | None = None) -> Path:
@@ -134,8 +139,8 @@ def new_folder(stem: str, parent: Path | None = None) -> Path:
     return path
 
 
-def cell_conformance(ops: Ops, cell: str, *, layers: int = 2,
-                     device: str | None = None) -> CheckOutcome:
+def cell_conformance(ops: Ops, cell: str, *, layers: int = 2, device: str | None = None,
+                     layer_norm: bool = False) -> CheckOutcome:
     """Every check the cell conformance suite runs, for one cell on ``ops``' backend.
 
     The contract, the registration, backend neutrality, step gradients, window gradients and
@@ -146,8 +151,12 @@ def cell_conformance(ops: Ops, cell: str, *, layers: int = 2,
 
     Returns:
         One ``PASS``/``FAIL``/``SKIP`` line per check, then the table; passed when none failed.
+        With ``layer_norm``, all of it for the cell's layer-normalised variant
+        (:data:`seqframe.cells.LAYER_NORM_VARIANTS`).
     """
     cell_cls = get_registry().load("cell", cell)
+    if layer_norm:
+        cell_cls = layer_norm_variant(cell_cls)
     # the table first, so that a flag it cannot run with stops us before the suite
     table_result, table = _gradient_table(ops, cell_cls, layers)
     table_is_suite_check = (ops.dtype, layers) == ("float64", 2)
@@ -160,6 +169,22 @@ def cell_conformance(ops: Ops, cell: str, *, layers: int = 2,
     lines = [r.line() for r in [*results, *skipped]]
     lines.append(f"{len(results) - failed} passed, {failed} failed, {len(skipped)} skipped")
     return CheckOutcome("\n".join(lines) + table, failed == 0)
+
+
+def layer_norm_variant(cell_cls: type) -> type:
+    """The layer-normalised variant of a built-in cell class.
+
+    Raises:
+        ConfigError: the cell has none (the message lists the cells that have one).
+    """
+    from ..cells import LAYER_NORM_VARIANTS
+
+    variant = LAYER_NORM_VARIANTS.get(cell_cls)
+    if variant is None:
+        have = ", ".join(sorted(c.name for c in LAYER_NORM_VARIANTS))
+        raise ConfigError(f"--layer-norm exists for {have}; cell {cell_cls.name!r} has no "
+                          "layer-normalised variant.")
+    return variant
 
 
 def _gradient_table(ops: Ops, cell_cls: type, layers: int) -> tuple[CheckResult, str]:
