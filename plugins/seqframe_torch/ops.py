@@ -12,7 +12,10 @@ Two knobs beyond ``dtype``/``device``:
   gradients and states stay float32.
 * ``fused``: use torch's native recurrent kernels for the built-in cells (see
   :mod:`seqframe_torch.fused`). ``None`` reads the environment variable ``SEQFRAME_TORCH_FUSED``
-  (``0`` forces the generic hand-written BPTT, e.g. for exact parity checks); default on.
+  (``0`` forces the generic hand-written BPTT, e.g. for exact parity checks); default on. On
+  the CPU the default leaves windows whose rows differ in length (padding) to the generic BPTT,
+  which is several times faster there than torch's packed-sequence kernels (see
+  :class:`seqframe_torch.fused.FusedRecurrence`); ``fused=True`` runs the kernels on them too.
 """
 
 from __future__ import annotations
@@ -62,13 +65,16 @@ class TorchOps(Ops):
         device: ``auto`` (CUDA, else MPS, else CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``;
             under torchrun with several processes ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``.
         amp: ``off``, ``bf16`` or ``fp16``; autocast on CUDA only.
-        fused: True/False to force the fast path on/off; None reads ``SEQFRAME_TORCH_FUSED``.
+        fused: True/False to force the fast path on/off (True: on padded windows too, even on
+            the CPU); None reads ``SEQFRAME_TORCH_FUSED``.
 
     Attributes:
         torch_device: the resolved :class:`torch.device`.
         float_dtype: the :class:`torch.dtype` of every float tensor this Ops creates.
         amp_dtype: the autocast dtype, or None.
         fused: whether :meth:`fused_recurrence` offers the fast path.
+        fused_ragged: whether the fast path also runs windows with padding (off on the CPU
+            unless ``fused=True``).
 
     Raises:
         ConfigError: an unknown or unavailable device, or an amp mode the device cannot run.
@@ -117,6 +123,7 @@ class TorchOps(Ops):
         self.amp_dtype = resolve_amp(amp, self.torch_device, dtype)
         self.amp = amp or "off"
         self.fused = fused_from_env(fused)
+        self.fused_ragged = fused is True or self.torch_device.type != "cpu"
         self.fused_path: str | None = None  # set by fused_recurrence: "fused lstm kernels ..."
 
     # ---- helpers -----------------------------------------------------------------------------

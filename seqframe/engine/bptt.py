@@ -115,8 +115,10 @@ def start_state(model: Model, ops: Ops, window: Window, state: State) -> State:
 
 def choose_recurrence(model: Model, ops: Ops, window: Window,
                       fused: Recurrence | None) -> Recurrence:
-    """``fused`` when given and the window's mask is a prefix mask, else core's generic BPTT."""
-    if fused is not None and window.prefix:
+    """``fused`` when given and the window's mask is a prefix mask (with padding only if the
+    fused recurrence ``runs_ragged``), else core's generic BPTT."""
+    if fused is not None and window.prefix and \
+            (window.lengths is None or getattr(fused, "runs_ragged", True)):
         return fused
     return GenericRecurrence(ops, model.cell)
 

@@ -73,9 +73,14 @@ class Recurrence(Protocol):
     Attributes:
         path: one line for the run log, e.g. ``"generic BPTT"`` or ``"fused lstm kernels
             (oneDNN)"``.
+        runs_ragged: whether this recurrence should be given windows whose rows differ in
+            length (a prefix mask with padding). A fused recurrence that is slow on them says
+            False, and core runs those windows on its generic BPTT instead (the numbers are the
+            same either way); optional, read with ``getattr(..., True)``.
     """
 
     path: str
+    runs_ragged: bool
 
     def forward(self, weights: dict[str, Array], x: Array, start: State, window: Window, *,
                 reverse: bool, carry_at: int | None, keep: bool, need_dx: bool = False,
@@ -126,6 +131,7 @@ class GenericRecurrence:
     """
 
     path = "generic BPTT"
+    runs_ragged = True
 
     def __init__(self, ops: Ops, cell: Cell, record: bool = False):
         self.ops, self.cell, self.record = ops, cell, record

@@ -158,3 +158,33 @@ def test_fused_eval_forward_matches_the_reference_forward(ops, cell, readout):
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
     for a, b in zip(flat_state(ops, got_state), flat_state(ops, want_state), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_padded_windows_run_generic_on_the_cpu_unless_fused_is_forced(monkeypatch):
+    """torch's packed kernels are slow on the CPU (see FusedRecurrence): by default a window
+    with padding runs core's generic BPTT there, one without keeps the kernels; fused=True (or a
+    GPU) runs the kernels on both."""
+    monkeypatch.delenv("SEQFRAME_TORCH_FUSED", raising=False)
+    default, forced = TorchOps(dtype="float64", device="cpu"), \
+        TorchOps(dtype="float64", device="cpu", fused=True)
+    padded = make_case("gru", masks="prefix")
+    full = make_case("gru", masks="none")
+    assert run_window(default, *padded, fused=True).path == "generic BPTT"
+    assert run_window(default, *full, fused=True).path.startswith("fused gru kernels (")
+    assert run_window(forced, *padded, fused=True).path.startswith("fused gru kernels (")
+    assert (default.fused_recurrence(LSTMCell()).runs_ragged,
+            forced.fused_recurrence(LSTMCell()).runs_ragged) == (False, True)
+
+
+def test_core_asks_the_fused_recurrence_whether_it_runs_padded_windows(ops):
+    model, params, batch = make_case("lstm", masks="prefix")
+    window = bptt.to_window(ops, batch)
+
+    class Picky:
+        path, runs_ragged = "picky", False
+
+    class Willing:
+        path = "willing"  # says nothing: assumed to run them, as before the attribute existed
+
+    assert bptt.choose_recurrence(model, ops, window, Picky()).path == "generic BPTT"
+    assert bptt.choose_recurrence(model, ops, window, Willing()).path == "willing"
