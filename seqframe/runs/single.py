@@ -19,10 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, toml_text
+from ..config import RunConfig, to_dict, toml_text
 from ..engine.predictor import task_metrics
 from ..engine.topology import as_topology
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..training.checkpoint import load_checkpoint, read_params
 from ..training.distributed import World, check_resume, check_run, session
 from ..training.progress import describe_stop
@@ -109,6 +109,7 @@ def resume(run_dir: Path, config: RunConfig, world: World, log: Log,
     require_checkpoint(run_dir)
     validate(config)
     _, meta = load_checkpoint(run_dir / "checkpoints" / "latest")
+    check_config_unchanged(config, meta.get("config"), run_dir)
     previous = config
     if limit is not None:
         config = extended_config(config, limit, meta["loop"], run_dir)
@@ -149,6 +150,44 @@ def recorded_options(task) -> dict[str, Any]:
     """The task's options as it parsed them, defaults included (TOML has no null: unset ones
     stay out)."""
     return {k: v for k, v in task.opts.items() if v is not None}
+
+
+# Settings a resume may legitimately see differ from what the checkpoint recorded: where the run
+# lives and how it is shown, the data's path (its content is fingerprinted instead), the process
+# count and device, and the limits `--resume --steps/--epochs` rewrites before the next checkpoint.
+MAY_DIFFER_ON_RESUME = frozenset({"out", "quiet", "data", "nproc", "device", "steps", "epochs"})
+
+
+def check_config_unchanged(config: RunConfig, recorded: dict | None, run_dir: Path) -> None:
+    """Refuse to resume when ``config.toml`` disagrees with the config the checkpoint recorded.
+
+    A ``config.toml`` that was edited, or cut short where it still parses (a lost ``[options]``
+    table falls back to the defaults), would otherwise train on with other settings than the
+    checkpoint's. Keys a version of seqframe did not record are not compared (old runs).
+
+    Raises:
+        DataError: naming the first setting that differs, both values, and the way out.
+    """
+    if not recorded:
+        return
+    current = json.loads(json.dumps(to_dict(config), default=str))
+    recorded = json.loads(json.dumps(recorded, default=str))
+    for key in sorted(set(recorded) - MAY_DIFFER_ON_RESUME):
+        now, then = current.get(key), recorded[key]  # absent now: the default (None)
+        if isinstance(now, dict) and isinstance(then, dict):
+            diff = sorted(k for k in set(now) & set(then) if now[k] != then[k])
+            if diff:
+                key, now, then = f"{key}.{diff[0]}", now[diff[0]], then[diff[0]]
+            else:
+                continue
+        elif now == then:
+            continue
+        said = f"says {key} = {now!r}" if now is not None else f"does not set {key} (default)"
+        raise DataError(
+            f"{run_dir / CONFIG_FILE} {said}, but the checkpoint was trained with "
+            f"{key} = {then!r}: the file was edited or damaged since. Put the value back (the "
+            f"checkpoint's settings are under \"config\" in checkpoints/latest/meta.json) to "
+            f"resume, or start a new run with --config to train with the new settings.")
 
 
 def extended_config(config: RunConfig, limit: Limit, loop: dict, run_dir: Path) -> RunConfig:

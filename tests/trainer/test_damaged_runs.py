@@ -136,7 +136,7 @@ def test_an_edited_config_toml_that_changes_the_model_is_refused(sf, tmp_path):
     config.write_text(config.read_text().replace("hidden = 4", "hidden = 5"))
     code, err = resume(sf, out)
     assert code == 2
-    assert "holds parameters that do not fit this run's model" in err
+    assert "config.toml says hidden = 5, but the checkpoint was trained with hidden = 4" in err
 
 
 def test_a_binary_config_toml_is_one_clear_error(sf, tmp_path):
@@ -223,3 +223,22 @@ def test_leftovers_of_interrupted_writes_are_removed_on_the_next_start(sf, tmp_p
     assert code == 0, err
     assert sorted(p.name for p in folder.iterdir()) == ["best", "latest"]
     assert not (out / ".summary.json.xyz.tmp").exists()
+
+
+@pytest.mark.parametrize("edit, named", [
+    (lambda text: text.replace("lr = 0.002", "lr = 0.5"),
+     "says lr = 0.5, but the checkpoint was trained with lr = 0.002"),
+    # cut short where it still parses: the keys after the cut fall back to their defaults -- a
+    # different run (here: the validation cadence), refused by name rather than trained on
+    (lambda text: text.split("eval_every")[0],
+     "does not set eval_every (default), but the checkpoint was trained with eval_every = 2"),
+])
+def test_an_edited_or_cut_config_toml_is_refused_on_resume(sf, tmp_path, edit, named):
+    out = stopped_run(sf, tmp_path / "run", at=2, steps=4)
+    config = out / "config.toml"
+    assert "lr = 0.002" in config.read_text() and "[options]" in config.read_text()
+    config.write_text(edit(config.read_text()))
+    code, _, err = sf("run", "--resume", str(out))
+    assert code == 2, err
+    assert named in err and "the checkpoint was trained with" in err
+    assert "the file was edited or damaged since" in err and "Traceback" not in err
