@@ -55,10 +55,11 @@ def make_ops(backend: str, threads: int):
     return cls(dtype="float32", device="cpu")
 
 
-def train_step(ops, model: Model, seed: int = 0, lr: float = 1e-3):
-    """``(params, TrainStep)`` for ``model`` on ``ops``: Adam, clip 5, fused path if any."""
+def train_step(ops, model: Model, seed: int = 0, lr: float = 1e-3, optimizer: str = "adam"):
+    """``(params, TrainStep)`` for ``model`` on ``ops``: Adam (or ``optimizer``), clip 5, fused
+    path if any."""
     params = {k: ops.asarray(v) for k, v in model.init_params(seed).items()}
-    config = RunConfig(lr=lr)
+    config = RunConfig(lr=lr, optimizer=optimizer)
     step = TrainStep(model, ops, build_optimizer(config, ops), Clipper(ops, 5.0, 0.0),
                      fused=ops.fused_recurrence(model.cell))
     return params, step

@@ -15,6 +15,8 @@ time (the steadier figure on a shared machine):
   same for both losses.
 
     OMP_NUM_THREADS=1 python benchmarks/sampled_softmax_speed.py --threads 1
+    OMP_NUM_THREADS=1 python benchmarks/sampled_softmax_speed.py --threads 1 --vocab 100000 \
+        --optimizer sgd     # without Adam's dense moment updates over the V x E tables
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--length", type=int, default=35)
     parser.add_argument("--tie", action="store_true", help="tie the readout to the embedding")
+    parser.add_argument("--optimizer", default="adam",
+                        help="adam (dense moments over the V x E tables) or sgd")
     return parser.parse_args()
 
 
@@ -60,7 +64,7 @@ def configuration(ops, backend: str, vocab: int, loss, args):
     """(one optimizer step, one loss+grad) callables on (B, T + 1) ids."""
     model = tb.model_for("lstm", vocab, args.hidden, tokens=True, embed=args.embed, loss=loss,
                          tie=args.tie)
-    params, train = tb.train_step(ops, model)
+    params, train = tb.train_step(ops, model, optimizer=args.optimizer)
     rng = np.random.default_rng(1)
 
     def batch(ids):
@@ -103,7 +107,8 @@ def measure(backend: str, vocab: int, args) -> dict:
 def main() -> None:
     args = ARGS
     print(f"B={args.batch} T={args.length} H={args.hidden} E={args.embed} tied={args.tie} "
-          f"samples={args.samples} rounds={args.rounds} threads={args.threads}")
+          f"samples={args.samples} rounds={args.rounds} threads={args.threads} "
+          f"optimizer={args.optimizer}")
     print("| V | backend | timed | full ms (wall / CPU) | sampled ms (wall / CPU) | "
           "full / sampled (wall) | full / sampled (CPU) |")
     print("|---:|---|---|---:|---:|---:|---:|")
