@@ -198,3 +198,8 @@ def test_check_layer_norm_runs_the_suite_on_the_layer_normalised_cell(sf, cell):
 def test_check_layer_norm_refusals(sf, args, message):
     code, _, err = sf("check", *args)
     assert code == 2 and message in err, err
+
+
+def test_bench_has_no_layer_norm_flag(sf):
+    code, _, err = sf("bench", "--layer-norm")
+    assert code == 2 and "No such option '--layer-norm'" in err

@@ -67,8 +67,6 @@ def check(**kwargs: Any) -> None:
 @click.option("--steps", type=int, default=10, show_default=True, help="Steps per round.")
 @click.option("--rounds", type=int, default=5, show_default=True, help="Interleaved rounds.")
 @click.option("--threads", type=int, default=None, help="torch intra-op threads.")
-@click.option("--layer-norm", is_flag=True,
-              help="Check the cell's layer-normalised variant (lstm, gru).")
 @click.option("--seq2seq", is_flag=True,
               help="Time the encoder-decoder step and decoding instead (torch backend).")
 def bench(backends: tuple[str, ...], cells: tuple[str, ...], seq2seq: bool,
