@@ -16,10 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path | None:
-    """``$SEQFRAME_SHARED_DATA``, else ``../shared/data`` beside the repository; None if absent."""
+    """``$SEQFRAME_SHARED_DATA``, else ``../shared/data`` beside the repository; None if absent
+    or empty (an empty folder holds no data set, so the tests that need one skip)."""
     raw = os.environ.get(SHARED_DATA_ENV, "").strip()
     path = Path(raw) if raw else REPO.parent / "shared" / "data"
-    return path if path.is_dir() else None
+    return path if path.is_dir() and any(path.iterdir()) else None
 
 
 @pytest.fixture(scope="session")
