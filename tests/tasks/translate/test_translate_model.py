@@ -3,12 +3,16 @@ exact resume, and a NumPy checkpoint translating identically on torch."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
 
 import seqframe
 from seqframe.training.trainer import Interrupted, Trainer
+
+needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                 reason="needs torch (pip install 'seqframe[torch]')")
 
 SMALL = ["--hidden", "16", "--batch-size", "32", "-o", "baselines=false",
          "-o", "eval_batch_size=50", "-o", "max_output_extra=3"]
@@ -67,6 +71,7 @@ def test_seqframe_translate_texts_files_and_beams(sf, trained, tmp_path):
     assert got[0] == out.splitlines()[0] and got[1] == "" and got[2] == out.splitlines()[1]
 
 
+@needs_torch
 def test_run_translate_is_the_same_on_both_backends(trained):
     test_sources = (seqframe.load(trained).task.pairs["test"].source)[:20]
     on_numpy = seqframe.load(trained).translate(list(test_sources), beam=4)
@@ -149,6 +154,7 @@ def test_an_interrupted_run_resumes_exactly(sf, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+@needs_torch
 def test_torch_trains_the_sample_past_word_for_word(tmp_path):
     # the sample's word-for-word baseline gets agreement and word order wrong; a small
     # attention model learns both in a minute or two of CPU (measured: test BLEU 62 against 45)
