@@ -3,11 +3,11 @@ behind one call."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -15,7 +15,6 @@ from ..errors import ConfigError, SeqframeError
 from ..losses.base import Loss
 from ..ops import Ops
 from ..plugins import get_registry
-from ..task import ModelSpec
 from ..testing.cellcheck import (
     CheckResult,
     cell_checks,
@@ -273,94 +272,47 @@ def _scores_a_class_per_step(loss: Loss) -> bool:
 def loss_gradcheck(ops: Ops, loss: Loss, *, seed: int = 0) -> CheckOutcome:
     """A loss's hand-written gradient against finite differences of its ``loss_sum``.
 
-    One small random case for the loss's kind (:func:`_loss_case`): logits or, for
-    ``needs = "features"``, features, readout weight and bias; targets and 0/1 weights with a
-    row that does not count. Every entry is compared by the fourth-order central difference and
-    the relative error of :mod:`seqframe.diagnostics.gradcheck` (tolerance 1e-6 in float64, 1e-2
-    in float32). A loss that draws (sampled softmax) gets the same draws at every evaluation.
+    The case is the loss conformance suite's (:func:`seqframe.testing.losscases.make_case`, O = 5:
+    logits, or features with the readout's weight and bias for ``needs = "features"``; rows, or
+    for a ``per_sequence`` loss padded sequences, that do not count). Every entry is compared by
+    fourth-order central differences (:func:`.gradcheck.numerical_gradient`) and the relative
+    error of :mod:`.gradcheck` (tolerance 1e-6 in float64, 1e-2 in float32). A loss that draws
+    (sampled softmax) gets the same draws at every evaluation.
 
     Returns:
         The table of :class:`~seqframe.diagnostics.gradcheck.GradCheckReport`; passed when every
         entry is within the tolerance.
     """
-    from .gradcheck import DEFAULT_EPS, FLOAT32_MIN_TOLERANCE, REL_FLOOR, GradCheckReport
+    from ..testing.losscases import call_loss, default_spec, make_case, named_gradients
+    from .gradcheck import (
+        DEFAULT_EPS,
+        FLOAT32_MIN_TOLERANCE,
+        REL_FLOOR,
+        GradCheckReport,
+        GradCheckRow,
+        numerical_gradient,
+    )
 
-    values, targets, weights, what = _loss_case(loss, np.random.default_rng(seed))
-
-    def evaluate(arrays: dict, grad: bool) -> tuple[float, dict]:
-        args = [ops.asarray(a) for a in arrays.values()]
-        extra = dict(grad=grad, rng=np.random.default_rng(seed + 1))  # the same draws each time
-        if loss.needs == "features":
-            res = loss.loss_and_grad_features(ops, *args, ops.asarray(targets),
-                                              ops.asarray(weights), **extra)
-            grads = (res.d_outputs, res.d_weight, res.d_bias)
-        else:
-            res = loss.loss_and_grad(ops, *args, ops.asarray(targets), ops.asarray(weights),
-                                     **extra)
-            grads = (res.d_outputs,)
-        return ops.item(res.loss_sum), dict(zip(arrays, grads, strict=True)) if grad else {}
-
-    _, analytic = evaluate(values, True)
-    tolerance = 1e-6 if ops.dtype == "float64" else FLOAT32_MIN_TOLERANCE
-    report = GradCheckReport(f"loss gradient check: {loss!r} on {ops.describe()}; {what}",
-                             tolerance)
-    eps, floor = DEFAULT_EPS[ops.dtype], REL_FLOOR[ops.dtype]
-    for name, value in values.items():
-        numeric = np.zeros(value.size)
-        for i in range(value.size):
-            f = []
-            for k in (-2, -1, 1, 2):
-                moved = value.copy()
-                moved.reshape(-1)[i] += k * eps
-                f.append(evaluate({**values, name: moved}, False)[0])
-            numeric[i] = (f[0] - 8.0 * f[1] + 8.0 * f[2] - f[3]) / (12.0 * eps)
-        exact = ops.to_numpy(analytic[name]).astype(np.float64).reshape(-1)
-        diff = np.abs(exact - numeric)
-        scale = np.maximum(np.maximum(np.abs(exact), np.abs(numeric)), floor)
-        report.rows.append(_row(name, value.shape, exact, diff, scale))
-    return CheckOutcome(report.format(), report.passed)
-
-
-def _row(name: str, shape: tuple, exact: np.ndarray, diff: np.ndarray, scale: np.ndarray):
-    from .gradcheck import GradCheckRow
-
-    return GradCheckRow(name, shape, float(np.abs(exact).max()), float(diff.max()),
-                        float((diff / scale).max()))
-
-
-def _loss_case(loss: Loss, rng: np.random.Generator) -> tuple[dict, np.ndarray, np.ndarray, str]:
-    """``(inputs by name, targets, weights, description)``: a small random case for ``loss``.
-
-    * ``per_sequence`` (CTC-like): logits (T=7, B=3, O') time-major, the (T, B) step mask with a
-      shorter row and an empty one, label sequences (B, L) of ids other than the loss's
-      ``blank`` option (default 0), padded with it, one with a repeated label;
-    * otherwise N=6 rows with the last one not counted: class ids in [0, O), or (N, O) values;
-      ``needs = "features"``: features (N, F=4), weight (O', F) and bias (O',).
-    """
     classes = 5
-    width = loss.output_size(classes)
-    loss.prepare(ModelSpec(input_size=1, output_size=classes, readout="every_step",
-                           loss=loss.name, class_frequencies=np.arange(1.0, classes + 1)))
-    if loss.per_sequence:
-        blank = loss.opts.get("blank", 0)
-        labels = [k for k in range(classes) if k != blank]
-        targets = np.full((3, 3), blank, dtype=np.int64)  # (B, L)
-        targets[0] = [labels[0], labels[0], labels[2]]
-        targets[1, :2] = [labels[1], labels[3]]
-        mask = np.arange(7)[:, None] < np.array([7, 5, 0])[None, :]  # (T, B)
-        return ({"outputs": rng.normal(size=(7, 3, width))}, targets, mask.astype(np.float64),
-                f"outputs (T=7, B=3, O'={width}), rows of 7, 5 and 0 steps, labels with a repeat")
-    weights = np.array([1.0, 1, 1, 1, 1, 0])  # (N,)
-    if loss.targets == "classes":
-        targets: Any = rng.integers(0, classes, size=6)
-    else:
-        targets = rng.normal(size=(6, classes))
-    if loss.needs == "features":
-        inputs = {"features": rng.normal(size=(6, 4)), "weight": rng.normal(size=(width, 4)),
-                  "bias": rng.normal(size=width)}
-        return inputs, targets, weights, "features (N=6, F=4) and the readout, 5 rows counted"
-    return ({"outputs": rng.normal(size=(6, width))}, targets, weights,
-            f"outputs (N=6, O'={width}), 5 rows counted")
+    loss.prepare(default_spec(loss, classes, class_frequencies=np.arange(1.0, classes + 1)))
+    case = make_case(loss, np.random.default_rng(seed), size=classes)
+    inputs = case.inputs()
+    analytic = named_gradients(loss, call_loss(loss, ops, case, seed=seed + 1))
+
+    def loss_at(params: dict) -> float:
+        moved = dataclasses.replace(case, **{k: ops.to_numpy(v) for k, v in params.items()})
+        return float(call_loss(loss, ops, moved, grad=False, seed=seed + 1)["loss_sum"])
+
+    shapes = ", ".join(f"{name} {value.shape}" for name, value in inputs.items())
+    tolerance = 1e-6 if ops.dtype == "float64" else FLOAT32_MIN_TOLERANCE
+    report = GradCheckReport(f"loss gradient check: {loss!r} on {ops.describe()}; {shapes}, "
+                             f"some rows or steps not counted", tolerance)
+    params = {name: ops.asarray(value) for name, value in inputs.items()}
+    for name, value in inputs.items():
+        numeric = numerical_gradient(ops, params, name, value, loss_at, DEFAULT_EPS[ops.dtype])
+        report.rows.append(GradCheckRow.compare(name, analytic[name], numeric,
+                                                REL_FLOOR[ops.dtype]))
+    return CheckOutcome(report.format(), report.passed)
 
 
 def _seq2seq(backend: str, cell: str, *, dtype: str, parity: str | None, grad_flow: bool,

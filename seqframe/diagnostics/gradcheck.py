@@ -53,6 +53,17 @@ class GradCheckRow:
     max_abs_error: float
     max_rel_error: float
 
+    @classmethod
+    def compare(cls, name: str, analytic: np.ndarray, numeric: np.ndarray,
+                floor: float) -> GradCheckRow:
+        """The row of ``analytic`` against ``numeric``; relative errors are taken against the
+        larger magnitude of the two, at least ``floor`` (so near-zero entries compare
+        absolutely)."""
+        diff = np.abs(analytic - numeric)
+        scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
+        return cls(name, tuple(analytic.shape), float(np.abs(analytic).max()),
+                   float(diff.max()), float((diff / scale).max()))
+
 
 @dataclass
 class GradCheckReport:
@@ -195,10 +206,7 @@ def check_gradients(
         if name == "embedding.weight" and config.padding_id is not None:
             numeric[config.padding_id] = _padding_row(model, ops, params, host, window, state,
                                                       seed, eps)
-        diff = np.abs(analytic[name] - numeric)
-        scale = np.maximum(np.maximum(np.abs(analytic[name]), np.abs(numeric)), floor)
-        report.rows.append(GradCheckRow(name, value.shape, float(np.abs(analytic[name]).max()),
-                                        float(diff.max()), float((diff / scale).max())))
+        report.rows.append(GradCheckRow.compare(name, analytic[name], numeric, floor))
     return report
 
 

@@ -137,10 +137,7 @@ def check_seq2seq_gradients(ops: Ops, cell: Cell | str = "gru", *, tolerance: fl
     floor, step = REL_FLOOR[ops.dtype], DEFAULT_EPS[ops.dtype] if eps is None else eps
     for name, value in host.items():
         numeric = numerical_gradient(ops, params, name, value, loss_at, step)
-        diff = np.abs(analytic[name] - numeric)
-        scale = np.maximum(np.maximum(np.abs(analytic[name]), np.abs(numeric)), floor)
-        report.rows.append(GradCheckRow(name, value.shape, float(np.abs(analytic[name]).max()),
-                                        float(diff.max()), float((diff / scale).max())))
+        report.rows.append(GradCheckRow.compare(name, analytic[name], numeric, floor))
     return report
 
 
