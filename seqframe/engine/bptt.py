@@ -37,7 +37,7 @@ from ..ops import Array, Ops
 from . import readout, stack
 from .inputs import embedding_grad, first_layer_inputs
 from .model import Model
-from .recurrence import GenericRecurrence, Recurrence
+from .recurrence import GenericRecurrence, Recurrence, choose
 from .window import Window, check_inputs, check_window, host_window, to_window
 
 __all__ = ["Window", "WindowResult", "dropout_masks", "forward", "hidden_grads", "loss_only",
@@ -115,12 +115,8 @@ def start_state(model: Model, ops: Ops, window: Window, state: State) -> State:
 
 def choose_recurrence(model: Model, ops: Ops, window: Window,
                       fused: Recurrence | None) -> Recurrence:
-    """``fused`` when given and the window's mask is a prefix mask (with padding only if the
-    fused recurrence ``runs_ragged``), else core's generic BPTT."""
-    if fused is not None and window.prefix and \
-            (window.lengths is None or getattr(fused, "runs_ragged", True)):
-        return fused
-    return GenericRecurrence(ops, model.cell)
+    """The recurrence that runs ``window`` for ``model`` (:func:`.recurrence.choose`)."""
+    return choose(ops, model.cell, window, fused)
 
 
 def window_loss_and_grad(

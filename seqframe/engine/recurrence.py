@@ -251,3 +251,16 @@ class GenericRecurrence:
     def recorded(run: DirectionRun) -> list:
         """dLoss/dh_t (B, H) of every step t, after a backward with ``record=True``."""
         return run.saved.recorded
+
+
+def choose(ops: Ops, cell: Cell, window: Window, fused: Recurrence | None, *,
+           ragged: bool | None = None) -> Recurrence:
+    """``fused`` when given and it can run ``window`` -- a prefix mask, with padding only if
+    ``ragged`` allows it (None: ask the recurrence's ``runs_ragged``) -- else core's generic
+    BPTT for ``cell``."""
+    if ragged is None:
+        ragged = getattr(fused, "runs_ragged", True)
+    if fused is not None and window.prefix and (window.lengths is None or ragged):
+        return fused
+    return GenericRecurrence(ops, cell)
+

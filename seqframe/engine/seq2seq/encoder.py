@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ops import Array, Ops
-from ..recurrence import GenericRecurrence, Recurrence
+from ..recurrence import Recurrence
+from ..recurrence import choose as choose_recurrence
 from ..stack import StackRun, backprop_stack, run_stack
 from ..window import Window, host_window
 from .layout import ENCODER, Seq2SeqLayout
@@ -61,17 +62,15 @@ def table_grad(ops: Ops, table: Array, ids: np.ndarray, d_rows: Array, pad: int)
 
 def choose(ops: Ops, layout: Seq2SeqLayout, window: Window,
            fused: Recurrence | None) -> Recurrence:
-    """The backend's fused recurrence when given and the mask is a prefix mask; else core's.
+    """The recurrence for an encoder-decoder window (:func:`..recurrence.choose`).
 
-    Unlike a single stack (:func:`seqframe.engine.bptt.choose_recurrence`) the encoder does not
-    ask ``runs_ragged``: sentences are short, and for them torch's packed kernels cost little
-    (measured on the CPU, one thread, GRU B=128 H=256: packed 1.3x unpacked at T=16, 1.5x at
-    T=30, against 4.5-27x for the T=124-496 windows of speech), so the fused encoder stays
-    the faster choice (docs/benchmarks.md: the encoder-decoder step at parity with torch.nn).
+    Unlike a single stack it does not ask ``runs_ragged``: sentences are short, and for them
+    torch's packed kernels cost little (measured on the CPU, one thread, GRU B=128 H=256: packed
+    1.3x unpacked at T=16, 1.5x at T=30, against 4.5-27x for the T=124-496 windows of speech),
+    so the fused encoder stays the faster choice (docs/benchmarks.md: the encoder-decoder step
+    at parity with torch.nn).
     """
-    if fused is not None and window.prefix:
-        return fused
-    return GenericRecurrence(ops, layout.cell)
+    return choose_recurrence(ops, layout.cell, window, fused, ragged=True)
 
 
 def encode(layout: Seq2SeqLayout, ops: Ops, params: dict, source: np.ndarray,
