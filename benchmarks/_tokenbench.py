@@ -85,9 +85,10 @@ def stepper(label: str, backend: str, ops, model: Model, inputs: Callable[[np.nd
 
 
 def model_for(cell: str, vocab: int, hidden: int, *, tokens: bool, embed: int = 0,
-              loss=None, tie: bool = False) -> Model:
+              loss=None, tie: bool = False, sparse: bool = False) -> Model:
     cfg = ModelConfig(cell, vocab, hidden, vocab, tokens=tokens, embed=embed, tie_weights=tie,
-                      loss=loss.name if loss is not None else "cross_entropy")
+                      loss=loss.name if loss is not None else "cross_entropy",
+                      sparse_grads=sparse)
     return Model(cfg, get_registry().load("cell", cell)(), loss)
 
 

@@ -42,6 +42,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--tie", action="store_true", help="tie the readout to the embedding")
     parser.add_argument("--optimizer", default="adam",
                         help="adam (dense moments over the V x E tables) or sgd")
+    parser.add_argument("--sparse-grads", action="store_true",
+                        help="row-sparse embedding and sampled-readout gradients, both losses: "
+                             "only the rows a step touched are updated")
     return parser.parse_args()
 
 
@@ -63,7 +66,7 @@ from seqframe.task import Batch  # noqa: E402
 def configuration(ops, backend: str, vocab: int, loss, args):
     """(one optimizer step, one loss+grad) callables on (B, T + 1) ids."""
     model = tb.model_for("lstm", vocab, args.hidden, tokens=True, embed=args.embed, loss=loss,
-                         tie=args.tie)
+                         tie=args.tie, sparse=args.sparse_grads)
     params, train = tb.train_step(ops, model, optimizer=args.optimizer)
     rng = np.random.default_rng(1)
 
@@ -108,7 +111,7 @@ def main() -> None:
     args = ARGS
     print(f"B={args.batch} T={args.length} H={args.hidden} E={args.embed} tied={args.tie} "
           f"samples={args.samples} rounds={args.rounds} threads={args.threads} "
-          f"optimizer={args.optimizer}")
+          f"optimizer={args.optimizer} sparse_grads={args.sparse_grads}")
     print("| V | backend | timed | full ms (wall / CPU) | sampled ms (wall / CPU) | "
           "full / sampled (wall) | full / sampled (CPU) |")
     print("|---:|---|---|---:|---:|---:|---:|")

@@ -41,6 +41,8 @@ class RunConfig:
     embed: int = 0  # width of the embedding of token inputs; 0 = feed the ids one-hot
     tie_weights: bool = False  # the readout shares the embedding table (needs equal sizes)
     layer_norm: bool = False  # layer-normalised LSTM/GRU cells (Ba et al. 2016)
+    # row-sparse gradients for the embedding and a sampled readout: only touched rows update
+    sparse_grads: bool = False
     loss: str = ""  # the task's loss when empty; another one the task allows (sampled_softmax)
     loss_options: dict[str, Any] = field(default_factory=dict)  # the loss's own settings
     # encoder-decoders (tasks whose spec is a Seq2SeqSpec, e.g. translate)

@@ -7,8 +7,10 @@ standard where it has them (``concat``, ``permute_dims``, ``matmul``, ``sum(axis
 Arrays returned by an Ops are *backend arrays* (``numpy.ndarray`` for numpy, ``torch.Tensor`` for
 torch). Besides the methods below, core code relies only on what both support natively:
 the operators ``+ - * / ** @`` and unary ``-`` between arrays and Python scalars, basic
-indexing and slicing (``x[:, t]``, ``x[..., :H]``), slice assignment ``out[:, t] = y`` on arrays
-created by this Ops, ``.shape``, ``.ndim`` and ``.T`` on 2-D arrays.
+indexing and slicing (``x[:, t]``, ``x[..., :H]``), slice assignment ``out[:, t] = y`` and the
+in-place operators ``+= -= *=`` on arrays created by this Ops (the optimizers update their own
+copies of the parameters and their moments in place), ``.shape``, ``.ndim`` and ``.T`` on 2-D
+arrays.
 
 Shape letters used across seqframe: B batch, T time, D input features, H hidden, G gates,
 O outputs, V vocabulary.
@@ -166,6 +168,18 @@ class Ops(ABC):
         """
         out = np.array(self.to_numpy(x), copy=True)
         np.add.at(out, self.to_numpy(indices).astype(np.int64), self.to_numpy(values))
+        return self.asarray(out)
+
+    def put_rows(self, x: Array, rows: Array, values: Array) -> Array:
+        """``x`` with rows ``rows`` replaced by ``values``: the write of a row-sparse update.
+
+        Shapes: ``x`` (V, ...), ``rows`` (k,) distinct integers in [0, V), ``values`` (k, ...).
+        Unlike the other operations it MAY write into ``x`` and return it (the optimizer hands
+        it only arrays it owns, and drops the old reference): writing k rows in place is what
+        makes updating a few rows of a large table cheap. The default copies through the host.
+        """
+        out = np.array(self.to_numpy(x), copy=True)
+        out[self.to_numpy(rows).astype(np.int64)] = self.to_numpy(values)
         return self.asarray(out)
 
     # ---- scalars -----------------------------------------------------------------------------

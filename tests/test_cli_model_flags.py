@@ -14,6 +14,10 @@ CHARLM = ("--task", "charlm", "--backend", "numpy", "--hidden", "8", "--batch-si
 
 
 @pytest.mark.parametrize(("args", "message"), [
+    ((*CHARLM, "--sparse-grads"),
+     "--sparse-grads keeps the gradients of an embedding table (--embed E) and of a readout "
+     "scored on a few classes (--loss sampled_softmax) row-sparse; this model has neither (loss "
+     "'cross_entropy', embed 0). Add one, or drop --sparse-grads."),
     (("--task", "timeseries", "--embed", "8"),
      "--embed 8 needs token inputs, but this task gives dense features (1 per step); drop "
      "--embed."),

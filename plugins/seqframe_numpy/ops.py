@@ -204,3 +204,9 @@ class NumpyOps(Ops):
         out = np.array(x, copy=True)
         np.add.at(out, np.asarray(indices, dtype=np.int64), values)  # repeated rows add up
         return out
+
+    def put_rows(self, x, rows, values):
+        if not x.flags.writeable:  # e.g. a table read from a checkpoint's buffer
+            x = np.array(x, copy=True)
+        x[np.asarray(rows, dtype=np.int64)] = values  # in place: k rows, not the whole table
+        return x

@@ -306,6 +306,10 @@ class TorchOps(Ops):
     def index_add(self, x: Array, indices: Array, values: Array) -> Array:
         return torch.index_add(x, 0, self._indices(indices).reshape(-1), values)
 
+    def put_rows(self, x: Array, rows: Array, values: Array) -> Array:
+        # in place: k rows, not the whole table
+        return x.index_copy_(0, self._indices(rows).reshape(-1), values.to(x.dtype))
+
     # ---- scalars -----------------------------------------------------------------------------
     def item(self, x: Array) -> float:
         if isinstance(x, torch.Tensor):

@@ -38,6 +38,8 @@ _RUN_FLAGS = [
     ("--embed", int, "Token inputs: embedding width E (0 = feed the ids one-hot)."),
     ("--tie-weights", bool, "Use the embedding table as the readout weight (E = H x dirs)."),
     ("--loss", str, "A loss the task allows instead of its own, e.g. sampled_softmax."),
+    ("--sparse-grads", bool, "Update only the embedding/sampled-readout rows a step touched "
+                             "(row-sparse gradients; lazy Adam)."),
     ("--batch-size", int, "Sequences (or text streams) per mini-batch (B)."),
     ("--bptt", int, "Truncated BPTT: steps per window, weights updated every window."),
     ("--bptt-back", int, "Steps backpropagated per update when longer than --bptt (k2 > k1)."),

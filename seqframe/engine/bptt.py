@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import ConfigError, ShapeError
 from ..ops import Array, Ops
+from ..rowsparse import add
 from . import readout, stack
 from .inputs import embedding_grad, first_layer_inputs
 from .model import Model
@@ -167,11 +168,11 @@ def window_loss_and_grad(
                                rng=loss_rng)
     grads, d_inputs = stack.backprop_stack(model, recurrence, run, out.d_top, out.seeds, drop)
     for name, value in out.grads.items():  # a tied readout adds to the embedding's gradient
-        grads[name] = value if name not in grads else grads[name] + value
+        grads[name] = value if name not in grads else add(ops, grads[name], value)
     if model.embedded:
         table = embedding_grad(model, ops, params, window, d_inputs)
         grads["embedding.weight"] = table if "embedding.weight" not in grads else \
-            grads["embedding.weight"] + table
+            add(ops, grads["embedding.weight"], table)
     state_out = run.carried if carry_at is not None else run.finals
     return WindowResult(out.loss_sum, window.count(model.config.readout, model.loss.per_sequence),
                         grads, state_out, out.outputs, recurrence.path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import Array, Ops
+from ..rowsparse import RowSparse
 from .model import Model
 from .window import Window
 
@@ -28,14 +29,21 @@ def first_layer_inputs(model: Model, ops: Ops, params: dict, window: Window) -> 
 
 
 def embedding_grad(model: Model, ops: Ops, params: dict, window: Window,
-                   d_inputs: Array) -> Array:
-    """d loss_sum / d embedding.weight (V, E) from dLoss/d(first-layer inputs) (T, B, E)."""
+                   d_inputs: Array) -> Array | RowSparse:
+    """d loss_sum / d embedding.weight (V, E) from dLoss/d(first-layer inputs) (T, B, E);
+    row-sparse (the rows the window read, the padding row left out) with ``sparse_grads``."""
     table = params["embedding.weight"]
     steps, batch, width = d_inputs.shape
     ids = ops.reshape(ops.permute_dims(window.inputs, (1, 0)), (steps * batch,))  # (T*B,)
-    grad = ops.index_add(ops.zeros_like(table), ids,
-                         ops.reshape(d_inputs, (steps * batch, width)))
+    flat = ops.reshape(d_inputs, (steps * batch, width))
     pad = model.config.padding_id
+    if model.config.sparse_grads:
+        host = ops.to_numpy(ids).astype(np.int64)
+        if pad is not None and np.any(host == pad):
+            kept = np.flatnonzero(host != pad)
+            host, flat = host[kept], ops.take(flat, ops.asarray(kept, "int64"), axis=0)
+        return RowSparse.scatter(ops, tuple(table.shape), host, flat)
+    grad = ops.index_add(ops.zeros_like(table), ids, flat)
     if pad is not None:  # nn.Embedding(padding_idx=...): the padding row never learns
         keep = np.ones((table.shape[0], 1))
         keep[pad] = 0.0

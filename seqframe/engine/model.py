@@ -54,6 +54,10 @@ class ModelConfig:
             learns (``nn.Embedding(padding_idx=...)``).
         tie_weights: the readout uses the embedding table as its weight (needs O' = V and
             E = H * directions).
+        sparse_grads: the embedding table's gradient, and a readout's gradient from a loss that
+            scores a few classes (sampled softmax), stay row-sparse
+            (:class:`~seqframe.rowsparse.RowSparse`), and the optimizer updates only the rows a
+            step touched.
     """
 
     cell: str
@@ -69,6 +73,7 @@ class ModelConfig:
     embed: int = 0
     padding_id: int | None = None
     tie_weights: bool = False
+    sparse_grads: bool = False
 
     def __post_init__(self):
         for field in ("input_size", "hidden_size", "output_size", "layers"):
@@ -140,6 +145,12 @@ class Model:
         self.embedded = config.tokens and config.embed > 0
         if config.tie_weights:
             self._check_tying()
+        if config.sparse_grads and not (self.embedded or self.loss.needs == "features"):
+            raise ConfigError(
+                f"--sparse-grads keeps the gradients of an embedding table (--embed E) and of a "
+                f"readout scored on a few classes (--loss sampled_softmax) row-sparse; this model "
+                f"has neither (loss {self.loss.name!r}, embed {config.embed}). Add one, or drop "
+                f"--sparse-grads.")
 
     def __repr__(self) -> str:
         return f"Model({self.config!r})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ops import Array, Ops
+from ..rowsparse import dense
 from .model import Model
 
 
@@ -98,7 +99,11 @@ def _loss(model: Model, ops: Ops, params: dict, window, feats: Array, top: Array
         targets, weights = _flat_targets(model, ops, window)
         res = loss.loss_and_grad_features(ops, feats, weight, bias, targets, weights, grad=grad,
                                           rng=rng)
-        return res, None, res.d_weight, res.d_bias, res.d_outputs
+        if not grad:
+            return res, None, None, None, None
+        # a loss that scored few classes may return row-sparse gradients; kept only on request
+        keep = dense if not model.config.sparse_grads else (lambda _, g: g)
+        return res, None, keep(ops, res.d_weight), keep(ops, res.d_bias), res.d_outputs
     logits = _logits(model, ops, params, feats)  # (N, O')
     if loss.per_sequence:  # the whole window, time-major, with the step mask
         steps, batch = top.shape[:2]

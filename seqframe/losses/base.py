@@ -47,7 +47,9 @@ class LossResult:
         count: 0-d array or float, the number of rows (or sequences) counted.
         d_outputs: d loss_sum / d outputs, shaped like the outputs (``needs = "logits"``); or
             d loss_sum / d features (``needs = "features"``). None when no gradient was asked.
-        d_weight, d_bias: d loss_sum / d readout weight and bias (``needs = "features"`` only).
+        d_weight, d_bias: d loss_sum / d readout weight and bias (``needs = "features"`` only);
+            dense, or :class:`~seqframe.rowsparse.RowSparse` when the loss touched only some
+            classes' rows (the model densifies them unless it trains with ``--sparse-grads``).
     """
 
     loss_sum: Array

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ConfigError
+from ..rowsparse import RowSparse
 from ..task import TaskOption
 from .base import Loss, LossResult
 
@@ -161,10 +162,12 @@ class SampledSoftmax(Loss):
         d_true = d_z[:, :1] - ops.reshape(weights, (-1, 1))  # minus the one-hot of column 0
         d_samp = d_z[:, 1:]  # (N, S)
         result.d_outputs = d_true * w_true + ops.matmul(d_samp, w_samp)  # (N, F)
-        d_weight = ops.index_add(ops.zeros_like(weight), targets, d_true * features)
-        result.d_weight = ops.index_add(
-            d_weight, sampled, ops.matmul(ops.permute_dims(d_samp, (1, 0)), features))
-        d_bias = ops.index_add(ops.zeros_like(bias), targets, ops.reshape(d_true, (-1,)))
-        result.d_bias = ops.index_add(d_bias, sampled, ops.sum(d_samp, axis=0))
+        # Only the targets' and the samples' rows of the weight and bias have a gradient: kept
+        # row-sparse, the model densifies them unless it trains with --sparse-grads.
+        rows = np.concatenate([host_targets, sampled])
+        result.d_weight = RowSparse.scatter(ops, tuple(weight.shape), rows, ops.concat(
+            [d_true * features, ops.matmul(ops.permute_dims(d_samp, (1, 0)), features)], axis=0))
+        result.d_bias = RowSparse.scatter(ops, tuple(bias.shape), rows, ops.concat(
+            [ops.reshape(d_true, (-1,)), ops.sum(d_samp, axis=0)], axis=0))
         return result
 

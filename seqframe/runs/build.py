@@ -95,7 +95,8 @@ def build(config: RunConfig, task_state: dict | None = None,
         output_size=spec.output_size, layers=config.layers, readout=spec.readout,
         loss=loss.name, dropout=config.dropout, bidirectional=config.bidirectional,
         tokens=spec.tokens, embed=config.embed, padding_id=spec.padding_id,
-        tie_weights=config.tie_weights), make_cell(config), loss)
+        tie_weights=config.tie_weights, sparse_grads=config.sparse_grads), make_cell(config),
+        loss)
     return Built(ops, task, spec, model)
 
 
@@ -109,6 +110,9 @@ def make_seq2seq(config: RunConfig, spec: Seq2SeqSpec) -> Seq2SeqModel:
     if config.bptt or config.bptt_back:
         raise ConfigError("an encoder-decoder reads each sentence pair whole; drop --bptt and "
                           "--bptt-back (truncated BPTT does not apply to it).")
+    if config.sparse_grads:
+        raise ConfigError("--sparse-grads applies to single-stack models (language models, "
+                          "next-item); an encoder-decoder trains dense gradients: drop it.")
     loss = make_loss(config, spec)
     return Seq2SeqModel(Seq2SeqConfig(
         cell=config.cell, source_vocab=spec.source_vocab, target_vocab=spec.target_vocab,

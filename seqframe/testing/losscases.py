@@ -15,6 +15,7 @@ import numpy as np
 
 from ..losses.base import Loss
 from ..ops import Ops
+from ..rowsparse import dense
 from ..task import ModelSpec
 from ._common import host
 
@@ -117,7 +118,8 @@ def call_loss(loss: Loss, ops: Ops, case: LossCase, *, grad: bool = True,
     else:
         result = loss.loss_and_grad(ops, ops.asarray(case.outputs), targets, weights, grad=grad,
                                     rng=rng)
-    out = {name: getattr(result, name) for name in RESULTS}
+    out = {name: getattr(result, name) for name in RESULTS}  # a row-sparse gradient whole
+    out = {name: None if v is None else dense(ops, v) for name, v in out.items()}
     return {k: None if v is None else host(ops, v).astype(np.float64) for k, v in out.items()}
 
 

@@ -296,6 +296,18 @@ def check_index_add(ops: Ops, rng: np.random.Generator) -> None:
 
 
 @_check
+def check_put_rows(ops: Ops, rng: np.random.Generator) -> None:
+    """Rows replaced at distinct indices, the others kept (the input may be written in place)."""
+    x = _cast(ops, _data(rng, 5, 3))
+    values = _cast(ops, _data(rng, 2, 3))
+    expected = x.copy()
+    expected[[3, 1]] = values
+    _same(ops, "put_rows(x, [3, 1], values)",
+          ops.put_rows(ops.asarray(x.copy()), ops.asarray(np.array([3, 1])),
+                       ops.asarray(values)), expected)
+
+
+@_check
 def check_one_hot(ops: Ops, rng: np.random.Generator) -> None:
     idx = rng.integers(0, 5, size=(2, 3))
     _same(ops, "one_hot(depth=5)", ops.one_hot(ops.asarray(idx), 5), np.eye(5)[idx])

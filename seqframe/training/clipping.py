@@ -16,15 +16,17 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..ops import Array, Ops
+from ..rowsparse import RowSparse, stored
 
-Grads = dict[str, Array]
+Grads = dict[str, Array | RowSparse]
 
 
 def global_norm(ops: Ops, grads: Grads) -> float:
     """``sqrt(sum over every gradient entry of g^2)``, a host float (NaN/Inf pass through)."""
     # Summed on the device and read once: one host sync per step, not one per parameter.
     total = None
-    for g in grads.values():
+    for grad in grads.values():
+        g = stored(grad)
         square = ops.sum(g * g)
         total = square if total is None else total + square
     return math.sqrt(ops.item(total)) if total is not None else 0.0
@@ -95,11 +97,14 @@ class Clipper:
         if self.clip_value > 0:
             v = self.clip_value
             largest = None
-            for g in grads.values():
+            for grad in grads.values():
+                g = stored(grad)
+                if g.shape[0] == 0:  # a row-sparse gradient that touched no row
+                    continue
                 top = ops.max(ops.abs(g))
                 largest = top if largest is None else ops.maximum(largest, top)
-            if ops.item(largest) > v:
-                grads = {k: ops.clip(g, -v, v) for k, g in grads.items()}
+            if largest is not None and ops.item(largest) > v:
+                grads = {k: _clip(ops, g, v) for k, g in grads.items()}
                 clipped = True
         if self.clip_norm > 0:
             current = global_norm(ops, grads) if clipped else norm
@@ -109,3 +114,10 @@ class Clipper:
                 clipped = True
         self.stats.record(norm, clipped)
         return grads, norm, clipped
+
+
+def _clip(ops: Ops, grad: Array | RowSparse, bound: float) -> Array | RowSparse:
+    """Every entry of ``grad`` clipped to ``[-bound, bound]`` (a row-sparse one stays sparse)."""
+    if isinstance(grad, RowSparse):
+        return RowSparse(grad.rows, ops.clip(grad.values, -bound, bound), grad.shape)
+    return ops.clip(grad, -bound, bound)

@@ -5,10 +5,21 @@ Every optimizer here follows the update rule of its ``torch.optim`` namesake (de
 test can use ``torch.optim`` as the oracle. They work on a ``dict[str, Array]`` of parameters and
 replace its entries with the updated arrays; the per-parameter state ("slots": momentum buffers,
 moment estimates) lives on the backend and is serialised to host NumPy arrays for checkpoints.
+An optimizer takes its own copy of each parameter at its first step and from then on updates it,
+and its slots, in place (``+=``, ``-=``, ``*=``): at a large vocabulary a fresh array for every
+intermediate result costs more than the arithmetic.
 
 The learning rate is not part of an optimizer: the trainer asks the :class:`Schedule` for the rate
 of each step and passes it to :meth:`Optimizer.step`, which keeps schedules and optimizers
 independent and makes the rate a pure function of the step count (exact resume for free).
+
+Row-sparse gradients (:class:`seqframe.rowsparse.RowSparse`, from ``--sparse-grads``) update
+lazily: the optimizer applies its own dense rule to the rows the step touched -- those rows of the
+parameter and of its slots, bias corrections by the global step count -- and leaves every other
+row and its slots as they are (``torch.optim.SparseAdam``'s rule, for every optimizer here). Where
+a zero gradient would leave a row unchanged anyway (SGD without momentum or weight decay, Adagrad
+without weight decay) this is exactly the dense update; otherwise untouched rows skip the decay
+of their moments and the momentum step they would have taken.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import numpy as np
 from ..config import RunConfig
 from ..errors import ConfigError, UnknownNameError
 from ..ops import Array, Ops
+from ..rowsparse import RowSparse
 
 Params = dict[str, Array]
 
@@ -43,24 +55,49 @@ class Optimizer(ABC):
         self.weight_decay = weight_decay
         self.steps = 0
         self.state: dict[str, dict[str, Array]] = {slot: {} for slot in self.slots}
+        self._owned: set[str] = set()  # parameters this optimizer copied and updates in place
 
-    def step(self, params: Params, grads: Params, lr: float) -> None:
-        """Update every entry of ``params`` (replaced, not mutated) by ``grads`` at rate ``lr``."""
+    def step(self, params: Params, grads: dict[str, Array | RowSparse], lr: float) -> None:
+        """Update every entry of ``params`` by ``grads`` at rate ``lr``: a dense gradient
+        replaces the entry, a row-sparse one writes the rows it touches (see the module
+        docstring)."""
         self.steps += 1
         for name in params:
             for slot in self.slots:
                 if name not in self.state[slot]:
                     self.state[slot][name] = self.ops.zeros_like(params[name])
+            if name not in self._owned:  # updated in place from now on: never the caller's array
+                params[name] = self.ops.copy(params[name])
+                self._owned.add(name)
+            grad = grads[name]
+            if isinstance(grad, RowSparse):
+                self._update_rows(params, name, grad, lr)
+                continue
             slots = {slot: self.state[slot][name] for slot in self.slots}
-            params[name] = self._update(name, params[name], grads[name], lr, slots)
+            params[name], new = self._update(params[name], grad, lr, slots)
+            for slot, value in new.items():
+                self.state[slot][name] = value
+
+    def _update_rows(self, params: Params, name: str, grad: RowSparse, lr: float) -> None:
+        """The dense rule on the touched rows, written into the parameter and its slots."""
+        ops = self.ops
+        rows = ops.asarray(grad.rows, "int64")
+        slots = {slot: ops.take(self.state[slot][name], rows, axis=0) for slot in self.slots}
+        param, new = self._update(ops.take(params[name], rows, axis=0), grad.values, lr, slots)
+        params[name] = ops.put_rows(params[name], rows, param)
+        for slot, value in new.items():
+            self.state[slot][name] = ops.put_rows(self.state[slot][name], rows, value)
 
     def _l2(self, param: Array, grad: Array) -> Array:
         """Classic (coupled) weight decay: the gradient of ``wd/2 * |p|^2`` added to ``grad``."""
         return grad + self.weight_decay * param if self.weight_decay else grad
 
     @abstractmethod
-    def _update(self, name: str, param: Array, grad: Array, lr: float, slots: dict) -> Array:
-        """One parameter's update; store new slot values in ``self.state[slot][name]``."""
+    def _update(self, param: Array, grad: Array, lr: float,
+                slots: dict[str, Array]) -> tuple[Array, dict[str, Array]]:
+        """One parameter's update (or the touched rows of one): the new parameter and the new
+        values of its slots. ``param`` and ``slots`` belong to the optimizer and may be updated
+        in place (what is returned is what counts); ``grad`` must not be written."""
 
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Host copies of the slots (keys ``SLOT/PARAM``) and JSON metadata (name, step count)."""
@@ -80,9 +117,11 @@ class Optimizer(ABC):
             )
         self.steps = int(meta["steps"])
         self.state = {slot: {} for slot in self.slots}
+        self._owned = set()
         for key, value in tensors.items():
             slot, name = key.split("/", 1)
-            self.state[slot][name] = self.ops.asarray(value)
+            # a copy: updated in place, and the loaded buffer may be read-only or shared
+            self.state[slot][name] = self.ops.copy(self.ops.asarray(value))
 
 
 class SGD(Optimizer):
@@ -102,14 +141,18 @@ class SGD(Optimizer):
         super().__init__(ops, weight_decay)
         self.momentum, self.nesterov = momentum, nesterov
 
-    def _update(self, name, param, grad, lr, slots):
+    def _update(self, param, grad, lr, slots):
         grad = self._l2(param, grad)
-        if self.momentum > 0:
-            # A zero buffer makes the first step b = g, which is torch's "clone on first step".
-            buf = self.momentum * slots["momentum"] + grad
-            self.state["momentum"][name] = buf
-            grad = grad + self.momentum * buf if self.nesterov else buf
-        return param - lr * grad
+        if self.momentum <= 0:
+            param -= lr * grad
+            return param, {}
+        # A zero buffer makes the first step b = g, which is torch's "clone on first step".
+        buf = slots["momentum"]
+        buf *= self.momentum
+        buf += grad
+        step = grad + self.momentum * buf if self.nesterov else buf
+        param -= lr * step
+        return param, {"momentum": buf}
 
 
 class Adam(Optimizer):
@@ -126,15 +169,23 @@ class Adam(Optimizer):
     def _decay(self, param: Array, grad: Array, lr: float) -> tuple[Array, Array]:
         return param, self._l2(param, grad)
 
-    def _update(self, name, param, grad, lr, slots):
+    def _update(self, param, grad, lr, slots):
         param, grad = self._decay(param, grad, lr)
-        m = self.beta1 * slots["exp_avg"] + (1.0 - self.beta1) * grad
-        v = self.beta2 * slots["exp_avg_sq"] + (1.0 - self.beta2) * (grad * grad)
-        self.state["exp_avg"][name], self.state["exp_avg_sq"][name] = m, v
+        m, v = slots["exp_avg"], slots["exp_avg_sq"]
+        m *= self.beta1
+        m += (1.0 - self.beta1) * grad
+        square = grad * grad
+        square *= 1.0 - self.beta2
+        v *= self.beta2
+        v += square
         # Bias corrections undo the zero initialisation of m and v in the first steps.
-        step_size = lr / (1.0 - self.beta1**self.steps)
-        denom = self.ops.sqrt(v) / math.sqrt(1.0 - self.beta2**self.steps) + self.eps
-        return param - step_size * (m / denom)
+        denom = self.ops.sqrt(v)
+        denom /= math.sqrt(1.0 - self.beta2**self.steps)
+        denom += self.eps
+        step = m / denom
+        step *= lr / (1.0 - self.beta1**self.steps)
+        param -= step
+        return param, {"exp_avg": m, "exp_avg_sq": v}
 
 
 class AdamW(Adam):
@@ -144,7 +195,9 @@ class AdamW(Adam):
 
     def _decay(self, param: Array, grad: Array, lr: float) -> tuple[Array, Array]:
         # Decoupled: the decay does not pass through the adaptive scaling (Loshchilov & Hutter).
-        return (param * (1.0 - lr * self.weight_decay) if self.weight_decay else param), grad
+        if self.weight_decay:
+            param *= 1.0 - lr * self.weight_decay
+        return param, grad
 
 
 class RMSprop(Optimizer):
@@ -161,11 +214,13 @@ class RMSprop(Optimizer):
         super().__init__(ops, weight_decay)
         self.alpha, self.eps = alpha, eps
 
-    def _update(self, name, param, grad, lr, slots):
+    def _update(self, param, grad, lr, slots):
         grad = self._l2(param, grad)
-        v = self.alpha * slots["square_avg"] + (1.0 - self.alpha) * (grad * grad)
-        self.state["square_avg"][name] = v
-        return param - lr * (grad / (self.ops.sqrt(v) + self.eps))
+        v = slots["square_avg"]
+        v *= self.alpha
+        v += (1.0 - self.alpha) * (grad * grad)
+        param -= lr * (grad / (self.ops.sqrt(v) + self.eps))
+        return param, {"square_avg": v}
 
 
 class Adagrad(Optimizer):
@@ -178,11 +233,12 @@ class Adagrad(Optimizer):
         super().__init__(ops, weight_decay)
         self.eps = eps
 
-    def _update(self, name, param, grad, lr, slots):
+    def _update(self, param, grad, lr, slots):
         grad = self._l2(param, grad)
-        total = slots["sum"] + grad * grad
-        self.state["sum"][name] = total
-        return param - lr * (grad / (self.ops.sqrt(total) + self.eps))
+        total = slots["sum"]
+        total += grad * grad
+        param -= lr * (grad / (self.ops.sqrt(total) + self.eps))
+        return param, {"sum": total}
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

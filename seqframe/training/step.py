@@ -28,6 +28,7 @@ from ..engine.recurrence import Recurrence
 from ..engine.state import concat_states, state_rows
 from ..engine.topology import Topology, as_topology
 from ..ops import Ops
+from ..rowsparse import add
 from ..task import Batch, Seq2SeqBatch
 from .clipping import Clipper
 from .distributed import SINGLE, DataParallel
@@ -144,7 +145,7 @@ class TrainStep:
             loss_sum = result.loss_sum if loss_sum is None else loss_sum + result.loss_sum
             count += result.count
             grads = dict(result.grads) if grads is None else {
-                k: grads[k] + g for k, g in result.grads.items()}
+                k: add(ops, grads[k], g) for k, g in result.grads.items()}
             # carry_at 0: the next window re-runs from this one's start, so it needs state_in.
             states.append(state_in if carry_at == 0 else result.state)
             path = result.path

@@ -22,6 +22,7 @@ from seqframe.cells import GRUCell
 from seqframe.diagnostics.gradcheck import check_gradients
 from seqframe.errors import ConfigError
 from seqframe.losses import SampledSoftmax
+from seqframe.rowsparse import RowSparse, dense
 from seqframe.task import ModelSpec
 from seqframe.testing.numerics import numeric_grad
 
@@ -95,9 +96,10 @@ def test_loss_worked_out_by_hand_with_the_log_q_correction():
     e = np.exp([z_true, z0, z2])
     soft = e / e.sum()
     d_scores = {1: soft[0] - 1.0, 0: soft[1], 2: soft[2]}
-    np.testing.assert_allclose(res.d_bias, [d_scores[0], d_scores[1], d_scores[2]], rtol=1e-13)
-    np.testing.assert_allclose(res.d_weight, np.outer([d_scores[c] for c in range(3)],
-                                                      features[0]), rtol=1e-13)
+    np.testing.assert_allclose(dense(OPS, res.d_bias), [d_scores[0], d_scores[1], d_scores[2]],
+                               rtol=1e-13)
+    np.testing.assert_allclose(dense(OPS, res.d_weight),
+                               np.outer([d_scores[c] for c in range(3)], features[0]), rtol=1e-13)
     np.testing.assert_allclose(res.d_outputs[0], sum(d_scores[c] * weight[c] for c in range(3)),
                                rtol=1e-13)
 
@@ -115,8 +117,9 @@ def test_an_accidental_hit_is_removed_and_a_repeated_draw_counts_twice():
     soft0 = math.exp(z0) / (math.exp(z_true) + 2 * math.exp(z0))
     # the hit columns get nothing; class 0 gets both its columns' share; the true column gets
     # softmax - 1 = -2 soft0; class 2 was never drawn
-    np.testing.assert_allclose(res.d_bias, [2 * soft0, -2 * soft0, 0.0], rtol=1e-13, atol=1e-16)
-    assert res.d_weight[2].tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(dense(OPS, res.d_bias), [2 * soft0, -2 * soft0, 0.0], rtol=1e-13,
+                               atol=1e-16)
+    assert dense(OPS, res.d_weight)[2].tolist() == [0.0, 0.0]
 
 
 def _gradients_match_finite_differences(loss):
@@ -131,7 +134,9 @@ def _gradients_match_finite_differences(loss):
         return float(loss.loss_and_grad_features(OPS, features, weight, bias, targets, weights,
                                                  grad=False).loss_sum)
 
-    for got, x in ((res.d_outputs, features), (res.d_weight, weight), (res.d_bias, bias)):
+    pairs = ((res.d_outputs, features), (dense(OPS, res.d_weight), weight),
+             (dense(OPS, res.d_bias), bias))
+    for got, x in pairs:
         np.testing.assert_allclose(got, numeric_grad(value, x, 1e-6), rtol=1e-7, atol=1e-9)
     assert not res.d_outputs[2].any()  # a row with weight 0 gets no gradient
     return res
@@ -142,6 +147,18 @@ def test_gradients_match_finite_differences_with_hits_and_repeats():
     _gradients_match_finite_differences(FixedDraw([0, 3, 0, 4, 2]))
 
 
+def test_only_the_rows_of_targets_and_draws_carry_a_gradient():
+    # targets 0, 3, 0, 5, 1 and draws 0, 3, 0, 4, 2: rows 0-5 but never 6 or 7 of eight classes
+    rng = np.random.default_rng(0)
+    features, weight, bias = rng.normal(size=(5, 3)), rng.normal(size=(8, 3)), rng.normal(size=8)
+    res = FixedDraw([0, 3, 0, 4, 2]).loss_and_grad_features(
+        OPS, features, weight, bias, np.array([0, 3, 0, 5, 1]), np.ones(5))
+    for grad, shape in ((res.d_weight, (8, 3)), (res.d_bias, (8,))):
+        assert isinstance(grad, RowSparse) and grad.shape == shape
+        assert grad.rows.tolist() == [0, 1, 2, 3, 4, 5]  # coalesced: each row once, in order
+        assert not dense(OPS, grad)[6:].any()
+
+
 def test_rows_with_weight_zero_add_nothing():
     features, weight, bias, _, _ = _case()
     two = np.vstack([features, [[3.0, 3.0]]])
@@ -150,8 +167,8 @@ def test_rows_with_weight_zero_add_nothing():
     both = loss.loss_and_grad_features(OPS, two, weight, bias, np.array([1, 2]),
                                        np.array([1.0, 0.0]))
     assert float(both.loss_sum) == float(one.loss_sum) and float(both.count) == 1.0
-    np.testing.assert_array_equal(both.d_weight, one.d_weight)
-    np.testing.assert_array_equal(both.d_bias, one.d_bias)
+    np.testing.assert_array_equal(dense(OPS, both.d_weight), dense(OPS, one.d_weight))
+    np.testing.assert_array_equal(dense(OPS, both.d_bias), dense(OPS, one.d_bias))
 
 
 def test_an_ensemble_averages_probabilities_as_the_full_softmax_does():
@@ -194,7 +211,7 @@ class KeepsHitsInTheGradient(FixedDraw):
                                              grad=grad, rng=rng)
         if grad:
             hits = self.drawn[None, :] == np.asarray(targets)[:, None]  # (N, S)
-            res.d_bias = res.d_bias + np.bincount(self.drawn, hits.sum(0) * 0.1,
+            res.d_bias = dense(ops, res.d_bias) + np.bincount(self.drawn, hits.sum(0) * 0.1,
                                                   minlength=len(bias))
         return res
 
@@ -210,7 +227,7 @@ def test_planted_backward_bugs_fail_the_finite_difference_checks():
         res = loss.loss_and_grad_features(BufferedIndexAdd("float64"), *args)
         numeric = numeric_grad(lambda: float(loss.loss_and_grad_features(
             OPS, *args, grad=False).loss_sum), weight, 1e-6)
-        np.testing.assert_allclose(res.d_weight, numeric, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(dense(OPS, res.d_weight), numeric, rtol=1e-7, atol=1e-9)
     # the whole-model check: dense features, sampled softmax, the buggy scatter-add
     report = check_gradients(BufferedIndexAdd("float64"), GRUCell, layers=1,
                              loss="sampled_softmax")

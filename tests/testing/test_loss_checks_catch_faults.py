@@ -91,7 +91,7 @@ class WrongWeightGradient(SampledSoftmax):
         result = super().loss_and_grad_features(ops, features, weight, bias, targets, weights,
                                                 grad=grad, rng=rng)
         if grad:
-            result.d_weight = -result.d_weight
+            result.d_weight = -1.0 * result.d_weight  # dense or row-sparse
         return result
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from ...errors import ShapeError
 from ...ops import Array, Ops
+from ...rowsparse import dense
 from ...task import Seq2SeqBatch
 from ..recurrence import Recurrence
 from . import attention, decoder, encoder
@@ -131,7 +132,9 @@ def output_loss(layout: Seq2SeqLayout, ops: Ops, params: dict, features: Array,
                                           grad=grad, rng=rng)
         if not grad:
             return res.loss_sum, {}, None
-        d_weight, d_bias, d_features = res.d_weight, res.d_bias, res.d_outputs
+        # the encoder-decoder trains dense gradients: a row-sparse one is written out whole
+        d_weight, d_bias, d_features = dense(ops, res.d_weight), dense(ops, res.d_bias), \
+            res.d_outputs
     else:
         res = loss.loss_and_grad(ops, output_scores(layout, ops, params, features), targets,
                                  weights, grad=grad, rng=rng)
