@@ -215,6 +215,20 @@ class Ops(ABC):
         """
         return None
 
+    def fused_update(self, optimizer: str) -> Any:
+        """A kernel for the dense update of core's optimizer ``optimizer``, or None (the default:
+        the optimizer's own arithmetic through this Ops).
+
+        Asked for ``"adam"`` and ``"adamw"``, and called as ``kernel(params, grads, exp_avgs,
+        exp_avg_sqs, *, step, lr, beta1, beta2, eps, weight_decay)`` with lists of arrays, it
+        applies the rule of :class:`seqframe.training.optim.Adam` (``AdamW``: decoupled decay)
+        for the optimizer's ``step``-th step (1-based), writing the parameters and both moments
+        in place. One pass over each array instead of a temporary per operation: over a large
+        embedding or readout table that is most of a step's optimizer cost. It must agree with
+        core's arithmetic within the tolerance its parity test states.
+        """
+        return None
+
     def collective(self, timeout: float) -> Any:
         """Collective operations for data-parallel training, or None (one process only).
 

@@ -58,7 +58,9 @@ class RowSparse:
 
     def dense(self, ops: Ops) -> Array:
         """The whole (V, ...) gradient, zeros outside ``rows``."""
-        return ops.index_add(ops.zeros(self.shape), ops.asarray(self.rows, "int64"), self.values)
+        # rows are distinct, so writing them into fresh zeros is the sum: one (V, ...) array,
+        # where an out-of-place index_add would make two
+        return ops.put_rows(ops.zeros(self.shape), ops.asarray(self.rows, "int64"), self.values)
 
 
 def add(ops: Ops, a: Array | RowSparse, b: Array | RowSparse) -> Array | RowSparse:

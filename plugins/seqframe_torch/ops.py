@@ -341,6 +341,15 @@ class TorchOps(Ops):
 
         return NativeCTC(self)
 
+    def fused_update(self, optimizer: str):
+        """torch's fused Adam/AdamW kernel, or None when the fused paths are off (see
+        :mod:`seqframe_torch.optim`)."""
+        if not self.fused:
+            return None
+        from .optim import fused_kernel
+
+        return fused_kernel(optimizer, self.torch_device)
+
     def collective(self, timeout: float):
         """The collective operations of data-parallel training over torch.distributed (joins
         the process group torchrun set up; see :mod:`seqframe_torch.collective`)."""

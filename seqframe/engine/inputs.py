@@ -30,22 +30,15 @@ def first_layer_inputs(model: Model, ops: Ops, params: dict, window: Window) -> 
 
 def embedding_grad(model: Model, ops: Ops, params: dict, window: Window,
                    d_inputs: Array) -> Array | RowSparse:
-    """d loss_sum / d embedding.weight (V, E) from dLoss/d(first-layer inputs) (T, B, E);
-    row-sparse (the rows the window read, the padding row left out) with ``sparse_grads``."""
+    """d loss_sum / d embedding.weight (V, E) from dLoss/d(first-layer inputs) (T, B, E): the
+    rows the window read, the padding row left out; row-sparse with ``sparse_grads``."""
     table = params["embedding.weight"]
     steps, batch, width = d_inputs.shape
-    ids = ops.reshape(ops.permute_dims(window.inputs, (1, 0)), (steps * batch,))  # (T*B,)
+    ids = ops.to_numpy(window.inputs).T.reshape(-1).astype(np.int64)  # (T*B,) time-major
     flat = ops.reshape(d_inputs, (steps * batch, width))
     pad = model.config.padding_id
-    if model.config.sparse_grads:
-        host = ops.to_numpy(ids).astype(np.int64)
-        if pad is not None and np.any(host == pad):
-            kept = np.flatnonzero(host != pad)
-            host, flat = host[kept], ops.take(flat, ops.asarray(kept, "int64"), axis=0)
-        return RowSparse.scatter(ops, tuple(table.shape), host, flat)
-    grad = ops.index_add(ops.zeros_like(table), ids, flat)
-    if pad is not None:  # nn.Embedding(padding_idx=...): the padding row never learns
-        keep = np.ones((table.shape[0], 1))
-        keep[pad] = 0.0
-        grad = grad * ops.asarray(keep)
-    return grad
+    if pad is not None and np.any(ids == pad):  # nn.Embedding(padding_idx=...): never learns
+        kept = np.flatnonzero(ids != pad)
+        ids, flat = ids[kept], ops.take(flat, ops.asarray(kept, "int64"), axis=0)
+    grad = RowSparse.scatter(ops, tuple(table.shape), ids, flat)
+    return grad if model.config.sparse_grads else grad.dense(ops)

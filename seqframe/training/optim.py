@@ -69,14 +69,21 @@ class Optimizer(ABC):
             if name not in self._owned:  # updated in place from now on: never the caller's array
                 params[name] = self.ops.copy(params[name])
                 self._owned.add(name)
-            grad = grads[name]
-            if isinstance(grad, RowSparse):
-                self._update_rows(params, name, grad, lr)
-                continue
-            slots = {slot: self.state[slot][name] for slot in self.slots}
-            params[name], new = self._update(params[name], grad, lr, slots)
-            for slot, value in new.items():
-                self.state[slot][name] = value
+        dense = [name for name in params if not isinstance(grads[name], RowSparse)]
+        if dense and not self._fused_step(params, grads, dense, lr):
+            for name in dense:
+                slots = {slot: self.state[slot][name] for slot in self.slots}
+                params[name], new = self._update(params[name], grads[name], lr, slots)
+                for slot, value in new.items():
+                    self.state[slot][name] = value
+        for name in params:
+            if isinstance(grads[name], RowSparse):
+                self._update_rows(params, name, grads[name], lr)
+
+    def _fused_step(self, params: Params, grads: dict, names: list[str], lr: float) -> bool:
+        """Update the dense ``names`` with the backend's fused kernel (:meth:`Ops.fused_update`)
+        if it has one for this optimizer; False when it has none."""
+        return False
 
     def _update_rows(self, params: Params, name: str, grad: RowSparse, lr: float) -> None:
         """The dense rule on the touched rows, written into the parameter and its slots."""
@@ -165,6 +172,17 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0):
         super().__init__(ops, weight_decay)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self._kernel = ops.fused_update(self.name)
+
+    def _fused_step(self, params, grads, names, lr):
+        if self._kernel is None:
+            return False
+        self._kernel([params[n] for n in names], [grads[n] for n in names],
+                     [self.state["exp_avg"][n] for n in names],
+                     [self.state["exp_avg_sq"][n] for n in names], step=self.steps, lr=lr,
+                     beta1=self.beta1, beta2=self.beta2, eps=self.eps,
+                     weight_decay=self.weight_decay)
+        return True
 
     def _decay(self, param: Array, grad: Array, lr: float) -> tuple[Array, Array]:
         return param, self._l2(param, grad)
