@@ -11,12 +11,15 @@ time (the steadier figure on a shared machine):
 
 * ``step``: the trainer's whole optimizer step (:class:`seqframe.training.step.TrainStep`);
 * ``loss+grad``: forward, loss and backward only (``window_loss_and_grad``): what the loss
-  changes, without the clipping and the dense Adam update of the V x E tables, which cost the
-  same for both losses.
+  changes, without the clipping and the optimizer's update of the V x E tables.
+
+``--sparse-grads`` trains both with row-sparse embedding (and, sampled, readout) gradients: only
+the rows a step touched are clipped and updated (lazy Adam).
 
     OMP_NUM_THREADS=1 python benchmarks/sampled_softmax_speed.py --threads 1
+    OMP_NUM_THREADS=1 python benchmarks/sampled_softmax_speed.py --threads 1 --sparse-grads
     OMP_NUM_THREADS=1 python benchmarks/sampled_softmax_speed.py --threads 1 --vocab 100000 \
-        --optimizer sgd     # without Adam's dense moment updates over the V x E tables
+        --optimizer sgd     # SGD with momentum 0.9: no fused kernel on torch
 """
 
 from __future__ import annotations
