@@ -193,6 +193,17 @@ def test_the_optimizer_never_writes_into_the_callers_arrays():
     assert params["w"] is not start and (params["w"][2] < start[2]).all()
 
 
+@pytest.mark.parametrize("make_ops", BACKENDS)
+def test_a_gradient_that_touched_no_row_changes_nothing(make_ops):
+    ops = make_ops()
+    params = {"w": ops.asarray(np.ones((5, 3)))}
+    empty = RowSparse.scatter(ops, (5, 3), np.zeros(0, np.int64), ops.zeros((0, 3)))
+    grads, norm, clipped = Clipper(ops, 1.0, 0.5)({"w": empty})
+    Adam(ops).step(params, grads, 0.1)
+    assert norm == 0.0 and not clipped
+    np.testing.assert_array_equal(ops.to_numpy(params["w"]), np.ones((5, 3)))
+
+
 # ---- clipping ----------------------------------------------------------------------------------
 
 
