@@ -2,12 +2,12 @@
 
 Every optimizer here follows the update rule of its ``torch.optim`` namesake (default options, no
 ``amsgrad``/``centered``/``maximize``), so a numpy run and a torch run take the same steps and a
-test can use ``torch.optim`` as the oracle. They work on a ``dict[str, Array]`` of parameters and
-replace its entries with the updated arrays; the per-parameter state ("slots": momentum buffers,
-moment estimates) lives on the backend and is serialised to host NumPy arrays for checkpoints.
-An optimizer takes its own copy of each parameter at its first step and from then on updates it,
-and its slots, in place (``+=``, ``-=``, ``*=``): at a large vocabulary a fresh array for every
-intermediate result costs more than the arithmetic.
+test can use ``torch.optim`` as the oracle. They work on a ``dict[str, Array]`` of parameters;
+the per-parameter state ("slots": momentum buffers, moment estimates) lives on the backend and is
+serialised to host NumPy arrays for checkpoints. At its first step an optimizer puts its own copy
+of each parameter into the dict (the caller's arrays are never written) and from then on updates
+it, and its slots, in place (``+=``, ``-=``, ``*=``, or the backend's fused kernel): at a large
+vocabulary a fresh array for every intermediate result costs more than the arithmetic.
 
 The learning rate is not part of an optimizer: the trainer asks the :class:`Schedule` for the rate
 of each step and passes it to :meth:`Optimizer.step`, which keeps schedules and optimizers
