@@ -38,6 +38,8 @@ class FusedAdam:
         # torch counts the step itself (adds 1 to each entry first), so it is handed step - 1
         steps = [torch.tensor(float(step - 1), dtype=torch.float32, device=p.device)
                  for p in params]
-        self.rule(params, [g.contiguous() for g in grads], exp_avgs, exp_avg_sqs, [], steps,
+        # the kernel wants one dtype and dense strides throughout (no-ops when they already are)
+        grads = [g.to(p.dtype).contiguous() for g, p in zip(grads, params, strict=True)]
+        self.rule(params, grads, exp_avgs, exp_avg_sqs, [], steps,
                   fused=True, amsgrad=False, beta1=beta1, beta2=beta2, lr=lr,
                   weight_decay=weight_decay, eps=eps, maximize=False)
