@@ -11,7 +11,7 @@ import pytest
 
 from seqframe.engine import bptt, inputs
 from seqframe.losses import SampledSoftmax
-from seqframe.rowsparse import dense
+from seqframe.rowsparse import RowSparse, dense
 from tests.test_cli_check import lines
 
 
@@ -83,7 +83,29 @@ def test_a_planted_sampled_softmax_bug_fails_the_check(sf, monkeypatch):
     assert "FAILED (readout.bias)" in out
 
 
+def test_row_sparse_gradients_pass_and_a_planted_coalescing_bug_fails(sf, monkeypatch):
+    code, out, _ = sf("check", "--cell", "gru", "--layers", "1", "--embed", "4",
+                      "--tie-weights", "--loss", "sampled_softmax", "--sparse-grads")
+    assert code == 0, out
+    assert "tied readout, row-sparse gradients" in out
+
+    def keeps_one_of_each_row(cls, ops, shape, indices, values):  # repeats overwrite, not add
+        flat = np.asarray(indices, dtype=np.int64).reshape(-1)
+        rows, last = np.unique(flat[::-1], return_index=True)
+        picked = ops.take(values, ops.asarray(len(flat) - 1 - last, "int64"), axis=0)
+        return cls(rows, picked, tuple(shape))
+
+    monkeypatch.setattr(RowSparse, "scatter", classmethod(keeps_one_of_each_row))
+    code, out, _ = sf("check", "--cell", "gru", "--layers", "1", "--embed", "4",
+                      "--sparse-grads")
+    assert code == 1, out
+    assert "FAILED (embedding.weight)" in out
+
+
 @pytest.mark.parametrize(("args", "message"), [
+    (("--sparse-grads",), "--sparse-grads checks row-sparse gradients of an embedding table or a "
+                          "sampled readout: give --embed E or --loss sampled_softmax (and no "
+                          "--seq2seq)."),
     (("--tie-weights",), "--tie-weights shares the embedding table with the readout, so it "
                          "needs token inputs and --embed E."),
     (("--embed", "4", "--parity", "torch"), "they do not combine with --parity or --grad-flow"),

@@ -40,6 +40,9 @@ from .scaffold import new_plugin as scaffold
 @click.option("--embed", type=int, default=None, metavar="E",
               help="Check a model on token ids embedded E wide (0: ids fed one-hot).")
 @click.option("--tie-weights", is_flag=True, help="Check a readout tied to the embedding.")
+@click.option("--sparse-grads", is_flag=True,
+              help="Check the model with row-sparse embedding/readout gradients (with --embed "
+                   "or --loss sampled_softmax).")
 @click.option("--loss", default=None, metavar="NAME",
               help="Check this loss's gradient against finite differences, and a model "
                    "trained with it where it fits the cell's model (one class per step).")
@@ -50,8 +53,8 @@ from .scaffold import new_plugin as scaffold
 def check(**kwargs: Any) -> None:
     """Run a cell's conformance suite and gradient check, compare a backend with another
     (--parity), plot gradient flow (--grad-flow), check a loss's gradient (--loss), check the
-    model around the cell: token embedding, tied readout (--embed, --tie-weights), or check the
-    encoder-decoder (--seq2seq)."""
+    model around the cell: token embedding, tied readout, row-sparse gradients (--embed,
+    --tie-weights, --sparse-grads), or check the encoder-decoder (--seq2seq)."""
     outcome = run_check(**kwargs)
     click.echo(outcome.text)
     for path in outcome.files:

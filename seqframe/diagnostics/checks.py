@@ -37,7 +37,7 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
               parity: str | None = None, grad_flow: bool = False, run_dir: str | None = None,
               length: int = 100, out: str | None = None, device: str = "cpu",
               fused: bool | None = None, steps: int = 50, embed: int | None = None,
-              tie_weights: bool = False, loss: str | None = None,
+              tie_weights: bool = False, loss: str | None = None, sparse_grads: bool = False,
               seq2seq: bool = False, layer_norm: bool = False) -> CheckOutcome:
     """Run the check the flags ask for.
 
@@ -60,9 +60,9 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
     * ``loss``: that registered loss's own gradient against finite differences on ``backend``
       (:func:`loss_gradcheck`, any loss: CTC, a ranking loss...), then, where the loss scores
       one class per step, the model around the cell trained with it (:func:`model_checks`);
-    * ``embed``, ``tie_weights``: the model around the cell instead of the cell
+    * ``embed``, ``tie_weights``, ``sparse_grads``: the model around the cell instead of the cell
       (:func:`model_checks`): token inputs embedded ``embed`` wide (0: fed one-hot), the readout
-      tied to the table;
+      tied to the table, the table's and a sampled readout's gradients row-sparse;
     * ``layer_norm``: the default check of the cell's layer-normalised variant (``lstm`` and
       ``gru``: ``--layer-norm``).
     """
@@ -71,6 +71,10 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
     if layer_norm and (seq2seq or embed is not None or tie_weights or loss):
         raise ConfigError("--layer-norm checks the layer-normalised cell alone; drop --seq2seq, "
                           "--embed, --tie-weights and --loss.")
+    if sparse_grads and (seq2seq or not (embed or loss)):
+        raise ConfigError("--sparse-grads checks row-sparse gradients of an embedding table or a "
+                          "sampled readout: give --embed E or --loss sampled_softmax (and no "
+                          "--seq2seq).")
     if seq2seq:
         return _seq2seq(backend, cell, dtype=dtype, parity=parity, grad_flow=grad_flow,
                         layers=layers, device=device, fused=fused, steps=steps)
@@ -93,7 +97,8 @@ def run_check(backend: str, cell: str, *, layers: int | None = None, dtype: str 
                                   f"and --tie-weights to check the loss alone.")
         if embed is not None or tie_weights or (loss and _scores_a_class_per_step(loss_obj)):
             outcomes.append(model_checks(ops, cell, layers=2 if layers is None else layers,
-                                         embed=embed, tie_weights=tie_weights, loss=loss))
+                                         embed=embed, tie_weights=tie_weights, loss=loss,
+                                         sparse_grads=sparse_grads))
         return CheckOutcome("\n\n".join(o.text for o in outcomes),
                             all(o.passed for o in outcomes))
     # two layers exercise the gradient between layers; one curve per cell reads best in a plot
@@ -203,8 +208,10 @@ def _gradient_table(ops: Ops, cell_cls: type, layers: int) -> tuple[CheckResult,
 
 
 def model_checks(ops: Ops, cell: str, *, layers: int = 2, embed: int | None = None,
-                 tie_weights: bool = False, loss: str | None = None) -> CheckOutcome:
-    """The model's pieces around ``cell``: embedding, tied readout, loss.
+                 tie_weights: bool = False, loss: str | None = None,
+                 sparse_grads: bool = False) -> CheckOutcome:
+    """The model's pieces around ``cell``: embedding, tied readout, loss, and with
+    ``sparse_grads`` their gradients kept row-sparse (compared written out whole).
 
     1. Every parameter's gradient, the embedding table's included, against finite differences
        on ``ops`` (:func:`seqframe.diagnostics.gradcheck.check_gradients`): token ids over V = 9
@@ -229,7 +236,7 @@ def model_checks(ops: Ops, cell: str, *, layers: int = 2, embed: int | None = No
         else {}
     tokens = embed is not None
     grad = _model_table(ops, cell_cls, layers, dict(
-        tokens=tokens, embed=embed or 0, tie_weights=tie_weights,
+        tokens=tokens, embed=embed or 0, tie_weights=tie_weights, sparse_grads=sparse_grads,
         loss=loss_cls(**options), hidden=None))
     results, table = [grad[0]], grad[1]
     if (ops.name, ops.dtype) != ("numpy", "float64"):
@@ -237,7 +244,8 @@ def model_checks(ops: Ops, cell: str, *, layers: int = 2, embed: int | None = No
         scenario = Scenario(f"{ops.name} vs numpy", layers=layers, hidden=hidden,
                             loss=loss_name, vocab=TOKEN_VOCAB if tokens else 0,
                             embed=embed or 0, padding_id=0 if tokens else None,
-                            tie_weights=tie_weights, loss_options=tuple(options.items()))
+                            tie_weights=tie_weights, sparse_grads=sparse_grads,
+                            loss_options=tuple(options.items()))
         what = f"{ops.name} parity {ops.dtype} with numpy float64 (generic and fused paths)"
         results += run_checks([(what, lambda: check_window_parity(ops, cell_cls(), scenario))])
     failed = sum(r.status == "FAIL" for r in results)

@@ -33,6 +33,7 @@ from ..engine.model import Model, ModelConfig
 from ..errors import ConfigError
 from ..losses import BUILTIN, Loss
 from ..ops import Ops
+from ..rowsparse import dense
 from ..task import Batch, ModelSpec
 
 FLOAT32_MIN_TOLERANCE = 1e-2
@@ -126,6 +127,7 @@ def check_gradients(
     embed: int = 0,
     padding_id: int | None = 0,
     tie_weights: bool = False,
+    sparse_grads: bool = False,
     seed: int = 0,
     with_masks: bool = True,
     with_resets: bool = True,
@@ -189,7 +191,7 @@ def check_gradients(
     config = ModelConfig(cell.name, size, hidden, size, layers=layers, readout=readout,
                          loss=loss.name, dropout=dropout, bidirectional=bidirectional,
                          tokens=tokens, embed=embed, padding_id=padding_id if tokens else None,
-                         tie_weights=tie_weights)
+                         tie_weights=tie_weights, sparse_grads=sparse_grads)
     model = Model(config, cell, loss)
     rng = np.random.default_rng(seed)
     window, state, carry_at = _scenario(model, ops, rng, with_masks, with_resets, truncation)
@@ -197,7 +199,8 @@ def check_gradients(
     host = model.init_params(rng)
     params = {name: ops.asarray(value) for name, value in host.items()}
     run = _runner(model, ops, window, state, carry_at, seed)
-    analytic = {name: ops.to_numpy(g).astype(np.float64) for name, g in run(params).grads.items()}
+    analytic = {name: ops.to_numpy(dense(ops, g)).astype(np.float64)
+                for name, g in run(params).grads.items()}
     report = GradCheckReport(_title(model, ops, with_masks, with_resets, truncation), tolerance)
     floor = REL_FLOOR[ops.dtype]
     loss_at = _loss_at(model, ops, window, state, seed)
@@ -359,6 +362,7 @@ def _title(model: Model, ops: Ops, masks: bool, resets: bool, truncation: bool) 
         features += [f"token ids V={cfg.input_size} "
                      + (f"embedded E={cfg.embed}" if cfg.embed else "one-hot") + pad]
         features += ["tied readout"] * cfg.tie_weights
+    features += ["row-sparse gradients"] * cfg.sparse_grads
     features += ["bidirectional"] * cfg.bidirectional
     features += [f"dropout {cfg.dropout:g}"] * (cfg.dropout > 0)
     features += ["masks"] * masks + ["resets"] * resets

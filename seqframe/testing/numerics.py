@@ -22,6 +22,7 @@ import numpy as np
 
 from ..cells.base import Cell
 from ..ops import Ops
+from ..rowsparse import dense
 from ._common import assert_close, host
 
 # ---- one step --------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class Scenario:
     padding_id: int | None = None
     tie_weights: bool = False
     loss_options: tuple[tuple[str, Any], ...] = ()
+    sparse_grads: bool = False
 
 
 SCENARIOS = (
@@ -167,6 +169,9 @@ SCENARIOS = (
     Scenario("tokens-sampled_softmax-popularity", loss="sampled_softmax", layers=1, vocab=7,
              embed=3, padding_id=0,
              loss_options=(("samples", 4), ("sampler", "popularity"))),
+    Scenario("tokens-sampled_softmax-tied-sparse_grads", loss="sampled_softmax", layers=1,
+             vocab=7, embed=4, padding_id=0, tie_weights=True, sparse_grads=True,
+             loss_options=(("samples", 4),)),
 )
 
 
@@ -187,7 +192,7 @@ def scenario_model(cell: Cell, scenario: Scenario, input_size: int = 3,
                          readout=scenario.readout, loss=scenario.loss, dropout=scenario.dropout,
                          bidirectional=scenario.bidirectional, tokens=scenario.vocab > 0,
                          embed=scenario.embed, padding_id=scenario.padding_id,
-                         tie_weights=scenario.tie_weights)
+                         tie_weights=scenario.tie_weights, sparse_grads=scenario.sparse_grads)
     loss = load("loss", scenario.loss)(**dict(scenario.loss_options))
     loss.prepare(ModelSpec(input_size, output_size, scenario.readout, scenario.loss,
                            tokens=config.tokens, padding_id=scenario.padding_id,
@@ -273,7 +278,7 @@ def run_scenario(ops: Ops, cell: Cell, scenario: Scenario, seed: int = 0, fused:
     return {
         "loss_sum": host(ops, result.loss_sum),
         "count": float(host(ops, result.count)),
-        "grads": {k: host(ops, g) for k, g in result.grads.items()},
+        "grads": {k: host(ops, dense(ops, g)) for k, g in result.grads.items()},
         "outputs": None if result.outputs is None else host(ops, result.outputs),
         "state": _flat(ops, result.state),
     }
