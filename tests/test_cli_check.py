@@ -191,7 +191,7 @@ def test_check_layer_norm_runs_the_suite_on_the_layer_normalised_cell(sf, cell):
 
 @pytest.mark.parametrize("args, message", [
     (("--cell", "rnn", "--layer-norm"),
-     "--layer-norm exists for gru, lstm; cell 'rnn' has no layer-normalised variant."),
+     "--layer-norm has no layer-normalised variant of cell 'rnn'; it exists for gru, lstm."),
     (("--cell", "lstm", "--layer-norm", "--parity", "numpy"), "does not combine with --parity"),
     (("--cell", "lstm", "--layer-norm", "--embed", "4"), "checks the layer-normalised cell alone"),
 ])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cells import layer_norm_variant
 from ..errors import ConfigError, SeqframeError
 from ..losses.base import Loss
 from ..ops import Ops
@@ -173,22 +174,6 @@ def cell_conformance(ops: Ops, cell: str, *, layers: int = 2, device: str | None
     lines = [r.line() for r in [*results, *skipped]]
     lines.append(f"{len(results) - failed} passed, {failed} failed, {len(skipped)} skipped")
     return CheckOutcome("\n".join(lines) + table, failed == 0)
-
-
-def layer_norm_variant(cell_cls: type) -> type:
-    """The layer-normalised variant of a built-in cell class.
-
-    Raises:
-        ConfigError: the cell has none (the message lists the cells that have one).
-    """
-    from ..cells import LAYER_NORM_VARIANTS
-
-    variant = LAYER_NORM_VARIANTS.get(cell_cls)
-    if variant is None:
-        have = ", ".join(sorted(c.name for c in LAYER_NORM_VARIANTS))
-        raise ConfigError(f"--layer-norm exists for {have}; cell {cell_cls.name!r} has no "
-                          "layer-normalised variant.")
-    return variant
 
 
 def _gradient_table(ops: Ops, cell_cls: type, layers: int) -> tuple[CheckResult, str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cells import LAYER_NORM_VARIANTS, Cell
+from ..cells import Cell, layer_norm_variant
 from ..config import RunConfig, load_toml, merge, read_resolved
 from ..engine.model import Model, ModelConfig
 from ..engine.seq2seq import Seq2SeqConfig, Seq2SeqModel
@@ -126,14 +126,7 @@ def make_seq2seq(config: RunConfig, spec: Seq2SeqSpec) -> Seq2SeqModel:
 def make_cell(config: RunConfig) -> Cell:
     """The cell ``config`` names; with ``layer_norm``, its layer-normalised variant."""
     cell_cls = load_plugin("cell", config.cell)
-    if not config.layer_norm:
-        return cell_cls()
-    variant = LAYER_NORM_VARIANTS.get(cell_cls)
-    if variant is None:
-        raise ConfigError(
-            f"--layer-norm has no layer-normalised variant of cell {config.cell!r}; it exists "
-            f"for {', '.join(sorted(c.name for c in LAYER_NORM_VARIANTS)) or 'no cell yet'}.")
-    return variant()
+    return layer_norm_variant(cell_cls)() if config.layer_norm else cell_cls()
 
 
 def make_loss(config: RunConfig, spec: ModelSpec | Seq2SeqSpec) -> Loss:
