@@ -18,9 +18,10 @@ before anything else is imported.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
+
+import _threads
 
 
 def _parse() -> argparse.Namespace:
@@ -38,8 +39,7 @@ def _parse() -> argparse.Namespace:
 
 ARGS = _parse() if __name__ == "__main__" else None
 if ARGS is not None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+    _threads.pin(ARGS.threads)
 
 import numpy as np  # noqa: E402  (after the thread count is set)
 

@@ -25,6 +25,8 @@ import os
 import sys
 import time
 
+import _threads
+
 
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -49,8 +51,7 @@ def _parse() -> argparse.Namespace:
 
 ARGS = _parse() if __name__ == "__main__" else None
 if ARGS is not None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+    _threads.pin(ARGS.threads)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
