@@ -101,9 +101,10 @@ def _loss(model: Model, ops: Ops, params: dict, window, feats: Array, top: Array
                                           rng=rng)
         if not grad:
             return res, None, None, None, None
-        # a loss that scored few classes may return row-sparse gradients; kept only on request
-        keep = dense if not model.config.sparse_grads else (lambda _, g: g)
-        return res, None, keep(ops, res.d_weight), keep(ops, res.d_bias), res.d_outputs
+        d_weight, d_bias = res.d_weight, res.d_bias
+        if not model.config.sparse_grads:  # a loss that scored few classes may return them
+            d_weight, d_bias = dense(ops, d_weight), dense(ops, d_bias)  # row-sparse
+        return res, None, d_weight, d_bias, res.d_outputs
     logits = _logits(model, ops, params, feats)  # (N, O')
     if loss.per_sequence:  # the whole window, time-major, with the step mask
         steps, batch = top.shape[:2]

@@ -126,7 +126,7 @@ def check_run(config: Any, world: World) -> None:
     if config.nproc not in (1, world.size):
         raise ConfigError(f"--nproc {config.nproc} disagrees with the {world.size} processes "
                           f"torchrun started; drop --nproc under torchrun.")
-    if world.size > 1 and getattr(config, "sparse_grads", False):
+    if world.size > 1 and config.sparse_grads:
         # each rank touches its own rows: the sum over ranks is not sparse in the same rows
         raise ConfigError(f"--sparse-grads does not combine with data parallelism ({world.size} "
                           f"processes) yet; drop one of them.")
